@@ -1,0 +1,27 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pyrunner::core
+{
+
+// What the unit's own cgroup says once its processes are gone. It is written by the
+// unit's privileged ExecStopPost helper, because on cgroup v1 an OOM kill is visible
+// only there and the cgroup disappears with the unit.
+struct CgroupStats
+{
+    std::optional<std::uint64_t> oomKills;
+    std::optional<std::uint64_t> memoryPeakBytes;
+    std::optional<std::uint64_t> cpuUsageUsec;
+
+    bool operator==(const CgroupStats&) const = default;
+};
+
+// "key value" lines; unknown keys and malformed lines are ignored.
+std::string formatCgroupStats(const CgroupStats& stats);
+CgroupStats parseCgroupStats(std::string_view text);
+
+} // namespace pyrunner::core

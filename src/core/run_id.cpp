@@ -1,0 +1,42 @@
+#include "core/run_id.hpp"
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+
+#include <sys/random.h>
+
+namespace pyrunner::core
+{
+namespace
+{
+
+constexpr std::size_t idBytes = 16;
+constexpr std::string_view hexDigits = "0123456789abcdef";
+
+} // namespace
+
+std::string newRunId()
+{
+    std::array<std::uint8_t, idBytes> bytes{};
+    if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+    {
+        throw std::runtime_error("getrandom failed");
+    }
+    std::string id;
+    id.reserve(2 * idBytes);
+    for (const auto byte : bytes)
+    {
+        id.push_back(hexDigits[byte >> 4U]);
+        id.push_back(hexDigits[byte & 0xfU]);
+    }
+    return id;
+}
+
+bool isRunId(std::string_view text)
+{
+    return text.size() == 2 * idBytes &&
+           text.find_first_not_of(hexDigits) == std::string_view::npos;
+}
+
+} // namespace pyrunner::core

@@ -1,0 +1,70 @@
+#pragma once
+
+#include "core/limits.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pyrunner::core
+{
+
+// Everything the sandbox needs to start one run; nothing in it chooses how it is confined.
+struct SandboxRun
+{
+    std::string id;
+    std::string code;
+    std::string stdinData;
+    std::vector<std::string> args;
+    Limits limits;
+    // Root-only directory the run's stdout, stderr and cgroup figures are written to.
+    std::string outputDir;
+};
+
+// How systemd saw the unit end.
+struct UnitOutcome
+{
+    // False when systemd refused the unit or its start job failed.
+    bool started = false;
+    // A sentence for the operator when the unit could not be started or followed.
+    std::string error;
+    // org.freedesktop.systemd1.Service.Result: success, exit-code, signal, timeout, oom-kill, ...
+    std::string result;
+    // siginfo code of the main process: CLD_EXITED, CLD_KILLED or CLD_DUMPED.
+    int execMainCode = 0;
+    int execMainStatus = 0;
+    // CLOCK_MONOTONIC microseconds of the main process' start and exit.
+    std::optional<std::uint64_t> startMonotonicUsec;
+    std::optional<std::uint64_t> exitMonotonicUsec;
+    std::optional<std::uint64_t> cpuUsageNsec;
+};
+
+struct SandboxCallbacks
+{
+    // The unit's main process is running.
+    std::function<void()> onStarted;
+    // Exactly once per start(), also when the unit never started.
+    std::function<void(UnitOutcome)> onExited;
+};
+
+// The one interface between the run lifecycle and systemd.
+class Sandbox
+{
+  public:
+    Sandbox() = default;
+    Sandbox(const Sandbox&) = delete;
+    Sandbox& operator=(const Sandbox&) = delete;
+    Sandbox(Sandbox&&) = delete;
+    Sandbox& operator=(Sandbox&&) = delete;
+    virtual ~Sandbox() = default;
+
+    virtual std::string unitName(const std::string& runId) const = 0;
+    virtual void start(SandboxRun run, SandboxCallbacks callbacks) = 0;
+    // Ends the run's whole unit at once; harmless when it has already ended.
+    virtual void kill(const std::string& runId) = 0;
+    virtual bool reachable() const = 0;
+};
+
+} // namespace pyrunner::core

@@ -1,0 +1,132 @@
+// pyrunnerd: wiring only. Parses the command line, connects the layers, and waits for
+// SIGINT or SIGTERM.
+
+#include "core/limits.hpp"
+#include "core/run_files.hpp"
+#include "core/run_manager.hpp"
+#include "http/server.hpp"
+#include "systemd/journal.hpp"
+#include "systemd/systemd_sandbox.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <exception>
+#include <iostream>
+#include <thread>
+
+#include <syslog.h>
+
+namespace
+{
+
+struct Settings
+{
+    std::string listen = "127.0.0.1:8080";
+    std::string stateDir = "/var/lib/pyrunner";
+    std::string python = "/usr/bin/python3";
+    std::string unitStats = PYRUNNER_UNIT_STATS_PATH;
+    std::size_t maxRunning = std::max(1U, std::thread::hardware_concurrency());
+    std::size_t maxQueued = 64;
+    std::size_t maxFinished = 10000;
+    unsigned httpThreads = 4;
+};
+
+void addOptions(CLI::App& app, Settings& s)
+{
+    app.add_option("--listen", s.listen, "ADDR:PORT to serve HTTP on")->capture_default_str();
+    app.add_option("--state-dir", s.stateDir, "where runs' output is kept (root only)")
+        ->capture_default_str();
+    app.add_option("--python", s.python, "the interpreter of the default environment")
+        ->capture_default_str()
+        ->check(CLI::ExistingFile);
+    app.add_option("--unit-stats", s.unitStats, "the units' ExecStopPost helper")
+        ->capture_default_str()
+        ->check(CLI::ExistingFile);
+    app.add_option("--max-running", s.maxRunning, "runs at once")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1024));
+    app.add_option("--max-queued", s.maxQueued, "runs waiting behind them")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 100000));
+    app.add_option("--max-finished-runs", s.maxFinished, "finished runs kept for reading")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 10000000));
+    app.add_option("--http-threads", s.httpThreads, "HTTP worker threads")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 256));
+}
+
+// Blocked before any thread starts, so every thread inherits the mask and only sigwait
+// sees them.
+sigset_t stopSignals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return set;
+}
+
+int serve(const Settings& s)
+{
+    using namespace pyrunner;
+    const auto listen = http::parseListenAddress(s.listen);
+    if (!listen)
+    {
+        std::cerr << "pyrunnerd: --listen must be ADDR:PORT, got \"" << s.listen << "\"\n";
+        return 2;
+    }
+    const auto signals = stopSignals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    const auto cpus = std::max(1U, std::thread::hardware_concurrency());
+    systemd::UnitSettings unitSettings;
+    unitSettings.python = s.python;
+    unitSettings.unitStatsHelper = s.unitStats;
+    unitSettings.inaccessiblePaths = {"-" + s.stateDir};
+    systemd::SystemdSandbox sandbox(unitSettings);
+    const core::RunFiles files(s.stateDir);
+    core::RunManagerOptions managerOptions;
+    managerOptions.maxRunning = s.maxRunning;
+    managerOptions.maxQueued = s.maxQueued;
+    managerOptions.maxFinished = s.maxFinished;
+    core::RunManager manager(sandbox, files, managerOptions, systemd::logRunFinished);
+
+    http::ServerOptions serverOptions;
+    serverOptions.address = *listen;
+    serverOptions.threads = s.httpThreads;
+    serverOptions.policy = core::LimitPolicy::forCpus(cpus);
+    http::Server server(manager, serverOptions);
+    server.start();
+    systemd::logMessage(LOG_INFO, "pyrunnerd listening on " + s.listen);
+    std::cerr << "pyrunnerd: listening on " << s.listen << "\n";
+
+    int received = 0;
+    sigwait(&signals, &received);
+    systemd::logMessage(LOG_INFO, "pyrunnerd stopping");
+    server.shutdown();
+    // No sandbox callback may reach the manager once it is gone.
+    sandbox.stop();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"pyrunnerd: runs Python submissions in sandboxed transient systemd units"};
+    Settings settings;
+    addOptions(app, settings);
+    CLI11_PARSE(app, argc, argv);
+    try
+    {
+        return serve(settings);
+    }
+    catch (const std::exception& e)
+    {
+        std::cerr << "pyrunnerd: " << e.what() << "\n";
+        pyrunner::systemd::logMessage(LOG_CRIT, std::string("pyrunnerd: ") + e.what());
+        return 1;
+    }
+}

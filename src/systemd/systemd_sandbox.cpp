@@ -1,0 +1,421 @@
+#include "systemd/systemd_sandbox.hpp"
+
+#include "systemd/bus_path.hpp"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <utility>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace pyrunner::systemd
+{
+namespace
+{
+
+constexpr const char* systemdService = "org.freedesktop.systemd1";
+constexpr const char* managerPath = "/org/freedesktop/systemd1";
+constexpr const char* managerInterface = "org.freedesktop.systemd1.Manager";
+constexpr const char* unitInterface = "org.freedesktop.systemd1.Unit";
+constexpr const char* serviceInterface = "org.freedesktop.systemd1.Service";
+constexpr const char* propertiesInterface = "org.freedesktop.DBus.Properties";
+constexpr auto callTimeout = std::chrono::seconds(10);
+constexpr std::uint64_t unknownUsage = std::numeric_limits<std::uint64_t>::max();
+
+using DbusProperty = sdbus::Struct<std::string, sdbus::Variant>;
+using DbusProperties = std::vector<DbusProperty>;
+using AuxUnits = std::vector<sdbus::Struct<std::string, DbusProperties>>;
+using PropertyMap = std::map<std::string, sdbus::Variant>;
+
+template <class... Ts> struct Overloaded : Ts...
+{
+    using Ts::operator()...;
+};
+template <class... Ts> Overloaded(Ts...) -> Overloaded<Ts...>;
+
+sdbus::Variant toVariant(const PropertyValue& value)
+{
+    return std::visit(
+        Overloaded{
+            [](const std::vector<ExecCommand>& commands) {
+                std::vector<sdbus::Struct<std::string, StringList, StringList>> out;
+                for (const auto& c : commands)
+                {
+                    out.emplace_back(c.path, c.argv, c.flags);
+                }
+                return sdbus::Variant(out);
+            },
+            [](const NameFilter& filter) {
+                return sdbus::Variant(sdbus::Struct<bool, StringList>(filter.allow, filter.names));
+            },
+            [](const std::vector<Credential>& credentials) {
+                std::vector<sdbus::Struct<std::string, Bytes>> out;
+                for (const auto& c : credentials)
+                {
+                    out.emplace_back(c.id, c.data);
+                }
+                return sdbus::Variant(out);
+            },
+            [](const auto& plain) { return sdbus::Variant(plain); },
+        },
+        value);
+}
+
+DbusProperties toDbus(const std::vector<Property>& properties)
+{
+    DbusProperties out;
+    out.reserve(properties.size());
+    for (const auto& property : properties)
+    {
+        out.emplace_back(property.name, toVariant(property.value));
+    }
+    return out;
+}
+
+template <class T> std::optional<T> valueOf(const PropertyMap& map, const std::string& name)
+{
+    const auto it = map.find(name);
+    if (it == map.end() || !it->second.containsValueOfType<T>())
+    {
+        return std::nullopt;
+    }
+    return it->second.get<T>();
+}
+
+std::optional<std::uint64_t> knownTimestamp(const PropertyMap& map, const std::string& name)
+{
+    const auto value = valueOf<std::uint64_t>(map, name);
+    return value && *value != 0 ? value : std::nullopt;
+}
+
+bool isInactive(const std::string& activeState)
+{
+    return activeState == "inactive" || activeState == "failed";
+}
+
+std::string describeStartFailure(const std::string& jobResult, const core::UnitOutcome& outcome)
+{
+    return "systemd could not start the run's unit (start job " + jobResult + ", result " +
+           (outcome.result.empty() ? "unknown" : outcome.result) + ", status " +
+           std::to_string(outcome.execMainStatus) + ").";
+}
+
+} // namespace
+
+SystemdSandbox::SystemdSandbox(UnitSettings settings)
+    : settings_(std::move(settings)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
+{
+    if (!wake_)
+    {
+        throw std::runtime_error("cannot create an eventfd for the bus thread");
+    }
+    try
+    {
+        connection_ = sdbus::createSystemBusConnection();
+        manager_ = sdbus::createProxy(*connection_, systemdService, managerPath);
+        // Signals are matched before any unit exists, so no run can end unseen.
+        matches_.push_back(connection_->addMatch(
+            std::string("type='signal',sender='") + systemdService + "',path='" + managerPath +
+                "',interface='" + managerInterface + "',member='JobRemoved'",
+            [this](sdbus::Message& m) { onJobRemoved(m); }));
+        matches_.push_back(connection_->addMatch(
+            std::string("type='signal',sender='") + systemdService +
+                "',path_namespace='/org/freedesktop/systemd1/unit',interface='" +
+                propertiesInterface + "',member='PropertiesChanged',arg0='" + unitInterface + "'",
+            [this](sdbus::Message& m) { onPropertiesChanged(m); }));
+        manager_->callMethod("Subscribe").onInterface(managerInterface).withTimeout(callTimeout);
+    }
+    catch (const sdbus::Error& e)
+    {
+        throw std::runtime_error("cannot reach systemd on the system bus: " + e.getMessage());
+    }
+    reachable_ = true;
+    thread_ = std::thread([this] { loop(); });
+}
+
+SystemdSandbox::~SystemdSandbox()
+{
+    stop();
+}
+
+void SystemdSandbox::stop()
+{
+    if (stopping_.exchange(true))
+    {
+        return;
+    }
+    post([] {});
+    if (thread_.joinable())
+    {
+        thread_.join();
+    }
+}
+
+std::string SystemdSandbox::unitName(const std::string& runId) const
+{
+    return unitNameFor(runId);
+}
+
+bool SystemdSandbox::reachable() const
+{
+    return reachable_;
+}
+
+void SystemdSandbox::post(std::function<void()> task)
+{
+    {
+        const std::lock_guard lock(tasksMutex_);
+        tasks_.push_back(std::move(task));
+    }
+    const std::uint64_t one = 1;
+    // The counter only has to become non-zero; a full counter is as good as a write.
+    [[maybe_unused]] const auto written = ::write(wake_.get(), &one, sizeof one);
+}
+
+void SystemdSandbox::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
+{
+    post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {
+        startOnBus(run, std::move(callbacks));
+    });
+}
+
+void SystemdSandbox::kill(const std::string& runId)
+{
+    post([this, name = unitNameFor(runId)] { killOnBus(name); });
+}
+
+void SystemdSandbox::runPostedTasks()
+{
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto drained = ::read(wake_.get(), &count, sizeof count);
+    std::deque<std::function<void()>> tasks;
+    {
+        const std::lock_guard lock(tasksMutex_);
+        tasks.swap(tasks_);
+    }
+    for (auto& task : tasks)
+    {
+        task();
+    }
+}
+
+void SystemdSandbox::loop()
+{
+    try
+    {
+        while (!stopping_)
+        {
+            while (connection_->processPendingRequest())
+            {
+            }
+            const auto poll = connection_->getEventLoopPollData();
+            std::array<pollfd, 2> fds{{{poll.fd, poll.events, 0}, {wake_.get(), POLLIN, 0}}};
+            const auto relative = poll.getRelativeTimeout();
+            const int timeoutMs =
+                relative ? static_cast<int>(
+                               std::chrono::ceil<std::chrono::milliseconds>(*relative).count())
+                         : -1;
+            if (::poll(fds.data(), fds.size(), timeoutMs) < 0 && errno != EINTR)
+            {
+                break;
+            }
+            if ((fds[0].revents & (POLLHUP | POLLERR)) != 0)
+            {
+                break;
+            }
+            runPostedTasks();
+        }
+    }
+    catch (const sdbus::Error& e)
+    {
+        // The connection is gone; health reports it and new runs are refused.
+        (void)e;
+    }
+    reachable_ = false;
+}
+
+void SystemdSandbox::startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks)
+{
+    const auto unit = buildRunUnit(run, settings_);
+    const auto path = unitObjectPath(unit.name);
+    trackers_[path] = Tracker{unit.name, std::move(callbacks), false, {}};
+    try
+    {
+        sdbus::ObjectPath job;
+        manager_->callMethod("StartTransientUnit")
+            .onInterface(managerInterface)
+            .withTimeout(callTimeout)
+            .withArguments(unit.name, std::string("fail"), toDbus(unit.properties), AuxUnits{})
+            .storeResultsTo(job);
+    }
+    catch (const sdbus::Error& e)
+    {
+        core::UnitOutcome refused;
+        refused.error = "systemd refused the run's unit: " + e.getMessage();
+        finish(path, refused);
+    }
+}
+
+void SystemdSandbox::killOnBus(const std::string& unitName)
+{
+    // SIGKILL the whole cgroup for an immediate end, then stop the unit, which also
+    // covers a start job that has not run yet. Either may find the unit already gone.
+    try
+    {
+        manager_->callMethod("KillUnit")
+            .onInterface(managerInterface)
+            .withTimeout(callTimeout)
+            .withArguments(unitName, std::string("all"), std::int32_t{SIGKILL});
+    }
+    catch (const sdbus::Error&)
+    {
+    }
+    try
+    {
+        sdbus::ObjectPath job;
+        manager_->callMethod("StopUnit")
+            .onInterface(managerInterface)
+            .withTimeout(callTimeout)
+            .withArguments(unitName, std::string("replace"))
+            .storeResultsTo(job);
+    }
+    catch (const sdbus::Error&)
+    {
+    }
+}
+
+void SystemdSandbox::onJobRemoved(sdbus::Message& message)
+{
+    std::uint32_t id = 0;
+    sdbus::ObjectPath job;
+    std::string unit;
+    std::string result;
+    message >> id >> job >> unit >> result;
+    const auto path = unitObjectPath(unit);
+    const auto it = trackers_.find(path);
+    if (it == trackers_.end() || it->second.jobDone)
+    {
+        return;
+    }
+    it->second.jobDone = true;
+    it->second.jobResult = result;
+    if (result == "done" && it->second.callbacks.onStarted)
+    {
+        it->second.callbacks.onStarted();
+    }
+    // The unit may have ended before this signal came.
+    finishIfInactive(path);
+}
+
+void SystemdSandbox::onPropertiesChanged(sdbus::Message& message)
+{
+    const auto path = message.getPath();
+    const auto it = trackers_.find(path);
+    if (it == trackers_.end() || !it->second.jobDone)
+    {
+        return;
+    }
+    std::string interface;
+    PropertyMap changed;
+    message >> interface >> changed;
+    const auto state = valueOf<std::string>(changed, "ActiveState");
+    if (state && isInactive(*state))
+    {
+        finish(path, readOutcome(path));
+    }
+}
+
+void SystemdSandbox::finishIfInactive(const std::string& path)
+{
+    try
+    {
+        sdbus::Variant state;
+        sdbus::createProxy(*connection_, systemdService, path)
+            ->callMethod("Get")
+            .onInterface(propertiesInterface)
+            .withTimeout(callTimeout)
+            .withArguments(std::string(unitInterface), std::string("ActiveState"))
+            .storeResultsTo(state);
+        if (isInactive(state.get<std::string>()))
+        {
+            finish(path, readOutcome(path));
+        }
+    }
+    catch (const sdbus::Error& e)
+    {
+        core::UnitOutcome lost;
+        lost.error = "the server lost track of the run's unit: " + e.getMessage();
+        finish(path, lost);
+    }
+}
+
+core::UnitOutcome SystemdSandbox::readOutcome(const std::string& path)
+{
+    core::UnitOutcome outcome;
+    try
+    {
+        PropertyMap service;
+        sdbus::createProxy(*connection_, systemdService, path)
+            ->callMethod("GetAll")
+            .onInterface(propertiesInterface)
+            .withTimeout(callTimeout)
+            .withArguments(std::string(serviceInterface))
+            .storeResultsTo(service);
+        outcome.started = true;
+        outcome.result = valueOf<std::string>(service, "Result").value_or("");
+        outcome.execMainCode = valueOf<std::int32_t>(service, "ExecMainCode").value_or(0);
+        outcome.execMainStatus = valueOf<std::int32_t>(service, "ExecMainStatus").value_or(0);
+        outcome.startMonotonicUsec =
+            knownTimestamp(service, "ExecMainStartTimestampMonotonic");
+        outcome.exitMonotonicUsec = knownTimestamp(service, "ExecMainExitTimestampMonotonic");
+        const auto cpu = valueOf<std::uint64_t>(service, "CPUUsageNSec");
+        if (cpu && *cpu != unknownUsage)
+        {
+            outcome.cpuUsageNsec = cpu;
+        }
+    }
+    catch (const sdbus::Error& e)
+    {
+        outcome.error = "the server could not read how the run's unit ended: " + e.getMessage();
+    }
+    return outcome;
+}
+
+void SystemdSandbox::finish(const std::string& path, core::UnitOutcome outcome)
+{
+    const auto it = trackers_.find(path);
+    if (it == trackers_.end())
+    {
+        return;
+    }
+    auto tracker = std::move(it->second);
+    trackers_.erase(it);
+    if (tracker.jobDone && tracker.jobResult != "done")
+    {
+        outcome.started = false;
+        outcome.error = describeStartFailure(tracker.jobResult, outcome);
+    }
+    try
+    {
+        manager_->callMethod("UnrefUnit")
+            .onInterface(managerInterface)
+            .withTimeout(callTimeout)
+            .withArguments(tracker.unitName);
+    }
+    catch (const sdbus::Error&)
+    {
+        // Never referenced (it was refused) or already collected: nothing is held.
+    }
+    tracker.callbacks.onExited(std::move(outcome));
+}
+
+} // namespace pyrunner::systemd

@@ -1,0 +1,193 @@
+#include "systemd/unit_properties.hpp"
+
+#include <cerrno>
+#include <csignal>
+
+namespace pyrunner::systemd
+{
+namespace
+{
+
+constexpr std::uint64_t usecPerSec = 1000000;
+constexpr std::uint64_t bytesPerMb = 1024ULL * 1024ULL;
+// CPUQuotaPerSecUSec for 1 % of one CPU.
+constexpr std::uint64_t quotaUsecPerPercent = 10000;
+// Room for ExecStopPost and for a script to die of SIGTERM-less SIGKILL cleanly.
+constexpr std::uint64_t stopTimeoutUsec = usecPerSec;
+constexpr std::uint64_t maxOpenFiles = 1024;
+constexpr std::uint32_t privateUmask = 0077;
+constexpr const char* codeCredential = "main.py";
+
+// Kernel interfaces and syscall groups no analytics script needs, denied on top of the
+// @system-service allow-list so each one fails with EPERM instead of killing the run.
+const std::vector<std::string> deniedSyscalls{
+    "@clock",        "@cpu-emulation",  "@debug",          "@module",
+    "@mount",        "@obsolete",       "@privileged",     "@raw-io",
+    "@reboot",       "@resources",      "@swap",           "bpf",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "keyctl",
+    "add_key",       "request_key",     "perf_event_open", "userfaultfd",
+    "process_vm_readv", "process_vm_writev", "ptrace",      "kexec_load",
+};
+
+// Sockets on the host that a run must not reach even though AF_UNIX stays allowed
+// (asyncio needs socketpair).
+const std::vector<std::string> hiddenSockets{
+    "-/run/dbus",
+    "-/run/systemd/journal",
+    "-/run/systemd/private",
+    "-/run/systemd/notify",
+};
+
+std::vector<std::uint8_t> bytesOf(const std::string& text)
+{
+    return {text.begin(), text.end()};
+}
+
+void addIdentity(std::vector<Property>& p)
+{
+    p.push_back({"DynamicUser", true});
+    p.push_back({"NoNewPrivileges", true});
+    p.push_back({"CapabilityBoundingSet", std::uint64_t{0}});
+    p.push_back({"AmbientCapabilities", std::uint64_t{0}});
+    p.push_back({"RestrictSUIDSGID", true});
+    p.push_back({"PrivateUsers", true});
+}
+
+void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
+{
+    p.push_back({"ProtectSystem", std::string("strict")});
+    p.push_back({"ProtectHome", std::string("yes")});
+    p.push_back({"PrivateTmp", true});
+    p.push_back({"PrivateDevices", true});
+    p.push_back({"WorkingDirectory", std::string("/tmp")});
+    p.push_back({"UMask", privateUmask});
+    auto hidden = hiddenSockets;
+    hidden.insert(hidden.end(), settings.inaccessiblePaths.begin(),
+                  settings.inaccessiblePaths.end());
+    p.push_back({"InaccessiblePaths", hidden});
+}
+
+void addKernel(std::vector<Property>& p)
+{
+    for (const char* name :
+         {"ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+          "ProtectControlGroups", "ProtectClock", "ProtectHostname", "PrivateNetwork",
+          "PrivateIPC", "LockPersonality", "RestrictRealtime"})
+    {
+        p.push_back({name, true});
+    }
+    p.push_back({"ProtectProc", std::string("invisible")});
+    p.push_back({"ProcSubset", std::string("pid")});
+    // Zero allowed namespace types: the run may create none.
+    p.push_back({"RestrictNamespaces", std::uint64_t{0}});
+    p.push_back({"RestrictAddressFamilies", NameFilter{true, {"AF_UNIX"}}});
+    p.push_back({"SystemCallArchitectures", StringList{"native"}});
+    p.push_back({"SystemCallFilter", NameFilter{true, {"@system-service"}}});
+    p.push_back({"SystemCallFilter", NameFilter{false, deniedSyscalls}});
+    p.push_back({"SystemCallErrorNumber", std::int32_t{EPERM}});
+}
+
+void addLimits(std::vector<Property>& p, const core::Limits& limits)
+{
+    p.push_back({"CPUAccounting", true});
+    p.push_back({"MemoryAccounting", true});
+    p.push_back({"TasksAccounting", true});
+    p.push_back({"MemoryMax", std::uint64_t{limits.memoryMb} * bytesPerMb});
+    p.push_back({"MemorySwapMax", std::uint64_t{0}});
+    p.push_back({"CPUQuotaPerSecUSec", std::uint64_t{limits.cpuPercent} * quotaUsecPerPercent});
+    p.push_back({"TasksMax", std::uint64_t{limits.tasks}});
+    p.push_back({"RuntimeMaxUSec", std::uint64_t{limits.wallTimeS} * usecPerSec});
+    // SIGXCPU at the limit; a script that ignores it is killed a second later.
+    p.push_back({"LimitCPUSoft", std::uint64_t{limits.cpuTimeS}});
+    p.push_back({"LimitCPU", std::uint64_t{limits.cpuTimeS} + 1});
+    // One byte past the cap lets the server tell "exactly at the limit" from "past it".
+    p.push_back({"LimitFSIZE", limits.outputBytes + 1});
+    p.push_back({"LimitCORE", std::uint64_t{0}});
+    p.push_back({"LimitNOFILE", maxOpenFiles});
+}
+
+void addLifecycle(std::vector<Property>& p)
+{
+    p.push_back({"Type", std::string("exec")});
+    p.push_back({"KillMode", std::string("control-group")});
+    p.push_back({"KillSignal", std::int32_t{SIGKILL}});
+    p.push_back({"SendSIGKILL", true});
+    p.push_back({"TimeoutStopUSec", stopTimeoutUsec});
+    p.push_back({"OOMPolicy", std::string("kill")});
+    // Kept loaded for the server until it lets go, then collected whatever the result.
+    p.push_back({"CollectMode", std::string("inactive-or-failed")});
+    p.push_back({"AddRef", true});
+}
+
+void addIo(std::vector<Property>& p, const core::SandboxRun& run)
+{
+    if (run.stdinData.empty())
+    {
+        p.push_back({"StandardInput", std::string("null")});
+    }
+    else
+    {
+        p.push_back({"StandardInput", std::string("data")});
+        p.push_back({"StandardInputData", bytesOf(run.stdinData)});
+    }
+    // systemd opens these as root before dropping privileges; the run only gets the fds.
+    p.push_back({"StandardOutputFileToAppend", run.outputDir + "/stdout"});
+    p.push_back({"StandardErrorFileToAppend", run.outputDir + "/stderr"});
+    p.push_back({"Environment", StringList{"LANG=C.UTF-8"}});
+}
+
+void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
+                 const UnitSettings& settings, const std::string& unitName)
+{
+    // The code arrives as a credential: a read-only file private to this unit.
+    p.push_back({"SetCredential", std::vector<Credential>{{codeCredential, bytesOf(run.code)}}});
+    StringList argv{settings.python, "-I", "-B", "-u",
+                    "/run/credentials/" + unitName + "/" + codeCredential};
+    argv.insert(argv.end(), run.args.begin(), run.args.end());
+    // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
+    p.push_back({"ExecStartEx",
+                 std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
+    p.push_back(
+        {"ExecStopPostEx",
+         std::vector<ExecCommand>{{settings.unitStatsHelper,
+                                   {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
+                                   {"privileged", "ignore-failure", "no-env-expand"}}}});
+}
+
+} // namespace
+
+std::string unitNameFor(const std::string& runId)
+{
+    return "pyrunner-" + runId + ".service";
+}
+
+TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& settings)
+{
+    TransientUnit unit;
+    unit.name = unitNameFor(run.id);
+    auto& p = unit.properties;
+    p.push_back({"Description", "pyrunner run " + run.id});
+    p.push_back({"Slice", settings.slice});
+    addLifecycle(p);
+    addIdentity(p);
+    addFilesystem(p, settings);
+    addKernel(p);
+    addLimits(p, run.limits);
+    addIo(p, run);
+    addCommands(p, run, settings, unit.name);
+    return unit;
+}
+
+const PropertyValue* findProperty(const TransientUnit& unit, const std::string& name)
+{
+    for (const auto& property : unit.properties)
+    {
+        if (property.name == name)
+        {
+            return &property.value;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace pyrunner::systemd

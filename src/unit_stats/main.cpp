@@ -1,0 +1,107 @@
+// ExecStopPost helper of every run unit, started by systemd with full privileges after
+// the run's processes are gone but while the unit's cgroup still exists. It records what
+// only that cgroup knows (OOM kills, memory peak, CPU time) in a file the server reads.
+// The run can no longer act, so nothing it did can shape what is written.
+
+#include "core/cgroup_stats.hpp"
+#include "core/fd.hpp"
+#include "systemd/cgroup_files.hpp"
+
+#include <systemd/sd-journal.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+namespace
+{
+
+using pyrunner::core::CgroupStats;
+using pyrunner::systemd::cgroupPathOf;
+using pyrunner::systemd::keyedValue;
+using pyrunner::systemd::numberFile;
+
+std::string readSmallFile(const std::string& path)
+{
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+bool exists(const std::string& path)
+{
+    struct stat st
+    {
+    };
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+CgroupStats collect()
+{
+    const auto self = readSmallFile("/proc/self/cgroup");
+    // Hybrid hosts mount the unified hierarchy beside the v1 ones.
+    const std::string unifiedRoot =
+        exists("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
+    CgroupStats stats;
+    const auto unified = cgroupPathOf(self, "");
+    if (const auto v1 = cgroupPathOf(self, "memory"))
+    {
+        const auto dir = "/sys/fs/cgroup/memory" + *v1;
+        stats.oomKills = keyedValue(readSmallFile(dir + "/memory.oom_control"), "oom_kill");
+        stats.memoryPeakBytes = numberFile(readSmallFile(dir + "/memory.max_usage_in_bytes"));
+    }
+    else if (unified)
+    {
+        const auto dir = unifiedRoot + *unified;
+        stats.oomKills = keyedValue(readSmallFile(dir + "/memory.events"), "oom_kill");
+        stats.memoryPeakBytes = numberFile(readSmallFile(dir + "/memory.peak"));
+    }
+    if (unified)
+    {
+        // cpu.stat's usage is kept for every v2 cgroup, with or without the cpu controller.
+        stats.cpuUsageUsec =
+            keyedValue(readSmallFile(unifiedRoot + *unified + "/cpu.stat"), "usage_usec");
+    }
+    return stats;
+}
+
+bool writeNew(const char* path, const std::string& text)
+{
+    const pyrunner::core::UniqueFd fd(
+        ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd)
+    {
+        return false;
+    }
+    return ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc != 2)
+    {
+        sd_journal_print(LOG_ERR, "usage: pyrunner-unit-stats OUTPUT-FILE");
+        return 2;
+    }
+    // The unit's LimitFSIZE caps the run's output and would cap this file too.
+    const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+    ::setrlimit(RLIMIT_FSIZE, &unlimited);
+    if (!writeNew(argv[1], pyrunner::core::formatCgroupStats(collect())))
+    {
+        sd_journal_print(LOG_ERR, "pyrunner-unit-stats: cannot write %s: %s", argv[1],
+                         std::strerror(errno));
+        return 1;
+    }
+    return 0;
+}

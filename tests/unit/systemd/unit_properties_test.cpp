@@ -1,0 +1,192 @@
+#include "systemd/bus_path.hpp"
+#include "systemd/unit_properties.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace pyrunner::systemd
+{
+namespace
+{
+
+core::SandboxRun sampleRun()
+{
+    core::SandboxRun run;
+    run.id = "0123456789abcdef0123456789abcdef";
+    run.code = "print('hi')";
+    run.args = {"$HOME", "two words"};
+    run.limits.wallTimeS = 7;
+    run.limits.cpuTimeS = 5;
+    run.limits.memoryMb = 100;
+    run.limits.cpuPercent = 50;
+    run.limits.tasks = 16;
+    run.limits.outputBytes = 1000;
+    run.outputDir = "/var/lib/pyrunner/runs/0123456789abcdef0123456789abcdef";
+    return run;
+}
+
+UnitSettings sampleSettings()
+{
+    UnitSettings settings;
+    settings.unitStatsHelper = "/usr/libexec/pyrunner/pyrunner-unit-stats";
+    settings.inaccessiblePaths = {"-/var/lib/pyrunner"};
+    return settings;
+}
+
+template <class T> T get(const TransientUnit& unit, const std::string& name)
+{
+    const auto* value = findProperty(unit, name);
+    if (value == nullptr)
+    {
+        ADD_FAILURE() << name << " is missing";
+        return T{};
+    }
+    if (!std::holds_alternative<T>(*value))
+    {
+        ADD_FAILURE() << name << " has the wrong D-Bus type";
+        return T{};
+    }
+    return std::get<T>(*value);
+}
+
+TEST(RunUnit, IsNamedAfterTheRunAndSitsInThePyrunnerSlice)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    EXPECT_EQ(unit.name, "pyrunner-0123456789abcdef0123456789abcdef.service");
+    EXPECT_EQ(get<std::string>(unit, "Slice"), "pyrunner.slice");
+}
+
+TEST(RunUnit, TurnsOnTheRequiredSandboxing)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    for (const char* name : {"DynamicUser", "PrivateNetwork", "PrivateTmp", "NoNewPrivileges",
+                             "PrivateDevices", "ProtectKernelTunables", "RestrictSUIDSGID"})
+    {
+        EXPECT_TRUE(get<bool>(unit, name)) << name;
+    }
+    EXPECT_EQ(get<std::string>(unit, "ProtectSystem"), "strict");
+    EXPECT_EQ(get<std::string>(unit, "ProtectHome"), "yes");
+    EXPECT_EQ(get<std::uint64_t>(unit, "CapabilityBoundingSet"), 0U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "RestrictNamespaces"), 0U);
+}
+
+TEST(RunUnit, MapsEveryLimitToItsProperty)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    EXPECT_EQ(get<std::uint64_t>(unit, "MemoryMax"), 100U * 1024U * 1024U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "MemorySwapMax"), 0U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "CPUQuotaPerSecUSec"), 500000U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "TasksMax"), 16U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "RuntimeMaxUSec"), 7000000U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPUSoft"), 5U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPU"), 6U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitFSIZE"), 1001U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitCORE"), 0U);
+}
+
+TEST(RunUnit, AllowsSystemServiceCallsAndDeniesPrivilegedOnes)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    std::vector<NameFilter> filters;
+    for (const auto& p : unit.properties)
+    {
+        if (p.name == "SystemCallFilter")
+        {
+            filters.push_back(std::get<NameFilter>(p.value));
+        }
+    }
+    ASSERT_EQ(filters.size(), 2U);
+    EXPECT_EQ(filters[0], (NameFilter{true, {"@system-service"}}));
+    EXPECT_FALSE(filters[1].allow);
+    for (const char* denied : {"@privileged", "@mount", "bpf", "ptrace", "io_uring_setup"})
+    {
+        EXPECT_NE(std::find(filters[1].names.begin(), filters[1].names.end(), denied),
+                  filters[1].names.end())
+            << denied;
+    }
+}
+
+TEST(RunUnit, DeliversTheCodeAsAPrivateCredentialAndRunsItIsolated)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto credentials = get<std::vector<Credential>>(unit, "SetCredential");
+    ASSERT_EQ(credentials.size(), 1U);
+    EXPECT_EQ(credentials[0].id, "main.py");
+    EXPECT_EQ(std::string(credentials[0].data.begin(), credentials[0].data.end()),
+              "print('hi')");
+    const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(exec.size(), 1U);
+    EXPECT_EQ(exec[0].path, "/usr/bin/python3");
+    EXPECT_EQ(exec[0].argv,
+              (StringList{"/usr/bin/python3", "-I", "-B", "-u",
+                          "/run/credentials/pyrunner-0123456789abcdef0123456789abcdef.service/"
+                          "main.py",
+                          "$HOME", "two words"}));
+}
+
+TEST(RunUnit, PassesArgumentsWithoutEnvironmentExpansion)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(exec.size(), 1U);
+    EXPECT_EQ(exec[0].flags, StringList{"no-env-expand"});
+}
+
+TEST(RunUnit, WritesOutputToTheRunsOwnFiles)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto& dir = sampleRun().outputDir;
+    EXPECT_EQ(get<std::string>(unit, "StandardOutputFileToAppend"), dir + "/stdout");
+    EXPECT_EQ(get<std::string>(unit, "StandardErrorFileToAppend"), dir + "/stderr");
+}
+
+TEST(RunUnit, RecordsCgroupFiguresWithAPrivilegedStopPostHelper)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto stopPost = get<std::vector<ExecCommand>>(unit, "ExecStopPostEx");
+    ASSERT_EQ(stopPost.size(), 1U);
+    EXPECT_EQ(stopPost[0].path, "/usr/libexec/pyrunner/pyrunner-unit-stats");
+    EXPECT_EQ(stopPost[0].argv.back(), sampleRun().outputDir + "/cgroup-stats");
+    EXPECT_NE(std::find(stopPost[0].flags.begin(), stopPost[0].flags.end(), "privileged"),
+              stopPost[0].flags.end());
+}
+
+TEST(RunUnit, StdinIsNullWhenEmptyAndDataOtherwise)
+{
+    auto run = sampleRun();
+    EXPECT_EQ(get<std::string>(buildRunUnit(run, sampleSettings()), "StandardInput"), "null");
+    EXPECT_EQ(findProperty(buildRunUnit(run, sampleSettings()), "StandardInputData"), nullptr);
+    run.stdinData = std::string("a\0b", 3);
+    const auto unit = buildRunUnit(run, sampleSettings());
+    EXPECT_EQ(get<std::string>(unit, "StandardInput"), "data");
+    EXPECT_EQ(get<Bytes>(unit, "StandardInputData"), (Bytes{'a', 0, 'b'}));
+}
+
+TEST(RunUnit, HidesTheServersStateAndTheHostsSockets)
+{
+    const auto paths = get<StringList>(buildRunUnit(sampleRun(), sampleSettings()),
+                                       "InaccessiblePaths");
+    for (const char* hidden : {"-/var/lib/pyrunner", "-/run/dbus"})
+    {
+        EXPECT_NE(std::find(paths.begin(), paths.end(), hidden), paths.end()) << hidden;
+    }
+}
+
+TEST(RunUnit, StaysLoadedForTheServerUntilReleased)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    EXPECT_TRUE(get<bool>(unit, "AddRef"));
+    EXPECT_EQ(get<std::string>(unit, "CollectMode"), "inactive-or-failed");
+    EXPECT_EQ(get<std::string>(unit, "Type"), "exec");
+}
+
+TEST(UnitObjectPath, EscapesEverythingButAlphanumerics)
+{
+    EXPECT_EQ(unitObjectPath("pyrunner-ab12.service"),
+              "/org/freedesktop/systemd1/unit/pyrunner_2dab12_2eservice");
+    EXPECT_EQ(unitObjectPath(""), "/org/freedesktop/systemd1/unit/_");
+}
+
+} // namespace
+} // namespace pyrunner::systemd
