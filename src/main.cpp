@@ -13,9 +13,8 @@
 #include <csignal>
 #include <exception>
 #include <iostream>
-#include <thread>
-
 #include <syslog.h>
+#include <thread>
 
 namespace
 {

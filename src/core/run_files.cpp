@@ -1,11 +1,10 @@
 #include "core/run_files.hpp"
 
+#include <algorithm>
 #include <cerrno>
-#include <system_error>
-
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace pyrunner::core
@@ -24,8 +23,8 @@ constexpr std::uint64_t cgroupStatsMaxBytes = 4096;
 
 UniqueFd openDirectory(int parent, const std::string& name)
 {
-    return UniqueFd(::openat(parent, name.c_str(),
-                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    return UniqueFd(
+        ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
 void ensureDirectory(int parent, const std::string& name, const std::string& path)
@@ -73,7 +72,7 @@ RunFiles::RunFiles(const std::string& stateDir) : runsPath_(stateDir + "/runs")
 
 std::string RunFiles::create(const std::string& runId) const
 {
-    const auto path = runsPath_ + "/" + runId;
+    auto path = runsPath_ + "/" + runId;
     if (::mkdirat(runsDir_.get(), runId.c_str(), privateDirMode) != 0)
     {
         throwErrno("cannot create " + path);
@@ -100,8 +99,7 @@ void RunFiles::remove(const std::string& runId) const
     ::unlinkat(runsDir_.get(), runId.c_str(), AT_REMOVEDIR);
 }
 
-RunFiles::Read RunFiles::read(const std::string& runId, const char* name,
-                              std::uint64_t limit) const
+RunFiles::Read RunFiles::read(const std::string& runId, const char* name, std::uint64_t limit) const
 {
     Read result;
     const auto dir = openRunDir(runId);
@@ -117,8 +115,8 @@ RunFiles::Read RunFiles::read(const std::string& runId, const char* name,
     std::size_t done = 0;
     while (done < wanted)
     {
-        const auto n = ::pread(file.get(), result.data.data() + done, wanted - done,
-                               static_cast<off_t>(done));
+        const auto n =
+            ::pread(file.get(), result.data.data() + done, wanted - done, static_cast<off_t>(done));
         if (n < 0 && errno == EINTR)
         {
             continue;

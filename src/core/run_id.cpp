@@ -3,7 +3,6 @@
 #include <array>
 #include <cstdint>
 #include <stdexcept>
-
 #include <sys/random.h>
 
 namespace pyrunner::core

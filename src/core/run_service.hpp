@@ -60,8 +60,7 @@ class RunService
 
     // Accepts the run or says why not. `onFinal`, if set, is called when the run ends
     // (also when it was already over by the time submit returns).
-    virtual std::variant<Submitted, SubmitError> submit(RunRequest request,
-                                                        Completion onFinal) = 0;
+    virtual std::variant<Submitted, SubmitError> submit(RunRequest request, Completion onFinal) = 0;
     virtual std::optional<RunView> find(const std::string& id) const = 0;
     virtual std::optional<std::string> output(const std::string& id, Stream stream) const = 0;
     virtual std::optional<RunView> cancel(const std::string& id) = 0;

@@ -2,7 +2,6 @@
 
 #include <csignal>
 #include <cstring>
-
 #include <sys/wait.h>
 
 namespace pyrunner::core

@@ -39,8 +39,8 @@ void logRunFinished(const core::Run& run)
     const auto exitCode =
         field("EXIT_CODE", run.exitCode ? std::to_string(*run.exitCode) : std::string());
     const auto signal = field("SIGNAL", run.signal.value_or(""));
-    const auto duration = field(
-        "DURATION_MS", run.durationMs ? std::to_string(*run.durationMs) : std::string());
+    const auto duration =
+        field("DURATION_MS", run.durationMs ? std::to_string(*run.durationMs) : std::string());
     const auto error = field("ERROR", run.error.value_or(""));
     const int priority = run.status == core::RunStatus::Error ? LOG_ERR : LOG_INFO;
     sd_journal_send("%s", message.c_str(), "PRIORITY=%d", priority, "%s", runId.c_str(), "%s",

@@ -10,12 +10,11 @@
 #include <cstdint>
 #include <limits>
 #include <map>
-#include <stdexcept>
-#include <utility>
-
 #include <poll.h>
+#include <stdexcept>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <utility>
 
 namespace pyrunner::systemd
 {
@@ -47,27 +46,28 @@ sdbus::Variant toVariant(const PropertyValue& value)
     return std::visit(
         Overloaded{
             [](const std::vector<ExecCommand>& commands) {
-                std::vector<sdbus::Struct<std::string, StringList, StringList>> out;
-                for (const auto& c : commands)
-                {
-                    out.emplace_back(c.path, c.argv, c.flags);
-                }
-                return sdbus::Variant(out);
+        std::vector<sdbus::Struct<std::string, StringList, StringList>> out;
+        out.reserve(commands.size());
+        for (const auto& c : commands)
+        {
+            out.emplace_back(c.path, c.argv, c.flags);
+        }
+        return sdbus::Variant(out);
             },
             [](const NameFilter& filter) {
-                return sdbus::Variant(sdbus::Struct<bool, StringList>(filter.allow, filter.names));
-            },
-            [](const std::vector<Credential>& credentials) {
-                std::vector<sdbus::Struct<std::string, Bytes>> out;
-                for (const auto& c : credentials)
-                {
-                    out.emplace_back(c.id, c.data);
-                }
-                return sdbus::Variant(out);
-            },
-            [](const auto& plain) { return sdbus::Variant(plain); },
+        return sdbus::Variant(sdbus::Struct<bool, StringList>(filter.allow, filter.names));
         },
-        value);
+        [](const std::vector<Credential>& credentials) {
+        std::vector<sdbus::Struct<std::string, Bytes>> out;
+        out.reserve(credentials.size());
+        for (const auto& c : credentials)
+        {
+            out.emplace_back(c.id, c.data);
+        }
+        return sdbus::Variant(out);
+        },
+        [](const auto& plain) { return sdbus::Variant(plain); },
+        }, value);
 }
 
 DbusProperties toDbus(const std::vector<Property>& properties)
@@ -374,8 +374,7 @@ core::UnitOutcome SystemdSandbox::readOutcome(const std::string& path)
         outcome.result = valueOf<std::string>(service, "Result").value_or("");
         outcome.execMainCode = valueOf<std::int32_t>(service, "ExecMainCode").value_or(0);
         outcome.execMainStatus = valueOf<std::int32_t>(service, "ExecMainStatus").value_or(0);
-        outcome.startMonotonicUsec =
-            knownTimestamp(service, "ExecMainStartTimestampMonotonic");
+        outcome.startMonotonicUsec = knownTimestamp(service, "ExecMainStartTimestampMonotonic");
         outcome.exitMonotonicUsec = knownTimestamp(service, "ExecMainExitTimestampMonotonic");
         const auto cpu = valueOf<std::uint64_t>(service, "CPUUsageNSec");
         if (cpu && *cpu != unknownUsage)

@@ -21,12 +21,30 @@ constexpr const char* codeCredential = "main.py";
 // Kernel interfaces and syscall groups no analytics script needs, denied on top of the
 // @system-service allow-list so each one fails with EPERM instead of killing the run.
 const std::vector<std::string> deniedSyscalls{
-    "@clock",        "@cpu-emulation",  "@debug",          "@module",
-    "@mount",        "@obsolete",       "@privileged",     "@raw-io",
-    "@reboot",       "@resources",      "@swap",           "bpf",
-    "io_uring_setup", "io_uring_enter", "io_uring_register", "keyctl",
-    "add_key",       "request_key",     "perf_event_open", "userfaultfd",
-    "process_vm_readv", "process_vm_writev", "ptrace",      "kexec_load",
+    "@clock",
+    "@cpu-emulation",
+    "@debug",
+    "@module",
+    "@mount",
+    "@obsolete",
+    "@privileged",
+    "@raw-io",
+    "@reboot",
+    "@resources",
+    "@swap",
+    "bpf",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "perf_event_open",
+    "userfaultfd",
+    "process_vm_readv",
+    "process_vm_writev",
+    "ptrace",
+    "kexec_load",
 };
 
 // Sockets on the host that a run must not reach even though AF_UNIX stays allowed
@@ -69,10 +87,9 @@ void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
 
 void addKernel(std::vector<Property>& p)
 {
-    for (const char* name :
-         {"ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
-          "ProtectControlGroups", "ProtectClock", "ProtectHostname", "PrivateNetwork",
-          "PrivateIPC", "LockPersonality", "RestrictRealtime"})
+    for (const char* name : {"ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+                             "ProtectControlGroups", "ProtectClock", "ProtectHostname",
+                             "PrivateNetwork", "PrivateIPC", "LockPersonality", "RestrictRealtime"})
     {
         p.push_back({name, true});
     }
@@ -145,13 +162,12 @@ void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
                     "/run/credentials/" + unitName + "/" + codeCredential};
     argv.insert(argv.end(), run.args.begin(), run.args.end());
     // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
-    p.push_back({"ExecStartEx",
-                 std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
     p.push_back(
-        {"ExecStopPostEx",
-         std::vector<ExecCommand>{{settings.unitStatsHelper,
-                                   {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
-                                   {"privileged", "ignore-failure", "no-env-expand"}}}});
+        {"ExecStartEx", std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
+    p.push_back({"ExecStopPostEx", std::vector<ExecCommand>{
+                                       {settings.unitStatsHelper,
+                                        {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
+                                        {"privileged", "ignore-failure", "no-env-expand"}}}});
 }
 
 } // namespace

@@ -40,9 +40,9 @@ struct Credential
 
 using Bytes = std::vector<std::uint8_t>;
 using StringList = std::vector<std::string>;
-using PropertyValue = std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string,
-                                   StringList, Bytes, std::vector<ExecCommand>, NameFilter,
-                                   std::vector<Credential>>;
+using PropertyValue =
+    std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string, StringList, Bytes,
+                 std::vector<ExecCommand>, NameFilter, std::vector<Credential>>;
 
 struct Property
 {

@@ -1,6 +1,5 @@
-#include "core/run_manager.hpp"
-
 #include "core/run_id.hpp"
+#include "core/run_manager.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-
 #include <sys/wait.h>
 
 namespace pyrunner::core

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-
 #include <sys/wait.h>
 
 namespace pyrunner::core

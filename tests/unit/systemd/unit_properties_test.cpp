@@ -113,8 +113,7 @@ TEST(RunUnit, DeliversTheCodeAsAPrivateCredentialAndRunsItIsolated)
     const auto credentials = get<std::vector<Credential>>(unit, "SetCredential");
     ASSERT_EQ(credentials.size(), 1U);
     EXPECT_EQ(credentials[0].id, "main.py");
-    EXPECT_EQ(std::string(credentials[0].data.begin(), credentials[0].data.end()),
-              "print('hi')");
+    EXPECT_EQ(std::string(credentials[0].data.begin(), credentials[0].data.end()), "print('hi')");
     const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
     ASSERT_EQ(exec.size(), 1U);
     EXPECT_EQ(exec[0].path, "/usr/bin/python3");
@@ -165,8 +164,8 @@ TEST(RunUnit, StdinIsNullWhenEmptyAndDataOtherwise)
 
 TEST(RunUnit, HidesTheServersStateAndTheHostsSockets)
 {
-    const auto paths = get<StringList>(buildRunUnit(sampleRun(), sampleSettings()),
-                                       "InaccessiblePaths");
+    const auto paths =
+        get<StringList>(buildRunUnit(sampleRun(), sampleSettings()), "InaccessiblePaths");
     for (const char* hidden : {"-/var/lib/pyrunner", "-/run/dbus"})
     {
         EXPECT_NE(std::find(paths.begin(), paths.end(), hidden), paths.end()) << hidden;
