@@ -4,6 +4,7 @@
 #include "core/limits.hpp"
 #include "core/run_files.hpp"
 #include "core/run_manager.hpp"
+#include "http/listen_address.hpp"
 #include "http/server.hpp"
 #include "systemd/journal.hpp"
 #include "systemd/systemd_sandbox.hpp"
@@ -93,9 +94,10 @@ int serve(const Settings& s)
     core::RunManager manager(sandbox, files, managerOptions, systemd::logRunFinished);
 
     http::ServerOptions serverOptions;
-    serverOptions.address = *listen;
+    serverOptions.address = listen->host;
+    serverOptions.port = listen->port;
     serverOptions.threads = s.httpThreads;
-    serverOptions.policy = core::LimitPolicy::forCpus(cpus);
+    serverOptions.limits = core::LimitPolicy::forCpus(cpus);
     http::Server server(manager, serverOptions);
     server.start();
     systemd::logMessage(LOG_INFO, "pyrunnerd listening on " + s.listen);

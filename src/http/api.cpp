@@ -1,0 +1,202 @@
+#include "http/api.hpp"
+
+#include "http/run_json.hpp"
+#include "http/utf8.hpp"
+
+#include <iostream>
+
+namespace pyrunner::http
+{
+namespace
+{
+
+constexpr std::string_view internalError =
+    "The server failed to handle this request; the failure has been logged.";
+
+Response unknownRun(const std::string& id)
+{
+    return errorResponse(404, "No run has the id \"" + id + "\".");
+}
+
+Response runResponse(int status, const core::RunView& view)
+{
+    return jsonResponse(status, runToJson(view));
+}
+
+Response submitErrorResponse(core::SubmitError error, unsigned retryAfterSeconds)
+{
+    if (error == core::SubmitError::QueueFull)
+    {
+        auto response = errorResponse(429, "The queue is full; retry in " +
+                                               std::to_string(retryAfterSeconds) + " seconds.");
+        response.headers.emplace_back("Retry-After", std::to_string(retryAfterSeconds));
+        return response;
+    }
+    return errorResponse(503, "The server cannot reach systemd to start runs; try again later.");
+}
+
+// Runs on whichever thread ends the run: nothing may escape into it.
+void replyWithFinishedRun(const Reply& reply, const core::RunView& view) noexcept
+{
+    try
+    {
+        reply(runResponse(200, view));
+    }
+    catch (const std::exception& error)
+    {
+        std::cerr << "pyrunner: answering for run " << view.run.id << " failed: " << error.what()
+                  << '\n';
+    }
+}
+
+} // namespace
+
+Response jsonResponse(int status, const nlohmann::json& body)
+{
+    return Response{status, "application/json", dumpJson(body), {}};
+}
+
+Response errorResponse(int status, std::string_view message)
+{
+    return jsonResponse(status, errorJson(message));
+}
+
+Api::Api(core::RunService& service, const ApiOptions& options)
+    : service_(service), options_(options)
+{
+}
+
+void Api::handle(const Request& request, const Reply& reply) const
+{
+    try
+    {
+        const auto matched = route(request.method, request.path);
+        if (std::holds_alternative<NotFound>(matched))
+        {
+            reply(errorResponse(404, "There is nothing at " + excerpt(request.path) + "."));
+            return;
+        }
+        if (const auto* notAllowed = std::get_if<MethodNotAllowed>(&matched))
+        {
+            auto response = errorResponse(405, std::string(request.method) + " is not allowed on " +
+                                                   std::string(request.path) +
+                                                   "; allowed: " + notAllowed->allow + ".");
+            response.headers.emplace_back("Allow", notAllowed->allow);
+            reply(std::move(response));
+            return;
+        }
+        const auto& [id, runId] = std::get<Matched>(matched);
+        switch (id)
+        {
+        case RouteId::RunJson:
+        case RouteId::RunFile:
+            submit(id, request, reply);
+            return;
+        case RouteId::GetRun:
+            reply(getRun(runId));
+            return;
+        case RouteId::GetStdout:
+            reply(getOutput(runId, core::Stream::Stdout));
+            return;
+        case RouteId::GetStderr:
+            reply(getOutput(runId, core::Stream::Stderr));
+            return;
+        case RouteId::CancelRun:
+            reply(cancelRun(runId));
+            return;
+        case RouteId::Health:
+            reply(health());
+            return;
+        }
+    }
+    catch (const std::exception& error)
+    {
+        std::cerr << "pyrunner: " << request.method << ' ' << excerpt(request.path)
+                  << " failed: " << error.what() << '\n';
+    }
+    catch (...)
+    {
+        std::cerr << "pyrunner: " << request.method << ' ' << excerpt(request.path)
+                  << " failed with an unknown exception\n";
+    }
+    reply(errorResponse(500, internalError));
+}
+
+void Api::submit(RouteId route, const Request& request, const Reply& reply) const
+{
+    if (request.body.size() > options_.maxBodyBytes)
+    {
+        reply(errorResponse(413, "The request body is " + std::to_string(request.body.size()) +
+                                     " bytes; the limit is " +
+                                     std::to_string(options_.maxBodyBytes) + " bytes."));
+        return;
+    }
+    const SubmissionRules rules{options_.limits, service_.environments(), options_.maxCodeBytes};
+    auto parsed = route == RouteId::RunJson
+                      ? parseRunJson(request.contentType, request.body, request.wait, rules)
+                      : parseRunFile(request.contentType, request.body, request.wait, rules);
+    if (const auto* error = std::get_if<HttpError>(&parsed))
+    {
+        reply(errorResponse(error->status, error->message));
+        return;
+    }
+    auto& runRequest = std::get<core::RunRequest>(parsed);
+    const bool wait = runRequest.wait;
+    core::Completion onFinal;
+    if (wait)
+    {
+        onFinal = [reply](const core::RunView& view) { replyWithFinishedRun(reply, view); };
+    }
+    const auto submitted = service_.submit(std::move(runRequest), std::move(onFinal));
+    if (const auto* error = std::get_if<core::SubmitError>(&submitted))
+    {
+        reply(submitErrorResponse(*error, service_.retryAfterSeconds()));
+        return;
+    }
+    if (!wait)
+    {
+        const auto& view = std::get<core::Submitted>(submitted).view;
+        auto response = runResponse(202, view);
+        response.headers.emplace_back("Location", "/runs/" + view.run.id);
+        reply(std::move(response));
+    }
+}
+
+Response Api::getRun(const std::string& id) const
+{
+    const auto view = service_.find(id);
+    return view ? runResponse(200, *view) : unknownRun(id);
+}
+
+Response Api::getOutput(const std::string& id, core::Stream stream) const
+{
+    auto bytes = service_.output(id, stream);
+    if (!bytes)
+    {
+        return unknownRun(id);
+    }
+    return Response{200, "application/octet-stream", std::move(*bytes), {}};
+}
+
+Response Api::cancelRun(const std::string& id) const
+{
+    const auto view = service_.cancel(id);
+    return view ? runResponse(200, *view) : unknownRun(id);
+}
+
+Response Api::health() const
+{
+    const auto health = service_.health();
+    if (!health.systemdReachable)
+    {
+        return jsonResponse(
+            503, {{"status", "unavailable"}, {"error", "The server cannot reach systemd."}});
+    }
+    return jsonResponse(200, {{"status", "ok"},
+                              {"running", health.running},
+                              {"queued", health.queued},
+                              {"max_running", health.maxRunning},
+                              {"max_queued", health.maxQueued}});
+}
+
+} // namespace pyrunner::http

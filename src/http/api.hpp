@@ -1,0 +1,76 @@
+#pragma once
+
+#include "core/run_service.hpp"
+#include "http/request_parser.hpp"
+#include "http/router.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pyrunner::http
+{
+
+// An HTTP request as the API needs it, apart from any server library.
+struct Request
+{
+    std::string_view method;
+    // Without the query.
+    std::string_view path;
+    // Empty when the request has none.
+    std::string_view contentType;
+    std::string_view body;
+    // The `wait` query parameter, when the URL has one.
+    std::optional<std::string_view> wait;
+};
+
+struct Response
+{
+    int status = 200;
+    std::string contentType = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Sends the response. Called exactly once, from any thread.
+using Reply = std::function<void(Response)>;
+
+struct ApiOptions
+{
+    std::size_t maxBodyBytes = 2 * mebibyte;
+    std::size_t maxCodeBytes = mebibyte;
+    core::LimitPolicy limits = core::LimitPolicy::forCpus(1);
+};
+
+Response jsonResponse(int status, const nlohmann::json& body);
+Response errorResponse(int status, std::string_view message);
+
+// The API's behaviour, one named handler per route, over a RunService.
+class Api
+{
+  public:
+    Api(core::RunService& service, const ApiOptions& options);
+
+    // Answers at once, or for a blocking submission when its run ends. Never throws:
+    // a failure inside is logged and answered with 500.
+    void handle(const Request& request, const Reply& reply) const;
+
+    void submit(RouteId route, const Request& request, const Reply& reply) const;
+    Response getRun(const std::string& id) const;
+    Response getOutput(const std::string& id, core::Stream stream) const;
+    Response cancelRun(const std::string& id) const;
+    Response health() const;
+
+    const ApiOptions& options() const { return options_; }
+
+  private:
+    core::RunService& service_;
+    ApiOptions options_;
+};
+
+} // namespace pyrunner::http
