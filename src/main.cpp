@@ -116,12 +116,12 @@ int serve(const Settings& s)
 
 int main(int argc, char** argv)
 {
-    CLI::App app{"pyrunnerd: runs Python submissions in sandboxed transient systemd units"};
-    Settings settings;
-    addOptions(app, settings);
-    CLI11_PARSE(app, argc, argv);
     try
     {
+        CLI::App app{"pyrunnerd: runs Python submissions in sandboxed transient systemd units"};
+        Settings settings;
+        addOptions(app, settings);
+        CLI11_PARSE(app, argc, argv);
         return serve(settings);
     }
     catch (const std::exception& e)

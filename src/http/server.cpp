@@ -46,6 +46,14 @@ class ReplyGate
 // Room for the request line and headers on top of the largest body.
 constexpr std::size_t headerRoom = std::size_t{64} * 1024;
 
+// Pistache refuses a request past its buffer with a plain-text 413 and leaves the rest of
+// the body on the connection. Buffering twice the largest body lets the API answer the
+// common "a little too large" case itself, in JSON, with the connection still in step.
+constexpr std::size_t pistacheBufferBytes(std::size_t maxBodyBytes)
+{
+    return 2 * maxBodyBytes + headerRoom;
+}
+
 // A response header Pistache has no type for; it writes only typed headers.
 class TextHeader : public Http::Header::Header
 {
@@ -195,7 +203,7 @@ void Server::start()
     endpoint->init(Http::Endpoint::options()
                        .threads(static_cast<int>(options.threads))
                        .flags(Pistache::Tcp::Options::ReuseAddr)
-                       .maxRequestSize(options.maxBodyBytes + headerRoom)
+                       .maxRequestSize(pistacheBufferBytes(options.maxBodyBytes))
                        .headerTimeout(options.requestTimeout)
                        .bodyTimeout(options.requestTimeout)
                        .keepaliveTimeout(options.waitTimeout));

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs every Debian package pyrunner needs to build, run and test, so a fresh Debian 12
+# machine needs nothing by hand. Idempotent: when everything is there it does nothing, so
+# scripts/run and scripts/test call it every time (and work offline once it has run).
+set -euo pipefail
+
+PACKAGES=(
+    # build
+    build-essential cmake pkg-config
+    libsdbus-c++-dev libpistache-dev nlohmann-json3-dev libsystemd-dev libgmime-3.0-dev
+    libcli11-dev
+    # unit tests and source checks
+    libgtest-dev libgmock-dev googletest clang-format clang-tidy
+    # the throwaway systemd machine (scripts/lib/machine.sh) and what runs inside it
+    systemd systemd-container dbus libnss-systemd procps
+    # integration tests and the quick start
+    curl python3 python3-pytest python3-requests
+)
+
+missing_packages() {
+    local -A installed=()
+    local name status
+    # Unknown names print nothing on stdout, so they count as missing too.
+    while read -r name status; do
+        [[ $status == ii ]] && installed[$name]=1
+    done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PACKAGES[@]}" 2>/dev/null || true)
+    for name in "${PACKAGES[@]}"; do
+        [[ -n ${installed[$name]-} ]] || echo "$name"
+    done
+}
+
+# apt is quiet unless it fails; then all it said is shown.
+apt_quietly() {
+    local log
+    log=$(mktemp)
+    if ! DEBIAN_FRONTEND=noninteractive apt-get -q -y "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "install-deps: 'apt-get $*' failed (output above)" >&2
+        return 1
+    fi
+    rm -f "$log"
+}
+
+main() {
+    local missing
+    mapfile -t missing < <(missing_packages)
+    if ((${#missing[@]} == 0)); then
+        return 0
+    fi
+    if ((EUID != 0)); then
+        echo "install-deps: missing ${missing[*]}; run this script as root to install them" >&2
+        return 1
+    fi
+    echo "install-deps: installing ${missing[*]}"
+    apt_quietly update
+    apt_quietly install --no-install-recommends "${missing[@]}"
+}
+
+main "$@"

@@ -1,0 +1,156 @@
+"""Black-box fixtures: one throwaway systemd machine for the session, pyrunnerd servers in it.
+
+The machine (scripts/lib/machine.sh) shares the host's network namespace, so a server
+listening on 127.0.0.1:PORT inside is driven over HTTP from here. Where PID 1 is systemd the
+script reports "host" and the servers run under the host's systemd instead.
+
+Logs land in build/integration-logs/: the machine script's messages, and at the end the
+machine's whole journal (every server's and every run's log).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+# pytest puts this directory on sys.path (its default "prepend" import mode; no __init__.py).
+from api_client import Client, describe
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("PYRUNNER_BUILD_DIR", REPO / "build")).resolve()
+MACHINE_SH = REPO / "scripts" / "lib" / "machine.sh"
+LOGS = BUILD / "integration-logs"
+SERVER_START_TIMEOUT_S = 30
+# Set in every test server's environment; no run may see it.
+SERVER_SECRET = ("PYRUNNER_SECRET", "server-only-value")
+
+
+class Machine:
+    """Runs commands inside the machine (its systemd, bus and journal)."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def run(self, *cmd, timeout_s=60, check=True):
+        return subprocess.run(
+            ["bash", str(MACHINE_SH), "exec", self.target, *cmd],
+            capture_output=True, text=True, timeout=timeout_s, check=check,
+        )
+
+    def journal(self, *args):
+        return self.run("journalctl", "--no-pager", "-o", "short-precise", *args, check=False).stdout
+
+
+@pytest.fixture(scope="session")
+def machine():
+    shutil.rmtree(LOGS, ignore_errors=True)
+    LOGS.mkdir(parents=True)
+    binds = sorted({str(REPO), str(BUILD)})
+    with open(LOGS / "machine.log", "w") as log:
+        # The script stops the machine when our end of its stdin closes: on teardown, and also
+        # if this process dies without one. It also stops on SIGINT, so Ctrl-C is covered.
+        holder = subprocess.Popen(
+            ["bash", str(MACHINE_SH), "hold", *binds],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+        )
+    try:
+        # The script bounds the boot itself and prints nothing if it fails.
+        words = holder.stdout.readline().split()
+        if words[:1] != ["ready"]:
+            holder.wait(timeout=120)
+            pytest.fail(f"the machine did not boot:\n{(LOGS / 'machine.log').read_text()}", pytrace=False)
+        booted = Machine(words[1])
+        yield booted
+        (LOGS / "journal.log").write_text(booted.journal())
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=120)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server(Client):
+    def __init__(self, base_url, unit, state_dir):
+        super().__init__(base_url)
+        self.unit = unit
+        self.state_dir = state_dir
+        self.secret = SERVER_SECRET
+
+
+def start_server(machine, max_running=4, max_queued=16):
+    for binary in ("pyrunnerd", "pyrunner-unit-stats"):
+        if not (BUILD / binary).is_file():
+            pytest.fail(f"{BUILD / binary} is missing: build first (scripts/test does)", pytrace=False)
+    port = free_port()
+    server = Server(f"http://127.0.0.1:{port}", f"pyrunnerd-{port}", f"/var/lib/pyrunner-{port}")
+    machine.run(
+        "systemd-run", "--quiet", f"--unit={server.unit}", "--collect",
+        f"--property=Environment={server.secret[0]}={server.secret[1]}",
+        str(BUILD / "pyrunnerd"),
+        "--listen", f"127.0.0.1:{port}",
+        "--state-dir", server.state_dir,
+        "--max-running", str(max_running),
+        "--max-queued", str(max_queued),
+        "--unit-stats", str(BUILD / "pyrunner-unit-stats"),
+    )
+    wait_until_healthy(machine, server)
+    return server
+
+
+def wait_until_healthy(machine, server):
+    """Polls /healthz until it answers 200; nothing announces that moment. Fails early if the
+    service has died."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    last = "no answer"
+    while True:
+        try:
+            response = server.get("/healthz", read_timeout_s=2)
+            if response.status_code == 200:
+                return
+            last = describe(response)
+        except requests.ConnectionError as error:
+            last = str(error)
+        alive = machine.run("systemctl", "is-active", "--quiet", server.unit, check=False).returncode == 0
+        if not alive or time.monotonic() > deadline:
+            pytest.fail(
+                f"{server.unit} did not become healthy ({last}); its log:\n"
+                + machine.journal("-u", server.unit, "-n", "100"),
+                pytrace=False,
+            )
+        time.sleep(0.05)
+
+
+def stop_server(machine, server):
+    machine.run("systemctl", "stop", server.unit, check=False)
+    machine.run("rm", "-rf", server.state_dir, check=False)
+
+
+@pytest.fixture(scope="session")
+def server(machine):
+    """The shared server: up to 4 runs at once, 16 queued."""
+    started = start_server(machine)
+    yield started
+    stop_server(machine, started)
+
+
+@pytest.fixture
+def server_factory(machine):
+    """Starts servers of a test's own (e.g. with a tiny queue); each is stopped after the test."""
+    started = []
+
+    def start(**options):
+        started.append(start_server(machine, **options))
+        return started[-1]
+
+    yield start
+    for each in started:
+        stop_server(machine, each)
