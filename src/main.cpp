@@ -10,6 +10,7 @@
 #include "systemd/systemd_sandbox.hpp"
 
 #include <CLI/CLI.hpp>
+#include <systemd/sd-daemon.h>
 
 #include <csignal>
 #include <exception>
@@ -100,11 +101,14 @@ int serve(const Settings& s)
     serverOptions.limits = core::LimitPolicy::forCpus(cpus);
     http::Server server(manager, serverOptions);
     server.start();
+    // Under Type=notify, systemd (and `systemd-run`) learn here that requests are served.
+    sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", s.listen.c_str());
     systemd::logMessage(LOG_INFO, "pyrunnerd listening on " + s.listen);
     std::cerr << "pyrunnerd: listening on " << s.listen << "\n";
 
     int received = 0;
     sigwait(&signals, &received);
+    sd_notify(0, "STOPPING=1");
     systemd::logMessage(LOG_INFO, "pyrunnerd stopping");
     server.shutdown();
     // No sandbox callback may reach the manager once it is gone.

@@ -12,14 +12,12 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 # pytest puts this directory on sys.path (its default "prepend" import mode; no __init__.py).
-from api_client import Client, describe
+from api_client import Client
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PYRUNNER_BUILD_DIR", REPO / "build")).resolve()
@@ -92,8 +90,11 @@ def start_server(machine, max_running=4, max_queued=16):
             pytest.fail(f"{BUILD / binary} is missing: build first (scripts/test does)", pytrace=False)
     port = free_port()
     server = Server(f"http://127.0.0.1:{port}", f"pyrunnerd-{port}", f"/var/lib/pyrunner-{port}")
-    machine.run(
+    # Type=notify: systemd-run returns once pyrunnerd says READY=1, i.e. it is serving,
+    # and fails if the server dies first.
+    started = machine.run(
         "systemd-run", "--quiet", f"--unit={server.unit}", "--collect",
+        "--property=Type=notify",
         f"--property=Environment={server.secret[0]}={server.secret[1]}",
         str(BUILD / "pyrunnerd"),
         "--listen", f"127.0.0.1:{port}",
@@ -101,32 +102,16 @@ def start_server(machine, max_running=4, max_queued=16):
         "--max-running", str(max_running),
         "--max-queued", str(max_queued),
         "--unit-stats", str(BUILD / "pyrunner-unit-stats"),
+        timeout_s=SERVER_START_TIMEOUT_S, check=False,
     )
-    wait_until_healthy(machine, server)
+    if started.returncode != 0:
+        pytest.fail(
+            f"{server.unit} did not start ({started.stderr.strip()}); its log:\n"
+            + machine.journal("-u", server.unit, "-n", "100"),
+            pytrace=False,
+        )
+    assert server.get("/healthz").status_code == 200
     return server
-
-
-def wait_until_healthy(machine, server):
-    """Polls /healthz until it answers 200; nothing announces that moment. Fails early if the
-    service has died."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    last = "no answer"
-    while True:
-        try:
-            response = server.get("/healthz", read_timeout_s=2)
-            if response.status_code == 200:
-                return
-            last = describe(response)
-        except requests.ConnectionError as error:
-            last = str(error)
-        alive = machine.run("systemctl", "is-active", "--quiet", server.unit, check=False).returncode == 0
-        if not alive or time.monotonic() > deadline:
-            pytest.fail(
-                f"{server.unit} did not become healthy ({last}); its log:\n"
-                + machine.journal("-u", server.unit, "-n", "100"),
-                pytrace=False,
-            )
-        time.sleep(0.05)
 
 
 def stop_server(machine, server):
