@@ -174,11 +174,19 @@ void SystemdSandbox::post(std::function<void()> task)
 {
     {
         const std::lock_guard lock(tasksMutex_);
-        tasks_.push_back(std::move(task));
+        if (!connectionLost_)
+        {
+            tasks_.push_back(std::move(task));
+            const std::uint64_t one = 1;
+            // The counter only has to become non-zero; a full counter is as good as a write.
+            [[maybe_unused]] const auto written = ::write(wake_.get(), &one, sizeof one);
+            return;
+        }
     }
-    const std::uint64_t one = 1;
-    // The counter only has to become non-zero; a full counter is as good as a write.
-    [[maybe_unused]] const auto written = ::write(wake_.get(), &one, sizeof one);
+    // No bus thread any more: run it here, one at a time. Every call on the closed
+    // connection fails at once, so the task ends its run with an error instead of hanging.
+    const std::lock_guard orphan(orphanMutex_);
+    task();
 }
 
 void SystemdSandbox::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
@@ -235,12 +243,37 @@ void SystemdSandbox::loop()
             runPostedTasks();
         }
     }
-    catch (const sdbus::Error& e)
+    catch (const sdbus::Error&)
     {
-        // The connection is gone; health reports it and new runs are refused.
-        (void)e;
+        // The connection is gone: fall through to abandoning what it carried.
     }
     reachable_ = false;
+    if (!stopping_)
+    {
+        abandonAll();
+    }
+}
+
+void SystemdSandbox::abandonAll()
+{
+    std::deque<std::function<void()>> left;
+    {
+        const std::lock_guard lock(tasksMutex_);
+        connectionLost_ = true;
+        left.swap(tasks_);
+    }
+    const std::lock_guard orphan(orphanMutex_);
+    for (auto& task : left)
+    {
+        task();
+    }
+    // Without signals the runs in flight cannot be followed to their end.
+    for (auto& [path, tracker] : std::exchange(trackers_, {}))
+    {
+        core::UnitOutcome lost;
+        lost.error = "The server lost its connection to systemd while the run was going on.";
+        tracker.callbacks.onExited(lost);
+    }
 }
 
 void SystemdSandbox::startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks)
@@ -353,7 +386,7 @@ void SystemdSandbox::finishIfInactive(const std::string& path)
     catch (const sdbus::Error& e)
     {
         core::UnitOutcome lost;
-        lost.error = "the server lost track of the run's unit: " + e.getMessage();
+        lost.error = "The server lost track of the run's unit: " + e.getMessage();
         finish(path, lost);
     }
 }
@@ -384,7 +417,7 @@ core::UnitOutcome SystemdSandbox::readOutcome(const std::string& path)
     }
     catch (const sdbus::Error& e)
     {
-        outcome.error = "the server could not read how the run's unit ended: " + e.getMessage();
+        outcome.error = "The server could not read how the run's unit ended: " + e.getMessage();
     }
     return outcome;
 }

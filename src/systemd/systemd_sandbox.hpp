@@ -58,6 +58,8 @@ class SystemdSandbox final : public core::Sandbox
     void post(std::function<void()> task);
     void loop();
     void runPostedTasks();
+    // After the connection is lost: ends every run in flight and every posted start.
+    void abandonAll();
 
     void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
     void killOnBus(const std::string& unitName);
@@ -76,6 +78,9 @@ class SystemdSandbox final : public core::Sandbox
 
     std::mutex tasksMutex_;
     std::deque<std::function<void()>> tasks_;
+    bool connectionLost_ = false;
+    // Serialises the tasks run outside the bus thread once the connection is lost.
+    std::mutex orphanMutex_;
     core::UniqueFd wake_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> reachable_{false};
