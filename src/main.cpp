@@ -1,13 +1,14 @@
-// pyrunnerd: wiring only. Parses the command line, connects the layers, and waits for
-// SIGINT or SIGTERM.
+// pyrunnerd: the HTTP front of pyrunner. Runs as an unprivileged user and asks the
+// privileged pyrunner-broker for every run. Wiring only: parses the command line, connects
+// the layers, and waits for SIGINT or SIGTERM.
 
 #include "core/limits.hpp"
 #include "core/run_files.hpp"
 #include "core/run_manager.hpp"
 #include "http/listen_address.hpp"
 #include "http/server.hpp"
+#include "systemd/broker_client.hpp"
 #include "systemd/journal.hpp"
-#include "systemd/systemd_sandbox.hpp"
 
 #include <CLI/CLI.hpp>
 #include <systemd/sd-daemon.h>
@@ -25,8 +26,6 @@ struct Settings
 {
     std::string listen = "127.0.0.1:8080";
     std::string stateDir = "/var/lib/pyrunner";
-    std::string python = "/usr/bin/python3";
-    std::string unitStats = PYRUNNER_UNIT_STATS_PATH;
     std::size_t maxRunning = std::max(1U, std::thread::hardware_concurrency());
     std::size_t maxQueued = 64;
     std::size_t maxFinished = 10000;
@@ -36,14 +35,8 @@ struct Settings
 void addOptions(CLI::App& app, Settings& s)
 {
     app.add_option("--listen", s.listen, "ADDR:PORT to serve HTTP on")->capture_default_str();
-    app.add_option("--state-dir", s.stateDir, "where runs' output is kept (root only)")
+    app.add_option("--state-dir", s.stateDir, "where the broker keeps runs' output")
         ->capture_default_str();
-    app.add_option("--python", s.python, "the interpreter of the default environment")
-        ->capture_default_str()
-        ->check(CLI::ExistingFile);
-    app.add_option("--unit-stats", s.unitStats, "the units' ExecStopPost helper")
-        ->capture_default_str()
-        ->check(CLI::ExistingFile);
     app.add_option("--max-running", s.maxRunning, "runs at once")
         ->capture_default_str()
         ->check(CLI::Range(1, 1024));
@@ -82,12 +75,8 @@ int serve(const Settings& s)
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     const auto cpus = std::max(1U, std::thread::hardware_concurrency());
-    systemd::UnitSettings unitSettings;
-    unitSettings.python = s.python;
-    unitSettings.unitStatsHelper = s.unitStats;
-    unitSettings.inaccessiblePaths = {"-" + s.stateDir};
-    systemd::SystemdSandbox sandbox(unitSettings);
     const core::RunFiles files(s.stateDir);
+    systemd::BrokerClient sandbox;
     core::RunManagerOptions managerOptions;
     managerOptions.maxRunning = s.maxRunning;
     managerOptions.maxQueued = s.maxQueued;

@@ -12,7 +12,10 @@ namespace pyrunner::core
 namespace
 {
 
-constexpr mode_t privateDirMode = 0700;
+constexpr mode_t layoutDirMode = 0750;
+// setgid: what systemd and the stop-post helper create inside belongs to the front's group.
+constexpr mode_t runDirMode = 02750;
+constexpr mode_t outputFileMode = 0640;
 // Enough for the helper's few lines; a larger file is not the helper's.
 constexpr std::uint64_t cgroupStatsMaxBytes = 4096;
 
@@ -27,12 +30,20 @@ UniqueFd openDirectory(int parent, const std::string& name)
         ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
-void ensureDirectory(int parent, const std::string& name, const std::string& path)
+// A root-owned directory of group `gid` and exactly `mode`, whatever was there before.
+UniqueFd ownedDirectory(int parent, const std::string& name, const std::string& path, gid_t gid,
+                        mode_t mode)
 {
-    if (::mkdirat(parent, name.c_str(), privateDirMode) != 0 && errno != EEXIST)
+    if (::mkdirat(parent, name.c_str(), mode) != 0 && errno != EEXIST)
     {
         throwErrno("cannot create " + path);
     }
+    auto dir = openDirectory(parent, name);
+    if (!dir || ::fchown(dir.get(), 0, gid) != 0 || ::fchmod(dir.get(), mode) != 0)
+    {
+        throwErrno("cannot prepare " + path);
+    }
+    return dir;
 }
 
 UniqueFd openFile(int dir, const char* name)
@@ -54,28 +65,42 @@ std::uint64_t regularFileSize(int fd)
 
 } // namespace
 
-RunFiles::RunFiles(const std::string& stateDir) : runsPath_(stateDir + "/runs")
+void RunFiles::createLayout(const std::string& stateDir, gid_t readerGid)
 {
-    ensureDirectory(AT_FDCWD, stateDir, stateDir);
-    ensureDirectory(AT_FDCWD, runsPath_, runsPath_);
-    runsDir_ = openDirectory(AT_FDCWD, runsPath_);
+    const auto state = ownedDirectory(AT_FDCWD, stateDir, stateDir, readerGid, layoutDirMode);
+    ownedDirectory(state.get(), "runs", stateDir + "/runs", readerGid, layoutDirMode);
+}
+
+RunFiles::RunFiles(const std::string& stateDir)
+    : runsPath_(stateDir + "/runs"), runsDir_(openDirectory(AT_FDCWD, runsPath_))
+{
     if (!runsDir_)
     {
         throwErrno("cannot open " + runsPath_);
     }
-    // An existing directory may have been made with looser permissions.
-    if (::fchmod(runsDir_.get(), privateDirMode) != 0)
-    {
-        throwErrno("cannot restrict " + runsPath_);
-    }
 }
 
-std::string RunFiles::create(const std::string& runId) const
+std::string RunFiles::create(const std::string& runId, gid_t readerGid) const
 {
     auto path = runsPath_ + "/" + runId;
-    if (::mkdirat(runsDir_.get(), runId.c_str(), privateDirMode) != 0)
+    if (::mkdirat(runsDir_.get(), runId.c_str(), runDirMode) != 0)
     {
         throwErrno("cannot create " + path);
+    }
+    const auto dir = openDirectory(runsDir_.get(), runId);
+    // mkdir drops the setgid bit under some umasks; set the mode explicitly.
+    if (!dir || ::fchown(dir.get(), 0, readerGid) != 0 || ::fchmod(dir.get(), runDirMode) != 0)
+    {
+        throwErrno("cannot prepare " + path);
+    }
+    for (const char* name : {stdoutName, stderrName})
+    {
+        const UniqueFd file(::openat(
+            dir.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, outputFileMode));
+        if (!file || ::fchmod(file.get(), outputFileMode) != 0)
+        {
+            throwErrno("cannot create " + path + "/" + name);
+        }
     }
     return path;
 }

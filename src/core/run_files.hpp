@@ -5,12 +5,15 @@
 
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
 
 namespace pyrunner::core
 {
 
-// The server's per-run directories under <state>/runs. Every access goes through a
-// directory fd opened once and O_NOFOLLOW, so nothing planted in a path can redirect it.
+// The per-run directories under <state>/runs. The broker (root) creates and removes them;
+// the HTTP front only reads, as a member of their group. They stay root-owned so that no
+// one but root can plant a link where systemd opens a run's output. Every access goes
+// through a directory fd opened once and O_NOFOLLOW.
 class RunFiles
 {
   public:
@@ -18,11 +21,16 @@ class RunFiles
     static constexpr const char* stderrName = "stderr";
     static constexpr const char* cgroupStatsName = "cgroup-stats";
 
-    // Creates <stateDir>/runs (mode 0700) if needed; throws std::system_error on failure.
+    // Makes <stateDir> and <stateDir>/runs root-owned, group `readerGid`, mode 0750.
+    // Throws std::system_error on failure.
+    static void createLayout(const std::string& stateDir, gid_t readerGid);
+
+    // Opens <stateDir>/runs; throws std::system_error if it cannot.
     explicit RunFiles(const std::string& stateDir);
 
-    // Creates the run's own directory (mode 0700) and returns its absolute path.
-    std::string create(const std::string& runId) const;
+    // Creates the run's directory (setgid, so files made in it belong to `readerGid`) with
+    // empty stdout and stderr files the front can read, and returns its absolute path.
+    std::string create(const std::string& runId, gid_t readerGid) const;
     void remove(const std::string& runId) const;
 
     struct Read

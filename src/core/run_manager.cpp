@@ -102,17 +102,6 @@ std::vector<RunManager::Launch> RunManager::launchesFromQueue()
 void RunManager::launch(Launch run)
 {
     const auto id = run.id;
-    try
-    {
-        run.outputDir = files_.create(id);
-    }
-    catch (const std::exception& e)
-    {
-        UnitOutcome failed;
-        failed.error = std::string("The server could not prepare the run: ") + e.what() + ".";
-        finish(id, failed);
-        return;
-    }
     SandboxCallbacks callbacks;
     callbacks.onStarted = [this, id] { markStarted(id); };
     callbacks.onExited = [this, id](const UnitOutcome& outcome) { finish(id, outcome); };
@@ -173,7 +162,7 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
     }
     for (const auto& gone : evicted)
     {
-        files_.remove(gone);
+        sandbox_.release(gone);
     }
     announce(ending);
     for (auto& run : next)

@@ -19,7 +19,8 @@ struct SandboxRun
     std::string stdinData;
     std::vector<std::string> args;
     Limits limits;
-    // Root-only directory the run's stdout, stderr and cgroup figures are written to.
+    // Root-owned directory the run's stdout, stderr and cgroup figures are written to;
+    // chosen by the privileged side, never by a request.
     std::string outputDir;
 };
 
@@ -64,6 +65,8 @@ class Sandbox
     virtual void start(SandboxRun run, SandboxCallbacks callbacks) = 0;
     // Ends the run's whole unit at once; harmless when it has already ended.
     virtual void kill(const std::string& runId) = 0;
+    // Deletes the files of a run that has ended; the run is forgotten.
+    virtual void release(const std::string& runId) = 0;
     virtual bool reachable() const = 0;
 };
 

@@ -111,13 +111,9 @@ std::string describeStartFailure(const std::string& jobResult, const core::UnitO
 
 } // namespace
 
-SystemdSandbox::SystemdSandbox(UnitSettings settings)
-    : settings_(std::move(settings)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
+SystemdSandbox::SystemdSandbox(UnitSettings settings, std::function<void()> onConnectionLost)
+    : settings_(std::move(settings)), onConnectionLost_(std::move(onConnectionLost))
 {
-    if (!wake_)
-    {
-        throw std::runtime_error("cannot create an eventfd for the bus thread");
-    }
     try
     {
         connection_ = sdbus::createSystemBusConnection();
@@ -138,8 +134,7 @@ SystemdSandbox::SystemdSandbox(UnitSettings settings)
     {
         throw std::runtime_error("cannot reach systemd on the system bus: " + e.getMessage());
     }
-    reachable_ = true;
-    thread_ = std::thread([this] { loop(); });
+    bus_ = std::make_unique<BusThread>(*connection_, [this] { abandonAll(); });
 }
 
 SystemdSandbox::~SystemdSandbox()
@@ -147,132 +142,40 @@ SystemdSandbox::~SystemdSandbox()
     stop();
 }
 
+void SystemdSandbox::start()
+{
+    bus_->start();
+}
+
 void SystemdSandbox::stop()
 {
-    if (stopping_.exchange(true))
-    {
-        return;
-    }
-    post([] {});
-    if (thread_.joinable())
-    {
-        thread_.join();
-    }
-}
-
-std::string SystemdSandbox::unitName(const std::string& runId) const
-{
-    return unitNameFor(runId);
-}
-
-bool SystemdSandbox::reachable() const
-{
-    return reachable_;
-}
-
-void SystemdSandbox::post(std::function<void()> task)
-{
-    {
-        const std::lock_guard lock(tasksMutex_);
-        if (!connectionLost_)
-        {
-            tasks_.push_back(std::move(task));
-            const std::uint64_t one = 1;
-            // The counter only has to become non-zero; a full counter is as good as a write.
-            [[maybe_unused]] const auto written = ::write(wake_.get(), &one, sizeof one);
-            return;
-        }
-    }
-    // No bus thread any more: run it here, one at a time. Every call on the closed
-    // connection fails at once, so the task ends its run with an error instead of hanging.
-    const std::lock_guard orphan(orphanMutex_);
-    task();
+    bus_->stop();
 }
 
 void SystemdSandbox::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
 {
-    post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {
+    bus_->post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {
         startOnBus(run, std::move(callbacks));
     });
 }
 
 void SystemdSandbox::kill(const std::string& runId)
 {
-    post([this, name = unitNameFor(runId)] { killOnBus(name); });
-}
-
-void SystemdSandbox::runPostedTasks()
-{
-    std::uint64_t count = 0;
-    [[maybe_unused]] const auto drained = ::read(wake_.get(), &count, sizeof count);
-    std::deque<std::function<void()>> tasks;
-    {
-        const std::lock_guard lock(tasksMutex_);
-        tasks.swap(tasks_);
-    }
-    for (auto& task : tasks)
-    {
-        task();
-    }
-}
-
-void SystemdSandbox::loop()
-{
-    try
-    {
-        while (!stopping_)
-        {
-            while (connection_->processPendingRequest())
-            {
-            }
-            const auto poll = connection_->getEventLoopPollData();
-            std::array<pollfd, 2> fds{{{poll.fd, poll.events, 0}, {wake_.get(), POLLIN, 0}}};
-            const auto relative = poll.getRelativeTimeout();
-            const int timeoutMs =
-                relative ? static_cast<int>(
-                               std::chrono::ceil<std::chrono::milliseconds>(*relative).count())
-                         : -1;
-            if (::poll(fds.data(), fds.size(), timeoutMs) < 0 && errno != EINTR)
-            {
-                break;
-            }
-            if ((fds[0].revents & (POLLHUP | POLLERR)) != 0)
-            {
-                break;
-            }
-            runPostedTasks();
-        }
-    }
-    catch (const sdbus::Error&)
-    {
-        // The connection is gone: fall through to abandoning what it carried.
-    }
-    reachable_ = false;
-    if (!stopping_)
-    {
-        abandonAll();
-    }
+    bus_->post([this, name = unitNameFor(runId)] { killOnBus(name); });
 }
 
 void SystemdSandbox::abandonAll()
 {
-    std::deque<std::function<void()>> left;
-    {
-        const std::lock_guard lock(tasksMutex_);
-        connectionLost_ = true;
-        left.swap(tasks_);
-    }
-    const std::lock_guard orphan(orphanMutex_);
-    for (auto& task : left)
-    {
-        task();
-    }
     // Without signals the runs in flight cannot be followed to their end.
     for (auto& [path, tracker] : std::exchange(trackers_, {}))
     {
         core::UnitOutcome lost;
         lost.error = "The server lost its connection to systemd while the run was going on.";
         tracker.callbacks.onExited(lost);
+    }
+    if (onConnectionLost_)
+    {
+        onConnectionLost_();
     }
 }
 

@@ -1,17 +1,14 @@
 #pragma once
 
-#include "core/fd.hpp"
 #include "core/sandbox.hpp"
+#include "systemd/bus_thread.hpp"
 #include "systemd/unit_properties.hpp"
 
-#include <atomic>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <vector>
 
 namespace sdbus
 {
@@ -23,28 +20,35 @@ class Message;
 namespace pyrunner::systemd
 {
 
-// Runs each submission as a transient service of the system manager. One thread owns
-// the bus connection: every D-Bus call and signal is handled there, and other threads
-// only post work to it, since sd-bus connections are not thread-safe.
-class SystemdSandbox final : public core::Sandbox
+// Runs each submission as a transient service of the system manager and follows it to its
+// end by the manager's signals. Everything happens on one BusThread; the broker's own
+// D-Bus object shares the connection, so it is handled on the same thread.
+class SystemdSandbox
 {
   public:
     // Connects to the system bus and subscribes to the manager's signals; throws
-    // std::runtime_error with a sentence if systemd cannot be reached.
-    explicit SystemdSandbox(UnitSettings settings);
-    ~SystemdSandbox() override;
+    // std::runtime_error with a sentence if systemd cannot be reached. Call start() once
+    // whatever else uses connection() is registered.
+    // `onConnectionLost` runs once, on the bus thread, after the runs in flight were ended.
+    SystemdSandbox(UnitSettings settings, std::function<void()> onConnectionLost);
+    ~SystemdSandbox();
     SystemdSandbox(const SystemdSandbox&) = delete;
     SystemdSandbox& operator=(const SystemdSandbox&) = delete;
     SystemdSandbox(SystemdSandbox&&) = delete;
     SystemdSandbox& operator=(SystemdSandbox&&) = delete;
 
-    std::string unitName(const std::string& runId) const override;
-    void start(core::SandboxRun run, core::SandboxCallbacks callbacks) override;
-    void kill(const std::string& runId) override;
-    bool reachable() const override;
-
+    sdbus::IConnection& connection() { return *connection_; }
+    void start();
     // Stops the bus thread; no callback runs after it returns.
     void stop();
+    // Returns when the bus thread has ended: the connection is lost, or stop() was called.
+    void wait() { bus_->wait(); }
+
+    // Callbacks run on the bus thread. `run.outputDir` must exist.
+    void start(core::SandboxRun run, core::SandboxCallbacks callbacks);
+    // Ends the run's whole unit at once; harmless when it has already ended.
+    void kill(const std::string& runId);
+    bool reachable() const { return bus_->alive(); }
 
   private:
     struct Tracker
@@ -55,12 +59,6 @@ class SystemdSandbox final : public core::Sandbox
         std::string jobResult;
     };
 
-    void post(std::function<void()> task);
-    void loop();
-    void runPostedTasks();
-    // After the connection is lost: ends every run in flight and every posted start.
-    void abandonAll();
-
     void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
     void killOnBus(const std::string& unitName);
     void onJobRemoved(sdbus::Message& message);
@@ -68,23 +66,17 @@ class SystemdSandbox final : public core::Sandbox
     void finishIfInactive(const std::string& path);
     void finish(const std::string& path, core::UnitOutcome outcome);
     core::UnitOutcome readOutcome(const std::string& path);
+    // After the connection is lost: ends every run in flight with an error.
+    void abandonAll();
 
     const UnitSettings settings_;
+    const std::function<void()> onConnectionLost_;
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IProxy> manager_;
     std::vector<std::unique_ptr<void, std::function<void(void*)>>> matches_;
     // Keyed by the unit's object path; touched only on the bus thread.
     std::map<std::string, Tracker> trackers_;
-
-    std::mutex tasksMutex_;
-    std::deque<std::function<void()>> tasks_;
-    bool connectionLost_ = false;
-    // Serialises the tasks run outside the bus thread once the connection is lost.
-    std::mutex orphanMutex_;
-    core::UniqueFd wake_;
-    std::atomic<bool> stopping_{false};
-    std::atomic<bool> reachable_{false};
-    std::thread thread_;
+    std::unique_ptr<BusThread> bus_;
 };
 
 } // namespace pyrunner::systemd

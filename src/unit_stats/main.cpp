@@ -75,9 +75,11 @@ CgroupStats collect()
 
 bool writeNew(const char* path, const std::string& text)
 {
+    // Group-readable: the run's setgid directory gives it the HTTP front's group.
+    constexpr mode_t mode = 0640;
     const pyrunner::core::UniqueFd fd(
-        ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd)
+        ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    if (!fd || ::fchmod(fd.get(), mode) != 0)
     {
         return false;
     }

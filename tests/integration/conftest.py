@@ -18,6 +18,7 @@ import pytest
 
 # pytest puts this directory on sys.path (its default "prepend" import mode; no __init__.py).
 from api_client import Client
+from deployment import BROKER_UNIT, FRONT_USER, STATE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PYRUNNER_BUILD_DIR", REPO / "build")).resolve()
@@ -63,6 +64,7 @@ def machine():
             holder.wait(timeout=120)
             pytest.fail(f"the machine did not boot:\n{(LOGS / 'machine.log').read_text()}", pytrace=False)
         booted = Machine(words[1])
+        start_broker(booted)
         yield booted
         (LOGS / "journal.log").write_text(booted.journal())
     finally:
@@ -84,24 +86,32 @@ class Server(Client):
         self.secret = SERVER_SECRET
 
 
-def start_server(machine, max_running=4, max_queued=16):
-    for binary in ("pyrunnerd", "pyrunner-unit-stats"):
+def start_broker(machine):
+    """The privileged half, one per machine: every test server is a front of it."""
+    for binary in ("pyrunnerd", "pyrunner-broker", "pyrunner-unit-stats"):
         if not (BUILD / binary).is_file():
             pytest.fail(f"{BUILD / binary} is missing: build first (scripts/test does)", pytrace=False)
+    started = machine.run("bash", str(REPO / "scripts" / "lib" / "start-broker.sh"), str(BUILD),
+                          timeout_s=SERVER_START_TIMEOUT_S, check=False)
+    if started.returncode != 0:
+        pytest.fail(f"the broker did not start ({started.stderr.strip()}); its log:\n"
+                    + machine.journal("-u", BROKER_UNIT, "-n", "100"), pytrace=False)
+
+
+def start_server(machine, max_running=4, max_queued=16):
     port = free_port()
-    server = Server(f"http://127.0.0.1:{port}", f"pyrunnerd-{port}", f"/var/lib/pyrunner-{port}")
+    server = Server(f"http://127.0.0.1:{port}", f"pyrunnerd-{port}", STATE_DIR)
     # Type=notify: systemd-run returns once pyrunnerd says READY=1, i.e. it is serving,
     # and fails if the server dies first.
     started = machine.run(
         "systemd-run", "--quiet", f"--unit={server.unit}", "--collect",
-        "--property=Type=notify",
+        "--property=Type=notify", f"--property=User={FRONT_USER}",
         f"--property=Environment={server.secret[0]}={server.secret[1]}",
         str(BUILD / "pyrunnerd"),
         "--listen", f"127.0.0.1:{port}",
         "--state-dir", server.state_dir,
         "--max-running", str(max_running),
         "--max-queued", str(max_queued),
-        "--unit-stats", str(BUILD / "pyrunner-unit-stats"),
         timeout_s=SERVER_START_TIMEOUT_S, check=False,
     )
     if started.returncode != 0:
@@ -116,7 +126,6 @@ def start_server(machine, max_running=4, max_queued=16):
 
 def stop_server(machine, server):
     machine.run("systemctl", "stop", server.unit, check=False)
-    machine.run("rm", "-rf", server.state_dir, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace pyrunner::core
 {
@@ -25,10 +26,12 @@ class FakeSandbox final : public Sandbox
     void start(SandboxRun run, SandboxCallbacks callbacks) override
     {
         const auto id = run.id;
+        run.outputDir = files->create(id, ::getgid());
         started.push_back(id);
         runs[id] = {std::move(run), std::move(callbacks)};
     }
     void kill(const std::string& runId) override { killed.push_back(runId); }
+    void release(const std::string& runId) override { released.push_back(runId); }
     bool reachable() const override { return up; }
 
     void exit(const std::string& id, int status)
@@ -43,7 +46,10 @@ class FakeSandbox final : public Sandbox
     std::map<std::string, std::pair<SandboxRun, SandboxCallbacks>> runs;
     std::vector<std::string> started;
     std::vector<std::string> killed;
+    std::vector<std::string> released;
     bool up = true;
+    // Where the privileged side would put the runs' files.
+    const RunFiles* files = nullptr;
 };
 
 class RunManagerTest : public testing::Test
@@ -51,8 +57,15 @@ class RunManagerTest : public testing::Test
   protected:
     RunManagerTest()
         : dir_(std::filesystem::temp_directory_path() / ("pyrunner-test-" + newRunId())),
-          files_(dir_.string())
+          files_(layout(dir_))
     {
+        sandbox_.files = &files_;
+    }
+
+    static std::string layout(const std::filesystem::path& dir)
+    {
+        RunFiles::createLayout(dir.string(), ::getgid());
+        return dir.string();
     }
     ~RunManagerTest() override { std::filesystem::remove_all(dir_); }
     RunManagerTest(const RunManagerTest&) = delete;
@@ -123,15 +136,24 @@ TEST_F(RunManagerTest, UnreachableSystemdRefusesTheSubmission)
     EXPECT_EQ(std::get<SubmitError>(m.submit(request, {})), SubmitError::Unavailable);
 }
 
-TEST_F(RunManagerTest, HandsTheRequestToTheSandboxWithAPrivateOutputDirectory)
+TEST_F(RunManagerTest, HandsTheRequestToTheSandbox)
 {
     manager(1, 1);
     const auto id = submit();
     const auto& run = sandbox_.runs.at(id).first;
     EXPECT_EQ(run.code, "print(1)");
-    EXPECT_EQ(run.outputDir, (dir_ / "runs" / id).string());
-    EXPECT_EQ(std::filesystem::status(run.outputDir).permissions(),
-              std::filesystem::perms::owner_all);
+    EXPECT_EQ(run.limits.outputBytes, 4U);
+}
+
+TEST_F(RunManagerTest, RunFilesAreSetgidAndReadableByTheGroupOnly)
+{
+    const auto path = files_.create(newRunId(), ::getgid());
+    namespace fs = std::filesystem;
+    EXPECT_EQ(fs::status(path).permissions(), fs::perms::owner_all | fs::perms::group_read |
+                                                  fs::perms::group_exec | fs::perms::set_gid);
+    EXPECT_EQ(fs::status(path + "/stdout").permissions(),
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+    EXPECT_EQ(fs::file_size(path + "/stderr"), 0U);
 }
 
 TEST_F(RunManagerTest, CompletionGetsTheVerdictAndTheCappedOutput)
@@ -203,7 +225,7 @@ TEST_F(RunManagerTest, OldestFinishedRunsAreForgottenWithTheirFiles)
     const auto second = submit();
     sandbox_.exit(second, 0);
     EXPECT_FALSE(m.find(first));
-    EXPECT_FALSE(std::filesystem::exists(dir_ / "runs" / first));
+    EXPECT_EQ(sandbox_.released, std::vector<std::string>{first});
     EXPECT_TRUE(m.find(second));
 }
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs inside the systemd that will host pyrunner (a throwaway machine, or a host whose PID 1
+# is systemd): creates the HTTP front's system user, installs the broker's D-Bus policy and
+# starts pyrunner-broker from a build directory, unless it is already running.
+#   start-broker.sh BUILD_DIR
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=$1
+# Not "pyrunner-...": that prefix names the runs' own units (pyrunner-<id>.service).
+UNIT=pyrunnerd-broker
+
+systemd-sysusers --inline 'u pyrunner - "pyrunner HTTP front"'
+install -D -m 0644 "$REPO/policy/org.pyrunner.Broker1.conf" /etc/dbus-1/system.d/org.pyrunner.Broker1.conf
+# The bus reads policy files only when told; the user must exist by then.
+busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
+
+if ! systemctl is-active --quiet "$UNIT"; then
+    # Type=notify: returns once the broker owns its bus name, and fails if it dies first.
+    systemd-run --quiet --unit="$UNIT" --collect --property=Type=notify \
+        --description="pyrunner broker (development)" \
+        "$BUILD/pyrunner-broker" --unit-stats "$BUILD/pyrunner-unit-stats"
+fi

@@ -1,0 +1,111 @@
+// pyrunner-broker: the privileged half of pyrunner. Owns org.pyrunner.Broker1 on the system
+// bus, takes typed runs from the HTTP front's user only, checks them against the operator's
+// maxima, and starts each as a sandboxed transient unit. Wiring only.
+
+#include "core/run_files.hpp"
+#include "core/sandbox_policy.hpp"
+#include "systemd/broker_service.hpp"
+#include "systemd/journal.hpp"
+#include "systemd/systemd_sandbox.hpp"
+
+#include <CLI/CLI.hpp>
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+#include <exception>
+#include <iostream>
+#include <pwd.h>
+#include <syslog.h>
+#include <thread>
+#include <unistd.h>
+
+namespace
+{
+
+struct Settings
+{
+    std::string stateDir = "/var/lib/pyrunner";
+    std::string frontUser = "pyrunner";
+    std::string python = "/usr/bin/python3";
+    std::string unitStats = PYRUNNER_UNIT_STATS_PATH;
+};
+
+void addOptions(CLI::App& app, Settings& s)
+{
+    app.add_option("--state-dir", s.stateDir, "where runs' output is kept")->capture_default_str();
+    app.add_option("--front-user", s.frontUser, "the only user whose calls are served")
+        ->capture_default_str();
+    app.add_option("--python", s.python, "the interpreter runs use")
+        ->capture_default_str()
+        ->check(CLI::ExistingFile);
+    app.add_option("--unit-stats", s.unitStats, "the units' ExecStopPost helper")
+        ->capture_default_str()
+        ->check(CLI::ExistingFile);
+}
+
+sigset_t stopSignals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return set;
+}
+
+int serve(const Settings& s)
+{
+    using namespace pyrunner;
+    const passwd* front = ::getpwnam(s.frontUser.c_str());
+    if (front == nullptr)
+    {
+        std::cerr << "pyrunner-broker: no user \"" << s.frontUser << "\"\n";
+        return 2;
+    }
+    const auto signals = stopSignals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    core::RunFiles::createLayout(s.stateDir, front->pw_gid);
+    const core::RunFiles files(s.stateDir);
+    systemd::UnitSettings unitSettings;
+    unitSettings.python = s.python;
+    unitSettings.unitStatsHelper = s.unitStats;
+    unitSettings.inaccessiblePaths = {"-" + s.stateDir};
+    // Without the bus the broker is of no use: exit and let systemd restart it.
+    systemd::SystemdSandbox sandbox(unitSettings, [] { ::kill(::getpid(), SIGTERM); });
+    systemd::BrokerSettings brokerSettings;
+    brokerSettings.frontUid = front->pw_uid;
+    brokerSettings.frontGid = front->pw_gid;
+    brokerSettings.policy.limits =
+        core::LimitPolicy::forCpus(std::max(1U, std::thread::hardware_concurrency()));
+    const systemd::BrokerService service(sandbox, files, brokerSettings);
+    sandbox.start();
+    sd_notify(0, "READY=1\nSTATUS=Serving org.pyrunner.Broker1");
+    systemd::logMessage(LOG_INFO, "pyrunner-broker serving runs for user " + s.frontUser);
+
+    int received = 0;
+    sigwait(&signals, &received);
+    sd_notify(0, "STOPPING=1");
+    const bool lost = !sandbox.reachable();
+    sandbox.stop();
+    return lost ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    try
+    {
+        CLI::App app{"pyrunner-broker: starts pyrunner's sandboxed run units"};
+        Settings settings;
+        addOptions(app, settings);
+        CLI11_PARSE(app, argc, argv);
+        return serve(settings);
+    }
+    catch (const std::exception& e)
+    {
+        std::cerr << "pyrunner-broker: " << e.what() << "\n";
+        pyrunner::systemd::logMessage(LOG_CRIT, std::string("pyrunner-broker: ") + e.what());
+        return 1;
+    }
+}

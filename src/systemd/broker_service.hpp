@@ -1,0 +1,63 @@
+#pragma once
+
+#include "core/run_files.hpp"
+#include "core/sandbox_policy.hpp"
+#include "systemd/broker_api.hpp"
+#include "systemd/systemd_sandbox.hpp"
+
+#include <memory>
+#include <set>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace sdbus
+{
+class IObject;
+} // namespace sdbus
+
+namespace pyrunner::systemd
+{
+
+struct BrokerSettings
+{
+    // The only user whose calls are served: the HTTP front's.
+    uid_t frontUid = 0;
+    // The group that may read the runs' files.
+    gid_t frontGid = 0;
+    core::SandboxPolicy policy;
+};
+
+// The privileged broker's D-Bus object. It owns the decision of what a run unit is: the
+// front sends a typed run, never a property, a path or a command. Lives on the sandbox's
+// bus connection, so its handlers and the sandbox's callbacks share one thread.
+class BrokerService
+{
+  public:
+    // Registers the object and takes the bus name; throws sdbus::Error if it cannot.
+    BrokerService(SystemdSandbox& sandbox, const core::RunFiles& files,
+                  const BrokerSettings& settings);
+    ~BrokerService();
+    BrokerService(const BrokerService&) = delete;
+    BrokerService& operator=(const BrokerService&) = delete;
+    BrokerService(BrokerService&&) = delete;
+    BrokerService& operator=(BrokerService&&) = delete;
+
+  private:
+    void startRun(const std::string& id, const std::vector<std::uint8_t>& code,
+                  const std::vector<std::uint8_t>& stdinData, const std::vector<std::string>& args,
+                  const broker::WireLimits& limits);
+    void killRun(const std::string& id);
+    void releaseRun(const std::string& id);
+    // Throws AccessDenied unless the message being handled comes from the front's user.
+    void requireFront() const;
+
+    SystemdSandbox& sandbox_;
+    const core::RunFiles& files_;
+    const BrokerSettings settings_;
+    std::unique_ptr<sdbus::IObject> object_;
+    // Runs whose unit has not ended; touched only on the bus thread.
+    std::set<std::string> active_;
+};
+
+} // namespace pyrunner::systemd
