@@ -57,6 +57,15 @@ sdbus::Variant toVariant(const PropertyValue& value)
             [](const NameFilter& filter) {
         return sdbus::Variant(sdbus::Struct<bool, StringList>(filter.allow, filter.names));
         },
+        [](const std::vector<IpPrefix>& prefixes) {
+        std::vector<sdbus::Struct<std::int32_t, Bytes, std::uint32_t>> out;
+        out.reserve(prefixes.size());
+        for (const auto& p : prefixes)
+        {
+            out.emplace_back(p.family, p.address, p.prefixLength);
+        }
+        return sdbus::Variant(out);
+        },
         [](const std::vector<Credential>& credentials) {
         std::vector<sdbus::Struct<std::string, Bytes>> out;
         out.reserve(credentials.size());
@@ -65,7 +74,7 @@ sdbus::Variant toVariant(const PropertyValue& value)
             out.emplace_back(c.id, c.data);
         }
         return sdbus::Variant(out);
-        },
+    },
         [](const auto& plain) { return sdbus::Variant(plain); },
         }, value);
 }

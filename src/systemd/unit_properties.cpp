@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <sys/socket.h>
 
 namespace pyrunner::systemd
 {
@@ -93,11 +94,18 @@ void addKernel(std::vector<Property>& p)
     {
         p.push_back({name, true});
     }
+    // ctypes callbacks and numpy were checked to work without W+X mappings.
+    p.push_back({"MemoryDenyWriteExecute", true});
     p.push_back({"ProtectProc", std::string("invisible")});
     p.push_back({"ProcSubset", std::string("pid")});
     // Zero allowed namespace types: the run may create none.
     p.push_back({"RestrictNamespaces", std::uint64_t{0}});
     p.push_back({"RestrictAddressFamilies", NameFilter{true, {"AF_UNIX"}}});
+    // Enforced where systemd has cgroup-v2 BPF; elsewhere PrivateNetwork= alone holds.
+    p.push_back({"IPAddressDeny",
+                 std::vector<IpPrefix>{{AF_INET, Bytes(4, 0), 0}, {AF_INET6, Bytes(16, 0), 0}}});
+    // PrivateDevices= already gives a minimal /dev; the device cgroup closes the rest.
+    p.push_back({"DevicePolicy", std::string("closed")});
     p.push_back({"SystemCallArchitectures", StringList{"native"}});
     p.push_back({"SystemCallFilter", NameFilter{true, {"@system-service"}}});
     p.push_back({"SystemCallFilter", NameFilter{false, deniedSyscalls}});
@@ -121,6 +129,8 @@ void addLimits(std::vector<Property>& p, const core::Limits& limits)
     p.push_back({"LimitFSIZE", limits.outputBytes + 1});
     p.push_back({"LimitCORE", std::uint64_t{0}});
     p.push_back({"LimitNOFILE", maxOpenFiles});
+    // The dynamic user is the run's alone, so its process count is the run's.
+    p.push_back({"LimitNPROC", std::uint64_t{limits.tasks}});
 }
 
 void addLifecycle(std::vector<Property>& p)

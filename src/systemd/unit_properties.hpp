@@ -38,11 +38,21 @@ struct Credential
     bool operator==(const Credential&) const = default;
 };
 
+// IPAddressAllow/IPAddressDeny: a(iayu), address family, address bytes, prefix length.
+struct IpPrefix
+{
+    std::int32_t family = 0;
+    std::vector<std::uint8_t> address;
+    std::uint32_t prefixLength = 0;
+
+    bool operator==(const IpPrefix&) const = default;
+};
+
 using Bytes = std::vector<std::uint8_t>;
 using StringList = std::vector<std::string>;
-using PropertyValue =
-    std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string, StringList, Bytes,
-                 std::vector<ExecCommand>, NameFilter, std::vector<Credential>>;
+using PropertyValue = std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string,
+                                   StringList, Bytes, std::vector<ExecCommand>, NameFilter,
+                                   std::vector<Credential>, std::vector<IpPrefix>>;
 
 struct Property
 {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sys/socket.h>
 
 namespace pyrunner::systemd
 {
@@ -60,8 +61,9 @@ TEST(RunUnit, IsNamedAfterTheRunAndSitsInThePyrunnerSlice)
 TEST(RunUnit, TurnsOnTheRequiredSandboxing)
 {
     const auto unit = buildRunUnit(sampleRun(), sampleSettings());
-    for (const char* name : {"DynamicUser", "PrivateNetwork", "PrivateTmp", "NoNewPrivileges",
-                             "PrivateDevices", "ProtectKernelTunables", "RestrictSUIDSGID"})
+    for (const char* name :
+         {"DynamicUser", "PrivateNetwork", "PrivateTmp", "NoNewPrivileges", "PrivateDevices",
+          "ProtectKernelTunables", "RestrictSUIDSGID", "MemoryDenyWriteExecute"})
     {
         EXPECT_TRUE(get<bool>(unit, name)) << name;
     }
@@ -170,6 +172,17 @@ TEST(RunUnit, HidesTheServersStateAndTheHostsSockets)
     {
         EXPECT_NE(std::find(paths.begin(), paths.end(), hidden), paths.end()) << hidden;
     }
+}
+
+TEST(RunUnit, DeniesEveryIpAddressAndClosesDevices)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto denied = get<std::vector<IpPrefix>>(unit, "IPAddressDeny");
+    ASSERT_EQ(denied.size(), 2U);
+    EXPECT_EQ(denied[0], (IpPrefix{AF_INET, Bytes(4, 0), 0}));
+    EXPECT_EQ(denied[1], (IpPrefix{AF_INET6, Bytes(16, 0), 0}));
+    EXPECT_EQ(get<std::string>(unit, "DevicePolicy"), "closed");
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitNPROC"), 16U);
 }
 
 TEST(RunUnit, StaysLoadedForTheServerUntilReleased)

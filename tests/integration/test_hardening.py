@@ -1,0 +1,21 @@
+"""systemd's own judgement of a live run unit: `systemd-analyze security` must rate it SAFE."""
+
+import re
+
+MAX_EXPOSURE = 1.0
+OVERALL = re.compile(r"Overall exposure level for (\S+): (\d+\.\d+) (\S+)")
+
+
+def test_a_live_run_unit_scores_at_most_one(machine, server):
+    run = server.submit("import time\ntime.sleep(20)\n", limits={"wall_time_s": 30})
+    try:
+        server.wait_until_running(run["id"])
+        report = machine.run("systemd-analyze", "security", "--no-pager", run["unit"], check=False)
+        match = OVERALL.search(report.stdout)
+        assert match, report.stdout + report.stderr
+        unit, exposure, verdict = match.group(1), float(match.group(2)), match.group(3)
+        print(f"systemd-analyze security {unit}: {exposure} {verdict}")
+        assert unit == run["unit"]
+        assert exposure <= MAX_EXPOSURE, report.stdout
+    finally:
+        server.delete(f"/runs/{run['id']}")
