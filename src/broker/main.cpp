@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <exception>
+#include <future>
 #include <iostream>
 #include <pwd.h>
 #include <syslog.h>
@@ -28,6 +29,7 @@ struct Settings
     std::string frontUser = "pyrunner";
     std::string python = "/usr/bin/python3";
     std::string unitStats = PYRUNNER_UNIT_STATS_PATH;
+    bool requireAllLayers = false;
 };
 
 void addOptions(CLI::App& app, Settings& s)
@@ -41,6 +43,27 @@ void addOptions(CLI::App& app, Settings& s)
     app.add_option("--unit-stats", s.unitStats, "the units' ExecStopPost helper")
         ->capture_default_str()
         ->check(CLI::ExistingFile);
+    app.add_flag("--require-all-layers", s.requireAllLayers,
+                 "refuse to start when the host does not enforce every sandboxing layer");
+}
+
+// Logs what the probe found; false when the operator requires every layer and one is missing.
+bool acceptLayers(const pyrunner::systemd::LayerReport& report, bool requireAll)
+{
+    const auto missing = pyrunner::systemd::missingLayers(report);
+    if (missing.empty())
+    {
+        pyrunner::systemd::logMessage(LOG_INFO, "pyrunner-broker: every sandboxing layer holds");
+        return true;
+    }
+    std::string list;
+    for (const auto& layer : missing)
+    {
+        list += (list.empty() ? "" : ", ") + layer;
+    }
+    pyrunner::systemd::logMessage(requireAll ? LOG_CRIT : LOG_WARNING,
+                                  "pyrunner-broker: this host does not enforce: " + list);
+    return !requireAll;
 }
 
 sigset_t stopSignals()
@@ -77,8 +100,15 @@ int serve(const Settings& s)
     brokerSettings.frontGid = front->pw_gid;
     brokerSettings.policy.limits =
         core::LimitPolicy::forCpus(std::max(1U, std::thread::hardware_concurrency()));
-    const systemd::BrokerService service(sandbox, files, brokerSettings);
+    systemd::BrokerService service(sandbox, files, brokerSettings);
+    std::promise<systemd::LayerReport> probed;
+    service.probeLayers([&probed](const systemd::LayerReport& r) { probed.set_value(r); });
     sandbox.start();
+    if (!acceptLayers(probed.get_future().get(), s.requireAllLayers))
+    {
+        sandbox.stop();
+        return 1;
+    }
     sd_notify(0, "READY=1\nSTATUS=Serving org.pyrunner.Broker1");
     systemd::logMessage(LOG_INFO, "pyrunner-broker serving runs for user " + s.frontUser);
 

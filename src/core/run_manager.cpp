@@ -290,8 +290,8 @@ std::optional<RunView> RunManager::cancel(const std::string& id)
 Health RunManager::health() const
 {
     const std::lock_guard lock(mutex_);
-    return Health{sandbox_.reachable(), running_, queue_.size(), options_.maxRunning,
-                  options_.maxQueued};
+    return Health{sandbox_.reachable(), running_,           queue_.size(),
+                  options_.maxRunning,  options_.maxQueued, sandbox_.layers()};
 }
 
 std::vector<std::string> RunManager::environments() const

@@ -3,6 +3,7 @@
 #include "core/run.hpp"
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -31,6 +32,8 @@ struct Health
     std::size_t queued = 0;
     std::size_t maxRunning = 0;
     std::size_t maxQueued = 0;
+    // Each sandboxing layer and whether this host enforces it, as probed at start-up.
+    std::map<std::string, bool> layers;
 };
 
 enum class SubmitError

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,8 @@ class Sandbox
     // Deletes the files of a run that has ended; the run is forgotten.
     virtual void release(const std::string& runId) = 0;
     virtual bool reachable() const = 0;
+    // Each sandboxing layer and whether the host enforces it.
+    virtual std::map<std::string, bool> layers() const = 0;
 };
 
 } // namespace pyrunner::core

@@ -196,7 +196,8 @@ Response Api::health() const
                               {"running", health.running},
                               {"queued", health.queued},
                               {"max_running", health.maxRunning},
-                              {"max_queued", health.maxQueued}});
+                              {"max_queued", health.maxQueued},
+                              {"layers", health.layers}});
 }
 
 } // namespace pyrunner::http

@@ -48,6 +48,19 @@ BrokerClient::BrokerClient()
     {
         throw std::runtime_error("cannot connect to the system bus: " + e.getMessage());
     }
+    try
+    {
+        // Before the bus thread starts, so this thread may still use the connection.
+        broker_->callMethod("Layers")
+            .onInterface(broker::interfaceName)
+            .withTimeout(callTimeout)
+            .storeResultsTo(layers_);
+    }
+    catch (const sdbus::Error& e)
+    {
+        logMessage(LOG_WARNING,
+                   "pyrunnerd: cannot ask the broker which layers hold: " + e.getMessage());
+    }
     bus_ = std::make_unique<BusThread>(*connection_, [this] { abandonAll(); });
     bus_->start();
 }

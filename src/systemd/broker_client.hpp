@@ -37,6 +37,7 @@ class BrokerClient final : public core::Sandbox
     void kill(const std::string& runId) override;
     void release(const std::string& runId) override;
     bool reachable() const override;
+    std::map<std::string, bool> layers() const override { return layers_; }
 
     // Stops the bus thread; no callback runs after it returns.
     void stop();
@@ -53,6 +54,8 @@ class BrokerClient final : public core::Sandbox
     std::vector<std::unique_ptr<void, std::function<void(void*)>>> matches_;
     // Keyed by run id; touched only on the bus thread.
     std::map<std::string, core::SandboxCallbacks> runs_;
+    // The broker's start-up probe, asked for once.
+    std::map<std::string, bool> layers_;
     std::unique_ptr<BusThread> bus_;
 };
 

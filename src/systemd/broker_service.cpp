@@ -5,6 +5,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <exception>
+#include <map>
 #include <utility>
 
 namespace pyrunner::systemd
@@ -52,6 +53,13 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
         .onInterface(iface)
         .withInputParamNames("id")
         .implementedAs([this](const std::string& id) { releaseRun(id); });
+    object_->registerMethod("Layers")
+        .onInterface(iface)
+        .withOutputParamNames("layers")
+        .implementedAs([this] {
+            requireFront();
+            return std::map<std::string, bool>(layers_.begin(), layers_.end());
+        });
     object_->registerSignal("RunStarted").onInterface(iface).withParameters<std::string>("id");
     object_->registerSignal("RunExited")
         .onInterface(iface)
@@ -107,6 +115,25 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
             .withArguments(id, broker::toWire(outcome));
     };
     sandbox_.start(std::move(run), std::move(callbacks));
+}
+
+void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
+{
+    core::SandboxRun probe;
+    probe.id = core::newRunId();
+    probe.code = std::string(layerProbeCode());
+    probe.limits = settings_.policy.limits.defaults;
+    probe.args = layerProbeArgs(probe.limits);
+    probe.outputDir = files_.create(probe.id, settings_.frontGid);
+    core::SandboxCallbacks callbacks;
+    callbacks.onExited = [this, id = probe.id, done = std::move(done)](const core::UnitOutcome&) {
+        constexpr std::uint64_t reportMaxBytes = 4096;
+        layers_ =
+            parseLayerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data);
+        files_.remove(id);
+        done(layers_);
+    };
+    sandbox_.start(std::move(probe), std::move(callbacks));
 }
 
 void BrokerService::killRun(const std::string& id)

@@ -3,8 +3,10 @@
 #include "core/run_files.hpp"
 #include "core/sandbox_policy.hpp"
 #include "systemd/broker_api.hpp"
+#include "systemd/layer_probe.hpp"
 #include "systemd/systemd_sandbox.hpp"
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -43,6 +45,9 @@ class BrokerService
     BrokerService(BrokerService&&) = delete;
     BrokerService& operator=(BrokerService&&) = delete;
 
+    // Runs the layer probe as a real run unit; `done` gets its report on the bus thread.
+    void probeLayers(std::function<void(const LayerReport&)> done);
+
   private:
     void startRun(const std::string& id, const std::vector<std::uint8_t>& code,
                   const std::vector<std::uint8_t>& stdinData, const std::vector<std::string>& args,
@@ -58,6 +63,8 @@ class BrokerService
     std::unique_ptr<sdbus::IObject> object_;
     // Runs whose unit has not ended; touched only on the bus thread.
     std::set<std::string> active_;
+    // What the start-up probe found; touched only on the bus thread.
+    LayerReport layers_;
 };
 
 } // namespace pyrunner::systemd

@@ -19,3 +19,22 @@ def test_a_live_run_unit_scores_at_most_one(machine, server):
         assert exposure <= MAX_EXPOSURE, report.stdout
     finally:
         server.delete(f"/runs/{run['id']}")
+
+
+EXPECTED_LAYERS = {
+    "dynamic_user", "no_new_privileges", "no_capabilities", "seccomp", "read_only_system",
+    "private_network", "no_inet_sockets", "private_devices", "proc_invisible",
+    "memory_deny_write_execute", "memory_limit", "tasks_limit", "cpu_quota",
+}
+
+
+def test_healthz_reports_each_layer_the_probe_found_enforced(server):
+    health = server.get("/healthz").json()
+    assert set(health["layers"]) == EXPECTED_LAYERS
+    # This test host enforces them all once the harness has made the cgroups writable.
+    assert all(health["layers"].values()), health["layers"]
+
+
+def test_the_broker_logs_what_the_probe_found(machine):
+    log = machine.journal("-u", "pyrunnerd-broker", "-o", "cat")
+    assert "every sandboxing layer holds" in log

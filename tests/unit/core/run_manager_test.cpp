@@ -33,6 +33,7 @@ class FakeSandbox final : public Sandbox
     void kill(const std::string& runId) override { killed.push_back(runId); }
     void release(const std::string& runId) override { released.push_back(runId); }
     bool reachable() const override { return up; }
+    std::map<std::string, bool> layers() const override { return {{"seccomp", true}}; }
 
     void exit(const std::string& id, int status)
     {

@@ -218,12 +218,13 @@ TEST_F(ApiTest, CancellingABlockingRunAnswersItsWaiter)
     EXPECT_EQ(body(waiter.only())["status"], "cancelled");
 }
 
-TEST_F(ApiTest, HealthReportsTheQueue)
+TEST_F(ApiTest, HealthReportsTheQueueAndTheLayers)
 {
     const auto response = call("GET", "/healthz");
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(body(response), json::parse(R"({"status": "ok", "running": 1, "queued": 2,
-                                              "max_running": 4, "max_queued": 16})"));
+                                              "max_running": 4, "max_queued": 16,
+                                              "layers": {"seccomp": true}})"));
 }
 
 TEST_F(ApiTest, HealthWithoutSystemdIsUnavailable)
