@@ -11,6 +11,8 @@ PACKAGES=(
     libcli11-dev
     # unit tests and source checks
     libgtest-dev libgmock-dev googletest clang-format clang-tidy
+    # the fuzz targets: clang++ and its runtimes for -fsanitize=fuzzer,address,undefined
+    clang libclang-rt-14-dev
     # the throwaway systemd machine (scripts/lib/machine.sh) and what runs inside it
     systemd systemd-container dbus libnss-systemd procps
     # integration tests and the quick start
