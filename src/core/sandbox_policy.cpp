@@ -33,15 +33,14 @@ std::optional<std::string> checkLimits(const Limits& limits, const Limits& maxim
 
 std::optional<std::string> checkArgs(const std::vector<std::string>& args, std::size_t maxBytes)
 {
-    std::size_t total = 0;
     for (const auto& arg : args)
     {
         if (arg.find('\0') != std::string::npos)
         {
             return "An argument contains a NUL byte.";
         }
-        total += arg.size() + 1;
     }
+    const auto total = commandLineBytes(args);
     if (total > maxBytes)
     {
         return "The arguments take " + std::to_string(total) + " bytes; at most " +
@@ -51,6 +50,16 @@ std::optional<std::string> checkArgs(const std::vector<std::string>& args, std::
 }
 
 } // namespace
+
+std::size_t commandLineBytes(const std::vector<std::string>& args)
+{
+    std::size_t total = 0;
+    for (const auto& arg : args)
+    {
+        total += arg.size() + 1 + sizeof(char*);
+    }
+    return total;
+}
 
 std::optional<std::string> checkSandboxRun(const SandboxRun& run, const SandboxPolicy& policy)
 {

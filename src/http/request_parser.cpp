@@ -1,5 +1,6 @@
 #include "http/request_parser.hpp"
 
+#include "core/sandbox_policy.hpp"
 #include "http/utf8.hpp"
 
 #include <gmime/gmime.h>
@@ -155,6 +156,15 @@ std::optional<HttpError> readArgs(const json& value, std::vector<std::string>& a
                               "] contains a NUL byte, which a command line cannot carry.");
         }
         args.push_back(text);
+    }
+    // The broker refuses more, and execve() would fail on much more: say so here, as a 400.
+    const auto bytes = core::commandLineBytes(args);
+    const auto maxBytes = core::SandboxPolicy{}.maxArgsBytes;
+    if (bytes > maxBytes)
+    {
+        return badRequest("args take " + std::to_string(bytes) +
+                          " bytes of the command line (with a pointer per argument); at most " +
+                          std::to_string(maxBytes) + " are allowed.");
     }
     return std::nullopt;
 }

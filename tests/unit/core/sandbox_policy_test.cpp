@@ -53,7 +53,7 @@ TEST(SandboxPolicy, RefusesOversizedCodeStdinAndArguments)
     SandboxPolicy policy;
     policy.maxCodeBytes = 4;
     policy.maxStdinBytes = 4;
-    policy.maxArgsBytes = 4;
+    policy.maxArgsBytes = 2 * (1 + sizeof(char*));
     auto run = validRun();
     run.code = "12345";
     EXPECT_TRUE(checkSandboxRun(run, policy));
@@ -62,8 +62,13 @@ TEST(SandboxPolicy, RefusesOversizedCodeStdinAndArguments)
     run.stdinData = "12345";
     EXPECT_TRUE(checkSandboxRun(run, policy));
     run.stdinData = "";
-    run.args = {"ab", "c"};
+    run.args = {"ab", ""};
     EXPECT_TRUE(checkSandboxRun(run, policy));
+}
+
+TEST(SandboxPolicy, ArgumentsCostTheirBytesTheirNulAndAPointer)
+{
+    EXPECT_EQ(commandLineBytes({"ab", ""}), 2 + 1 + 1 + 2 * sizeof(char*));
 }
 
 TEST(SandboxPolicy, RefusesArgumentsWithNul)
