@@ -155,6 +155,12 @@ std::optional<HttpError> readArgs(const json& value, std::vector<std::string>& a
             return badRequest("args[" + std::to_string(i) +
                               "] contains a NUL byte, which a command line cannot carry.");
         }
+        if (text.size() > maxArgBytes)
+        {
+            return badRequest("args[" + std::to_string(i) + "] is " + std::to_string(text.size()) +
+                              " bytes; one argument can be at most " + std::to_string(maxArgBytes) +
+                              " bytes.");
+        }
         args.push_back(text);
     }
     // The broker refuses more, and execve() would fail on much more: say so here, as a 400.
@@ -334,6 +340,10 @@ std::variant<std::vector<FormPart>, HttpError> readForm(std::string_view content
         return badRequest("The multipart/form-data body could not be read; check its boundary.");
     }
     auto* multipart = GMIME_MULTIPART(root.get());
+    if (g_mime_multipart_get_count(multipart) == 0)
+    {
+        return badRequest("The multipart/form-data body holds no parts; check its boundary.");
+    }
     std::vector<FormPart> parts;
     for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i)
     {

@@ -36,6 +36,9 @@ using ParseResult = std::variant<core::RunRequest, HttpError>;
 
 // JSON nested deeper than this is refused before it costs anything.
 inline constexpr int maxJsonDepth = 32;
+// The kernel refuses to exec a command line with a longer argument (MAX_ARG_STRLEN, 128 KiB
+// with its NUL), so such a run could never start.
+inline constexpr std::size_t maxArgBytes = std::size_t{128} * 1024 - 1;
 
 // POST /run-json/: a JSON object (Content-Type application/json). `wait` is the query
 // parameter of that name when the URL has one; it overrides the body's `wait`.

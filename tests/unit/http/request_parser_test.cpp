@@ -191,6 +191,14 @@ TEST(ParseRunJson, ArgsCannotCarryNul)
               "args[1] contains a NUL byte, which a command line cannot carry.");
 }
 
+TEST(ParseRunJson, AnArgumentTheKernelCannotExecIsRefused)
+{
+    const auto longest = std::string(maxArgBytes, 'a');
+    EXPECT_EQ(acceptedJson(R"({"code": "", "args": [")" + longest + "\"]}").args.front(), longest);
+    EXPECT_EQ(refusedJson(R"({"code": "", "args": ["ok", ")" + longest + "a\"]}").message,
+              "args[1] is 131072 bytes; one argument can be at most 131071 bytes.");
+}
+
 TEST(ParseRunJson, UnknownLimitsAreNamed)
 {
     EXPECT_EQ(refusedJson(R"({"code": "", "limits": {"disk_mb": 1}})").message,
@@ -423,8 +431,9 @@ TEST(ParseRunFile, APartWithoutANameIsABadRequest)
 TEST(ParseRunFile, AWrongBoundaryIsABadRequest)
 {
     const auto body = form({filePart("a")}, "other");
-    EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())).status, 400);
-    EXPECT_EQ(refused(parseRunFile("multipart/form-data", body, {}, rules())).status, 400);
+    const std::string noParts = "The multipart/form-data body holds no parts; check its boundary.";
+    EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())).message, noParts);
+    EXPECT_EQ(refused(parseRunFile("multipart/form-data", body, {}, rules())).message, noParts);
 }
 
 TEST(ParseRunFile, GarbageIsABadRequest)
