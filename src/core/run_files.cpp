@@ -117,11 +117,41 @@ void RunFiles::remove(const std::string& runId) const
     {
         return;
     }
-    for (const char* name : {stdoutName, stderrName, cgroupStatsName})
+    for (const char* name : {stdoutName, stderrName, cgroupStatsName, codeName, stdinName})
     {
         ::unlinkat(dir.get(), name, 0);
     }
     ::unlinkat(runsDir_.get(), runId.c_str(), AT_REMOVEDIR);
+}
+
+void RunFiles::writePrivate(const std::string& runId, const char* name,
+                            const std::string& data) const
+{
+    constexpr mode_t privateFileMode = 0600;
+    const auto path = runsPath_ + "/" + runId + "/" + name;
+    const auto dir = openRunDir(runId);
+    const UniqueFd file(dir ? ::openat(dir.get(), name,
+                                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                       privateFileMode)
+                            : -1);
+    if (!file || ::fchmod(file.get(), privateFileMode) != 0)
+    {
+        throwErrno("cannot create " + path);
+    }
+    std::size_t done = 0;
+    while (done < data.size())
+    {
+        const auto n = ::write(file.get(), data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n <= 0)
+        {
+            throwErrno("cannot write " + path);
+        }
+        done += static_cast<std::size_t>(n);
+    }
 }
 
 RunFiles::Read RunFiles::read(const std::string& runId, const char* name, std::uint64_t limit) const

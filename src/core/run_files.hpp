@@ -20,6 +20,9 @@ class RunFiles
     static constexpr const char* stdoutName = "stdout";
     static constexpr const char* stderrName = "stderr";
     static constexpr const char* cgroupStatsName = "cgroup-stats";
+    // The run's code and stdin: root-only, read by systemd as root, never by the front.
+    static constexpr const char* codeName = "main.py";
+    static constexpr const char* stdinName = "stdin";
 
     // Makes <stateDir> and <stateDir>/runs root-owned, group `readerGid`, mode 0750.
     // Throws std::system_error on failure.
@@ -32,6 +35,8 @@ class RunFiles
     // empty stdout and stderr files the front can read, and returns its absolute path.
     std::string create(const std::string& runId, gid_t readerGid) const;
     void remove(const std::string& runId) const;
+    // Writes a new root-only (0600) file in the run's directory; throws std::system_error.
+    void writePrivate(const std::string& runId, const char* name, const std::string& data) const;
 
     struct Read
     {

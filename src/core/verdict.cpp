@@ -11,6 +11,8 @@ namespace
 
 constexpr double usecPerMs = 1000.0;
 constexpr double nsecPerMs = 1000000.0;
+// RLIMIT_CPU is checked on scheduler ticks, so the cgroup's figure may fall a little short.
+constexpr double cpuClockSlackMs = 50.0;
 
 std::optional<double> cpuTimeMs(const Evidence& evidence)
 {
@@ -55,15 +57,27 @@ bool overOutputLimit(const Evidence& evidence)
 
 bool overCpuLimit(const Evidence& evidence, const std::optional<double>& cpuMs)
 {
-    if (killedBySignal(evidence.unit) && evidence.unit.execMainStatus == SIGXCPU)
+    const auto signal = evidence.unit.execMainStatus;
+    if (!killedBySignal(evidence.unit) || (signal != SIGXCPU && signal != SIGKILL))
     {
-        return true;
+        return false;
     }
-    // A script that ignores SIGXCPU is killed at the hard limit; on cgroup v1 that SIGKILL
-    // looks like any other, so the CPU time it used tells.
+    // The kernel sends SIGXCPU at the limit and SIGKILL a second later (to a script that
+    // ignores it); the CPU time used tells those from a script that signals itself.
+    // Without a CPU figure, only SIGXCPU can be taken at its word.
+    if (!cpuMs)
+    {
+        return signal == SIGXCPU;
+    }
     const double limitMs = static_cast<double>(evidence.limits.cpuTimeS) * usecPerMs;
-    return killedBySignal(evidence.unit) && evidence.unit.execMainStatus == SIGKILL && cpuMs &&
-           *cpuMs >= limitMs;
+    return *cpuMs >= limitMs - cpuClockSlackMs;
+}
+
+bool overWallLimit(const Evidence& evidence)
+{
+    // Result=timeout also follows a slow stop after a script that ended by itself; only a
+    // main process that systemd had to kill ran into RuntimeMaxSec=.
+    return evidence.unit.result == "timeout" && evidence.unit.execMainCode != CLD_EXITED;
 }
 
 RunStatus statusOf(const Evidence& evidence, const std::optional<double>& cpuMs)
@@ -80,7 +94,7 @@ RunStatus statusOf(const Evidence& evidence, const std::optional<double>& cpuMs)
     {
         return RunStatus::OutputLimitExceeded;
     }
-    if (evidence.unit.result == "timeout" || overCpuLimit(evidence, cpuMs))
+    if (overWallLimit(evidence) || overCpuLimit(evidence, cpuMs))
     {
         return RunStatus::TimedOut;
     }

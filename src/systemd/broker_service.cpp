@@ -98,6 +98,8 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
     {
         // Fails if the id was used before: a run's directory is never reused.
         run.outputDir = files_.create(id, settings_.frontGid);
+        files_.writePrivate(id, core::RunFiles::codeName, run.code);
+        files_.writePrivate(id, core::RunFiles::stdinName, run.stdinData);
     }
     catch (const std::exception& e)
     {
@@ -125,6 +127,7 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
     probe.limits = settings_.policy.limits.defaults;
     probe.args = layerProbeArgs(probe.limits);
     probe.outputDir = files_.create(probe.id, settings_.frontGid);
+    files_.writePrivate(probe.id, core::RunFiles::codeName, probe.code);
     core::SandboxCallbacks callbacks;
     callbacks.onExited = [this, id = probe.id, done = std::move(done)](const core::UnitOutcome&) {
         constexpr std::uint64_t reportMaxBytes = 4096;

@@ -66,12 +66,12 @@ sdbus::Variant toVariant(const PropertyValue& value)
         }
         return sdbus::Variant(out);
         },
-        [](const std::vector<Credential>& credentials) {
-        std::vector<sdbus::Struct<std::string, Bytes>> out;
+        [](const std::vector<CredentialSource>& credentials) {
+        std::vector<sdbus::Struct<std::string, std::string>> out;
         out.reserve(credentials.size());
         for (const auto& c : credentials)
         {
-            out.emplace_back(c.id, c.data);
+            out.emplace_back(c.id, c.path);
         }
         return sdbus::Variant(out);
     },

@@ -1,5 +1,7 @@
 #include "systemd/unit_properties.hpp"
 
+#include "core/run_files.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <sys/socket.h>
@@ -13,8 +15,9 @@ constexpr std::uint64_t usecPerSec = 1000000;
 constexpr std::uint64_t bytesPerMb = 1024ULL * 1024ULL;
 // CPUQuotaPerSecUSec for 1 % of one CPU.
 constexpr std::uint64_t quotaUsecPerPercent = 10000;
-// Room for ExecStopPost and for a script to die of SIGTERM-less SIGKILL cleanly.
-constexpr std::uint64_t stopTimeoutUsec = usecPerSec;
+// Room for the ExecStopPost helper, which runs under the run's own CPU quota (1 % of a CPU
+// at the least): past it systemd would mark a run that ended by itself as timed out.
+constexpr std::uint64_t stopTimeoutUsec = 10 * usecPerSec;
 constexpr std::uint64_t maxOpenFiles = 1024;
 constexpr std::uint32_t privateUmask = 0077;
 constexpr const char* codeCredential = "main.py";
@@ -55,12 +58,11 @@ const std::vector<std::string> hiddenSockets{
     "-/run/systemd/journal",
     "-/run/systemd/private",
     "-/run/systemd/notify",
+    // Other units' definitions and state, and the dynamic users of other runs.
+    "-/run/systemd/transient",
+    "-/run/systemd/units",
+    "-/run/systemd/userdb",
 };
-
-std::vector<std::uint8_t> bytesOf(const std::string& text)
-{
-    return {text.begin(), text.end()};
-}
 
 void addIdentity(std::vector<Property>& p)
 {
@@ -148,14 +150,15 @@ void addLifecycle(std::vector<Property>& p)
 
 void addIo(std::vector<Property>& p, const core::SandboxRun& run)
 {
+    // From a root-only file, not StandardInputData=: a unit's properties are readable by
+    // every local user in /run/systemd/transient.
     if (run.stdinData.empty())
     {
         p.push_back({"StandardInput", std::string("null")});
     }
     else
     {
-        p.push_back({"StandardInput", std::string("data")});
-        p.push_back({"StandardInputData", bytesOf(run.stdinData)});
+        p.push_back({"StandardInputFile", run.outputDir + "/" + core::RunFiles::stdinName});
     }
     // systemd opens these as root before dropping privileges; the run only gets the fds.
     p.push_back({"StandardOutputFileToAppend", run.outputDir + "/stdout"});
@@ -166,8 +169,11 @@ void addIo(std::vector<Property>& p, const core::SandboxRun& run)
 void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
                  const UnitSettings& settings, const std::string& unitName)
 {
-    // The code arrives as a credential: a read-only file private to this unit.
-    p.push_back({"SetCredential", std::vector<Credential>{{codeCredential, bytesOf(run.code)}}});
+    // The code arrives as a credential: a read-only file private to this unit, loaded from
+    // a root-only file (SetCredential= would keep the code in the readable unit file).
+    p.push_back(
+        {"LoadCredential", std::vector<CredentialSource>{
+                               {codeCredential, run.outputDir + "/" + core::RunFiles::codeName}}});
     StringList argv{settings.python, "-I", "-B", "-u",
                     "/run/credentials/" + unitName + "/" + codeCredential};
     argv.insert(argv.end(), run.args.begin(), run.args.end());

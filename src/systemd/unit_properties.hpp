@@ -29,13 +29,13 @@ struct NameFilter
     bool operator==(const NameFilter&) const = default;
 };
 
-// SetCredential: a(say).
-struct Credential
+// LoadCredential: a(ss), the credential's name and the file it is read from.
+struct CredentialSource
 {
     std::string id;
-    std::vector<std::uint8_t> data;
+    std::string path;
 
-    bool operator==(const Credential&) const = default;
+    bool operator==(const CredentialSource&) const = default;
 };
 
 // IPAddressAllow/IPAddressDeny: a(iayu), address family, address bytes, prefix length.
@@ -52,7 +52,7 @@ using Bytes = std::vector<std::uint8_t>;
 using StringList = std::vector<std::string>;
 using PropertyValue = std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string,
                                    StringList, Bytes, std::vector<ExecCommand>, NameFilter,
-                                   std::vector<Credential>, std::vector<IpPrefix>>;
+                                   std::vector<CredentialSource>, std::vector<IpPrefix>>;
 
 struct Property
 {

@@ -74,16 +74,41 @@ TEST(VerdictFromUnit, RuntimeTimeoutIsTimedOut)
     EXPECT_EQ(decideVerdict(killed(SIGKILL, "timeout")).status, RunStatus::TimedOut);
 }
 
-TEST(VerdictFromUnit, SigxcpuIsTimedOut)
+TEST(VerdictFromUnit, SigxcpuAtTheCpuLimitIsTimedOut)
+{
+    auto e = killed(SIGXCPU);
+    e.limits.cpuTimeS = 1;
+    e.cgroup.cpuUsageUsec = 1000000;
+    EXPECT_EQ(decideVerdict(e).status, RunStatus::TimedOut);
+}
+
+TEST(VerdictFromUnit, SigxcpuWithoutACpuFigureIsTakenAtItsWord)
 {
     EXPECT_EQ(decideVerdict(killed(SIGXCPU)).status, RunStatus::TimedOut);
+}
+
+TEST(VerdictFromUnit, SelfSentSigxcpuFarBelowTheLimitFails)
+{
+    auto e = killed(SIGXCPU);
+    e.limits.cpuTimeS = 10;
+    e.cgroup.cpuUsageUsec = 70000;
+    EXPECT_EQ(decideVerdict(e).status, RunStatus::Failed);
 }
 
 TEST(VerdictFromUnit, CoreDumpedSigxcpuIsTimedOut)
 {
     auto e = killed(SIGXCPU);
     e.unit.execMainCode = CLD_DUMPED;
+    e.limits.cpuTimeS = 1;
+    e.cgroup.cpuUsageUsec = 1000000;
     EXPECT_EQ(decideVerdict(e).status, RunStatus::TimedOut);
+}
+
+TEST(VerdictFromUnit, SlowStopAfterACleanExitIsNotATimeout)
+{
+    auto e = exited(0);
+    e.unit.result = "timeout";
+    EXPECT_EQ(decideVerdict(e).status, RunStatus::Succeeded);
 }
 
 TEST(VerdictFromUnit, SigkillAtTheHardCpuLimitIsTimedOut)

@@ -112,10 +112,11 @@ TEST(RunUnit, AllowsSystemServiceCallsAndDeniesPrivilegedOnes)
 TEST(RunUnit, DeliversTheCodeAsAPrivateCredentialAndRunsItIsolated)
 {
     const auto unit = buildRunUnit(sampleRun(), sampleSettings());
-    const auto credentials = get<std::vector<Credential>>(unit, "SetCredential");
+    const auto credentials = get<std::vector<CredentialSource>>(unit, "LoadCredential");
     ASSERT_EQ(credentials.size(), 1U);
     EXPECT_EQ(credentials[0].id, "main.py");
-    EXPECT_EQ(std::string(credentials[0].data.begin(), credentials[0].data.end()), "print('hi')");
+    EXPECT_EQ(credentials[0].path, sampleRun().outputDir + "/main.py");
+    EXPECT_EQ(findProperty(unit, "SetCredential"), nullptr);
     const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
     ASSERT_EQ(exec.size(), 1U);
     EXPECT_EQ(exec[0].path, "/usr/bin/python3");
@@ -153,22 +154,23 @@ TEST(RunUnit, RecordsCgroupFiguresWithAPrivilegedStopPostHelper)
               stopPost[0].flags.end());
 }
 
-TEST(RunUnit, StdinIsNullWhenEmptyAndDataOtherwise)
+TEST(RunUnit, StdinIsNullWhenEmptyAndARootOnlyFileOtherwise)
 {
     auto run = sampleRun();
     EXPECT_EQ(get<std::string>(buildRunUnit(run, sampleSettings()), "StandardInput"), "null");
     EXPECT_EQ(findProperty(buildRunUnit(run, sampleSettings()), "StandardInputData"), nullptr);
     run.stdinData = std::string("a\0b", 3);
     const auto unit = buildRunUnit(run, sampleSettings());
-    EXPECT_EQ(get<std::string>(unit, "StandardInput"), "data");
-    EXPECT_EQ(get<Bytes>(unit, "StandardInputData"), (Bytes{'a', 0, 'b'}));
+    EXPECT_EQ(get<std::string>(unit, "StandardInputFile"), run.outputDir + "/stdin");
+    EXPECT_EQ(findProperty(unit, "StandardInputData"), nullptr);
 }
 
 TEST(RunUnit, HidesTheServersStateAndTheHostsSockets)
 {
     const auto paths =
         get<StringList>(buildRunUnit(sampleRun(), sampleSettings()), "InaccessiblePaths");
-    for (const char* hidden : {"-/var/lib/pyrunner", "-/run/dbus"})
+    for (const char* hidden :
+         {"-/var/lib/pyrunner", "-/run/dbus", "-/run/systemd/transient", "-/run/systemd/userdb"})
     {
         EXPECT_NE(std::find(paths.begin(), paths.end(), hidden), paths.end()) << hidden;
     }
