@@ -12,10 +12,13 @@ namespace
 
 using Field = std::optional<std::uint64_t> CgroupStats::*;
 
-constexpr std::array<std::pair<std::string_view, Field>, 3> fields{{
+constexpr std::array<std::pair<std::string_view, Field>, 6> fields{{
     {"oom_kills", &CgroupStats::oomKills},
     {"memory_peak_bytes", &CgroupStats::memoryPeakBytes},
     {"cpu_usage_usec", &CgroupStats::cpuUsageUsec},
+    {"memory_limit_bytes", &CgroupStats::memoryLimitBytes},
+    {"tasks_limit", &CgroupStats::tasksLimit},
+    {"cpu_quota_usec", &CgroupStats::cpuQuotaUsec},
 }};
 
 } // namespace

@@ -16,6 +16,11 @@ struct CgroupStats
     std::optional<std::uint64_t> oomKills;
     std::optional<std::uint64_t> memoryPeakBytes;
     std::optional<std::uint64_t> cpuUsageUsec;
+    // The limits the kernel applied, so the broker can see systemd really set them.
+    std::optional<std::uint64_t> memoryLimitBytes;
+    std::optional<std::uint64_t> tasksLimit;
+    // CPU time allowed per 100 ms period, in microseconds.
+    std::optional<std::uint64_t> cpuQuotaUsec;
 
     bool operator==(const CgroupStats&) const = default;
 };

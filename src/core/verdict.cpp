@@ -11,8 +11,10 @@ namespace
 
 constexpr double usecPerMs = 1000.0;
 constexpr double nsecPerMs = 1000000.0;
-// RLIMIT_CPU is checked on scheduler ticks, so the cgroup's figure may fall a little short.
-constexpr double cpuClockSlackMs = 50.0;
+// RLIMIT_CPU counts scheduler ticks, which over-charge a process that shares its CPU; the
+// cgroup's exact figure can then be well below the limit when SIGXCPU comes. Half the
+// limit still tells the kernel's signal from one a script sends itself early.
+constexpr double cpuLimitShareForSigxcpu = 0.5;
 
 std::optional<double> cpuTimeMs(const Evidence& evidence)
 {
@@ -70,7 +72,7 @@ bool overCpuLimit(const Evidence& evidence, const std::optional<double>& cpuMs)
         return signal == SIGXCPU;
     }
     const double limitMs = static_cast<double>(evidence.limits.cpuTimeS) * usecPerMs;
-    return *cpuMs >= limitMs - cpuClockSlackMs;
+    return *cpuMs >= limitMs * cpuLimitShareForSigxcpu;
 }
 
 bool overWallLimit(const Evidence& evidence)

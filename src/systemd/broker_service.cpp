@@ -125,14 +125,14 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
     probe.id = core::newRunId();
     probe.code = std::string(layerProbeCode());
     probe.limits = settings_.policy.limits.defaults;
-    probe.args = layerProbeArgs(probe.limits);
     probe.outputDir = files_.create(probe.id, settings_.frontGid);
     files_.writePrivate(probe.id, core::RunFiles::codeName, probe.code);
     core::SandboxCallbacks callbacks;
-    callbacks.onExited = [this, id = probe.id, done = std::move(done)](const core::UnitOutcome&) {
+    callbacks.onExited = [this, id = probe.id, limits = probe.limits,
+                          done = std::move(done)](const core::UnitOutcome&) {
         constexpr std::uint64_t reportMaxBytes = 4096;
-        layers_ =
-            parseLayerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data);
+        layers_ = layerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data,
+                              files_.cgroupStats(id), limits);
         files_.remove(id);
         done(layers_);
     };

@@ -62,4 +62,10 @@ std::optional<std::uint64_t> numberFile(std::string_view text)
     return rest.empty() ? parseUnsigned(line) : std::nullopt;
 }
 
+std::optional<std::uint64_t> firstNumber(std::string_view text)
+{
+    const auto line = splitOnce(text, '\n').first;
+    return parseUnsigned(splitOnce(line, ' ').first);
+}
+
 } // namespace pyrunner::systemd

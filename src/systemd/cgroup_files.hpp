@@ -19,4 +19,7 @@ std::optional<std::uint64_t> keyedValue(std::string_view text, std::string_view 
 // A single number file such as memory.max_usage_in_bytes, trailing newline allowed.
 std::optional<std::uint64_t> numberFile(std::string_view text);
 
+// The first of the space-separated fields of a one-line file, such as v2's cpu.max.
+std::optional<std::uint64_t> firstNumber(std::string_view text);
+
 } // namespace pyrunner::systemd

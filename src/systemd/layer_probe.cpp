@@ -2,6 +2,9 @@
 
 #include "core/text.hpp"
 
+#include <array>
+#include <utility>
+
 namespace pyrunner::systemd
 {
 namespace
@@ -12,9 +15,7 @@ constexpr std::uint64_t bytesPerMb = 1024ULL * 1024ULL;
 constexpr std::uint64_t quotaUsecPerPercent = 1000;
 
 constexpr std::string_view probeCode = R"PY(
-import errno, mmap, os, socket, sys
-
-want_memory, want_tasks, want_quota = sys.argv[1:4]
+import mmap, os, socket
 
 def report(name, holds):
     print(name, "yes" if holds else "no", flush=True)
@@ -32,27 +33,6 @@ def refused(action):
     except OSError:
         return True
     return False
-
-def cgroup_value(controller, v1_file, v2_file):
-    unified = None
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
-            if controller in controllers.split(","):
-                return read(f"/sys/fs/cgroup/{controller}{path}/{v1_file}")
-            if controllers == "":
-                unified = path
-    if unified is None:
-        return None
-    root = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
-    return read(f"{root}{unified}/{v2_file}")
-
-def read(path):
-    try:
-        with open(path) as f:
-            return f.read().split()[0]
-    except (OSError, IndexError):
-        return None
 
 def interfaces():
     # /proc/self/net shows the reader's own network namespace (unlike /sys/class/net).
@@ -78,10 +58,13 @@ report("no_inet_sockets", refused(lambda: socket.socket(socket.AF_INET)))
 report("private_devices", not os.path.exists("/dev/mem") and not os.path.exists("/dev/kmsg"))
 report("proc_invisible", not os.path.exists("/proc/1"))
 report("memory_deny_write_execute", refused(wx_mapping))
-report("memory_limit", cgroup_value("memory", "memory.limit_in_bytes", "memory.max") == want_memory)
-report("tasks_limit", cgroup_value("pids", "pids.max", "pids.max") == want_tasks)
-report("cpu_quota", cgroup_value("cpu", "cpu.cfs_quota_us", "cpu.max") == want_quota)
+report("cgroups_hidden", refused(lambda: os.listdir("/sys/fs/cgroup")))
 )PY";
+
+bool isCgroupLayer(const std::string& layer)
+{
+    return layer == "memory_limit" || layer == "tasks_limit" || layer == "cpu_quota";
+}
 
 } // namespace
 
@@ -90,34 +73,40 @@ std::string_view layerProbeCode()
     return probeCode;
 }
 
-std::vector<std::string> layerProbeArgs(const core::Limits& limits)
-{
-    return {std::to_string(std::uint64_t{limits.memoryMb} * bytesPerMb),
-            std::to_string(limits.tasks),
-            std::to_string(std::uint64_t{limits.cpuPercent} * quotaUsecPerPercent)};
-}
-
 const std::vector<std::string>& probedLayers()
 {
-    static const std::vector<std::string> layers{
-        "dynamic_user",     "no_new_privileges",         "no_capabilities", "seccomp",
-        "read_only_system", "private_network",           "no_inet_sockets", "private_devices",
-        "proc_invisible",   "memory_deny_write_execute", "memory_limit",    "tasks_limit",
-        "cpu_quota"};
+    static const std::vector<std::string> layers{"dynamic_user",     "no_new_privileges",
+                                                 "no_capabilities",  "seccomp",
+                                                 "read_only_system", "private_network",
+                                                 "no_inet_sockets",  "private_devices",
+                                                 "proc_invisible",   "memory_deny_write_execute",
+                                                 "cgroups_hidden",   "memory_limit",
+                                                 "tasks_limit",      "cpu_quota"};
     return layers;
 }
 
-LayerReport parseLayerReport(std::string_view text)
+LayerReport layerReport(std::string_view probeOutput, const core::CgroupStats& cgroup,
+                        const core::Limits& limits)
 {
     LayerReport report;
     for (const auto& layer : probedLayers())
     {
         report[layer] = false;
     }
-    core::forEachLine(text, [&report](std::string_view line) {
+    const std::array<std::pair<const char*, bool>, 3> fromCgroup{{
+        {"memory_limit", cgroup.memoryLimitBytes == std::uint64_t{limits.memoryMb} * bytesPerMb},
+        {"tasks_limit", cgroup.tasksLimit == std::uint64_t{limits.tasks}},
+        {"cpu_quota",
+         cgroup.cpuQuotaUsec == std::uint64_t{limits.cpuPercent} * quotaUsecPerPercent},
+    }};
+    for (const auto& [layer, holds] : fromCgroup)
+    {
+        report[layer] = holds;
+    }
+    core::forEachLine(probeOutput, [&report](std::string_view line) {
         const auto [name, answer] = core::splitOnce(line, ' ');
         const auto it = report.find(std::string(name));
-        if (it != report.end())
+        if (it != report.end() && !isCgroupLayer(it->first))
         {
             it->second = answer == "yes";
         }

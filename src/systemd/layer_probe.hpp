@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/cgroup_stats.hpp"
 #include "core/limits.hpp"
 
 #include <map>
@@ -12,18 +13,20 @@ namespace pyrunner::systemd
 
 // systemd skips some sandboxing silently where the kernel lacks it, so the broker starts
 // one real run unit at start-up whose Python checks, from the inside, that each layer
-// holds. Its report is "name yes|no" lines.
+// holds, printing "name yes|no" lines. The cgroup limits, which the run cannot see, come
+// from the unit's cgroup figures that its stop-post helper records.
 using LayerReport = std::map<std::string, bool>;
 
-// The probe's Python source; its arguments are expectedArgs().
+// The probe's Python source.
 std::string_view layerProbeCode();
-std::vector<std::string> layerProbeArgs(const core::Limits& limits);
 
 // Every layer the probe checks, so a layer it could not report counts as missing.
 const std::vector<std::string>& probedLayers();
 
-// Lines of the report; a layer absent or malformed in it is "no".
-LayerReport parseLayerReport(std::string_view text);
+// The probe's output and its unit's cgroup figures against the limits it ran with; a
+// layer absent or malformed in the output is "no".
+LayerReport layerReport(std::string_view probeOutput, const core::CgroupStats& cgroup,
+                        const core::Limits& limits);
 
 std::vector<std::string> missingLayers(const LayerReport& report);
 

@@ -62,6 +62,9 @@ const std::vector<std::string> hiddenSockets{
     "-/run/systemd/transient",
     "-/run/systemd/units",
     "-/run/systemd/userdb",
+    // The cgroup tree names every other run (and so its id, which the API takes as proof of
+    // ownership); the server reads a run's own cgroup from its stop-post helper instead.
+    "-/sys/fs/cgroup",
 };
 
 void addIdentity(std::vector<Property>& p)

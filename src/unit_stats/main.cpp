@@ -25,6 +25,7 @@ namespace
 
 using pyrunner::core::CgroupStats;
 using pyrunner::systemd::cgroupPathOf;
+using pyrunner::systemd::firstNumber;
 using pyrunner::systemd::keyedValue;
 using pyrunner::systemd::numberFile;
 
@@ -52,23 +53,42 @@ CgroupStats collect()
         exists("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
     CgroupStats stats;
     const auto unified = cgroupPathOf(self, "");
+    const auto v2 = [&](const char* file) { return readSmallFile(unifiedRoot + *unified + file); };
     if (const auto v1 = cgroupPathOf(self, "memory"))
     {
         const auto dir = "/sys/fs/cgroup/memory" + *v1;
         stats.oomKills = keyedValue(readSmallFile(dir + "/memory.oom_control"), "oom_kill");
         stats.memoryPeakBytes = numberFile(readSmallFile(dir + "/memory.max_usage_in_bytes"));
+        stats.memoryLimitBytes = numberFile(readSmallFile(dir + "/memory.limit_in_bytes"));
     }
     else if (unified)
     {
-        const auto dir = unifiedRoot + *unified;
-        stats.oomKills = keyedValue(readSmallFile(dir + "/memory.events"), "oom_kill");
-        stats.memoryPeakBytes = numberFile(readSmallFile(dir + "/memory.peak"));
+        stats.oomKills = keyedValue(v2("/memory.events"), "oom_kill");
+        stats.memoryPeakBytes = numberFile(v2("/memory.peak"));
+        stats.memoryLimitBytes = numberFile(v2("/memory.max"));
+    }
+    if (const auto v1 = cgroupPathOf(self, "pids"))
+    {
+        stats.tasksLimit = numberFile(readSmallFile("/sys/fs/cgroup/pids" + *v1 + "/pids.max"));
+    }
+    else if (unified)
+    {
+        stats.tasksLimit = numberFile(v2("/pids.max"));
+    }
+    if (const auto v1 = cgroupPathOf(self, "cpu"))
+    {
+        stats.cpuQuotaUsec =
+            numberFile(readSmallFile("/sys/fs/cgroup/cpu" + *v1 + "/cpu.cfs_quota_us"));
+    }
+    else if (unified)
+    {
+        // "quota period"; the period is systemd's 100 ms.
+        stats.cpuQuotaUsec = firstNumber(v2("/cpu.max"));
     }
     if (unified)
     {
         // cpu.stat's usage is kept for every v2 cgroup, with or without the cpu controller.
-        stats.cpuUsageUsec =
-            keyedValue(readSmallFile(unifiedRoot + *unified + "/cpu.stat"), "usage_usec");
+        stats.cpuUsageUsec = keyedValue(v2("/cpu.stat"), "usage_usec");
     }
     return stats;
 }

@@ -250,13 +250,8 @@ TABLE = [
          report={"found": {()}}),
     Case("see_other_runs_proc", victim="cancel", args=lambda target: [target.victim_id],
          report={"visible": {()}, "victim_pids": {()}}),
-    Case(
-        "see_other_runs_cgroupfs", victim="cancel", args=lambda target: [target.victim_id],
-        report={"paths": {()}, "pids": {()}},
-        xfail="other runs are visible in the cgroup tree: ProtectControlGroups=yes makes /sys/fs/cgroup "
-              "read-only, not hidden, so /sys/fs/cgroup/<controller>/pyrunner.slice/pyrunner-<victim>.service "
-              "lists the other run's unit, its PIDs (cgroup.procs) and its memory and CPU use",
-    ),
+    Case("see_other_runs_cgroupfs", victim="cancel", args=lambda target: [target.victim_id],
+         report={"paths": {()}, "pids": {()}}),
     Case("see_other_runs_systemd_runtime", victim="cancel", args=lambda target: [target.victim_id],
          report={"paths": {()}}),
     Case("see_other_runs_userdb", victim="cancel", report={"other_dynamic_users": {()}}),

@@ -24,7 +24,7 @@ def test_a_live_run_unit_scores_at_most_one(machine, server):
 EXPECTED_LAYERS = {
     "dynamic_user", "no_new_privileges", "no_capabilities", "seccomp", "read_only_system",
     "private_network", "no_inet_sockets", "private_devices", "proc_invisible",
-    "memory_deny_write_execute", "memory_limit", "tasks_limit", "cpu_quota",
+    "memory_deny_write_execute", "cgroups_hidden", "memory_limit", "tasks_limit", "cpu_quota",
 }
 
 

@@ -82,6 +82,14 @@ TEST(VerdictFromUnit, SigxcpuAtTheCpuLimitIsTimedOut)
     EXPECT_EQ(decideVerdict(e).status, RunStatus::TimedOut);
 }
 
+TEST(VerdictFromUnit, SigxcpuUnderContentionWithTheCgroupFigureShortOfTheLimitIsTimedOut)
+{
+    auto e = killed(SIGXCPU);
+    e.limits.cpuTimeS = 1;
+    e.cgroup.cpuUsageUsec = 700000;
+    EXPECT_EQ(decideVerdict(e).status, RunStatus::TimedOut);
+}
+
 TEST(VerdictFromUnit, SigxcpuWithoutACpuFigureIsTakenAtItsWord)
 {
     EXPECT_EQ(decideVerdict(killed(SIGXCPU)).status, RunStatus::TimedOut);
@@ -199,7 +207,7 @@ TEST(SignalName, KnownAndUnknownSignals)
 
 TEST(CgroupStats, FormatThenParseRoundTrips)
 {
-    const CgroupStats stats{1, 104857600, 149579};
+    const CgroupStats stats{1, 104857600, 149579, 268435456, 64, 100000};
     EXPECT_EQ(parseCgroupStats(formatCgroupStats(stats)), stats);
 }
 

@@ -40,5 +40,11 @@ TEST(NumberFile, TakesOneNumberAndItsNewline)
     EXPECT_FALSE(numberFile("1\n2\n"));
 }
 
+TEST(FirstNumber, TakesTheQuotaOfCpuMax)
+{
+    EXPECT_EQ(firstNumber("100000 100000\n"), 100000U);
+    EXPECT_FALSE(firstNumber("max 100000\n"));
+}
+
 } // namespace
 } // namespace pyrunner::systemd

@@ -7,20 +7,58 @@ namespace pyrunner::systemd
 namespace
 {
 
+core::Limits probeLimits()
+{
+    core::Limits limits;
+    limits.memoryMb = 256;
+    limits.tasks = 64;
+    limits.cpuPercent = 100;
+    return limits;
+}
+
+core::CgroupStats appliedLimits()
+{
+    core::CgroupStats cgroup;
+    cgroup.memoryLimitBytes = 268435456;
+    cgroup.tasksLimit = 64;
+    cgroup.cpuQuotaUsec = 100000;
+    return cgroup;
+}
+
 TEST(LayerReport, EveryProbedLayerIsMissingUntilReported)
 {
-    const auto report = parseLayerReport("seccomp yes\n");
+    const auto report = layerReport("seccomp yes\n", {}, probeLimits());
     EXPECT_EQ(report.size(), probedLayers().size());
     EXPECT_TRUE(report.at("seccomp"));
+    EXPECT_FALSE(report.at("private_network"));
     EXPECT_FALSE(report.at("memory_limit"));
 }
 
 TEST(LayerReport, OnlyYesCountsAndUnknownNamesAreIgnored)
 {
-    const auto report = parseLayerReport("seccomp no\ncpu_quota maybe\nrootkit yes\n");
+    const auto report =
+        layerReport("seccomp no\nproc_invisible maybe\nrootkit yes\n", {}, probeLimits());
     EXPECT_FALSE(report.at("seccomp"));
-    EXPECT_FALSE(report.at("cpu_quota"));
+    EXPECT_FALSE(report.at("proc_invisible"));
     EXPECT_FALSE(report.contains("rootkit"));
+}
+
+TEST(LayerReport, CgroupLimitsHoldWhenTheKernelAppliedExactlyThem)
+{
+    const auto report = layerReport("", appliedLimits(), probeLimits());
+    EXPECT_TRUE(report.at("memory_limit"));
+    EXPECT_TRUE(report.at("tasks_limit"));
+    EXPECT_TRUE(report.at("cpu_quota"));
+    auto unlimited = appliedLimits();
+    unlimited.tasksLimit.reset();
+    unlimited.cpuQuotaUsec = 0;
+    EXPECT_FALSE(layerReport("", unlimited, probeLimits()).at("tasks_limit"));
+    EXPECT_FALSE(layerReport("", unlimited, probeLimits()).at("cpu_quota"));
+}
+
+TEST(LayerReport, TheRunCannotClaimACgroupLimit)
+{
+    EXPECT_FALSE(layerReport("memory_limit yes\n", {}, probeLimits()).at("memory_limit"));
 }
 
 TEST(LayerReport, MissingLayersAreListed)
@@ -28,18 +66,10 @@ TEST(LayerReport, MissingLayersAreListed)
     std::string all;
     for (const auto& layer : probedLayers())
     {
-        all += layer + (layer == "cpu_quota" ? " no\n" : " yes\n");
+        all += layer + (layer == "seccomp" ? " no\n" : " yes\n");
     }
-    EXPECT_EQ(missingLayers(parseLayerReport(all)), std::vector<std::string>{"cpu_quota"});
-}
-
-TEST(LayerProbe, ArgumentsAreTheCgroupValuesTheLimitsMapTo)
-{
-    core::Limits limits;
-    limits.memoryMb = 256;
-    limits.tasks = 64;
-    limits.cpuPercent = 100;
-    EXPECT_EQ(layerProbeArgs(limits), (std::vector<std::string>{"268435456", "64", "100000"}));
+    EXPECT_EQ(missingLayers(layerReport(all, appliedLimits(), probeLimits())),
+              std::vector<std::string>{"seccomp"});
 }
 
 } // namespace
