@@ -8,13 +8,12 @@
 #include "http/listen_address.hpp"
 #include "http/server.hpp"
 #include "systemd/broker_client.hpp"
+#include "systemd/daemon.hpp"
 #include "systemd/journal.hpp"
 
 #include <CLI/CLI.hpp>
 #include <systemd/sd-daemon.h>
 
-#include <csignal>
-#include <exception>
 #include <iostream>
 #include <syslog.h>
 #include <thread>
@@ -51,17 +50,6 @@ void addOptions(CLI::App& app, Settings& s)
         ->check(CLI::Range(1, 256));
 }
 
-// Blocked before any thread starts, so every thread inherits the mask and only sigwait
-// sees them.
-sigset_t stopSignals()
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    return set;
-}
-
 int serve(const Settings& s)
 {
     using namespace pyrunner;
@@ -71,8 +59,8 @@ int serve(const Settings& s)
         std::cerr << "pyrunnerd: --listen must be ADDR:PORT, got \"" << s.listen << "\"\n";
         return 2;
     }
-    const auto signals = stopSignals();
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Before any thread starts, so that every thread inherits the mask.
+    const systemd::StopSignals stopSignals;
 
     const auto cpus = std::max(1U, std::thread::hardware_concurrency());
     const core::RunFiles files(s.stateDir);
@@ -95,8 +83,7 @@ int serve(const Settings& s)
     systemd::logMessage(LOG_INFO, "pyrunnerd listening on " + s.listen);
     std::cerr << "pyrunnerd: listening on " << s.listen << "\n";
 
-    int received = 0;
-    sigwait(&signals, &received);
+    stopSignals.wait();
     sd_notify(0, "STOPPING=1");
     systemd::logMessage(LOG_INFO, "pyrunnerd stopping");
     server.shutdown();
@@ -109,18 +96,11 @@ int serve(const Settings& s)
 
 int main(int argc, char** argv)
 {
-    try
-    {
+    return pyrunner::systemd::runDaemon("pyrunnerd", [argc, argv] {
         CLI::App app{"pyrunnerd: runs Python submissions in sandboxed transient systemd units"};
         Settings settings;
         addOptions(app, settings);
         CLI11_PARSE(app, argc, argv);
         return serve(settings);
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "pyrunnerd: " << e.what() << "\n";
-        pyrunner::systemd::logMessage(LOG_CRIT, std::string("pyrunnerd: ") + e.what());
-        return 1;
-    }
+    });
 }

@@ -5,6 +5,7 @@
 #include "core/run_files.hpp"
 #include "core/sandbox_policy.hpp"
 #include "systemd/broker_service.hpp"
+#include "systemd/daemon.hpp"
 #include "systemd/journal.hpp"
 #include "systemd/systemd_sandbox.hpp"
 
@@ -12,7 +13,6 @@
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
-#include <exception>
 #include <future>
 #include <iostream>
 #include <pwd.h>
@@ -66,15 +66,6 @@ bool acceptLayers(const pyrunner::systemd::LayerReport& report, bool requireAll)
     return !requireAll;
 }
 
-sigset_t stopSignals()
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    return set;
-}
-
 int serve(const Settings& s)
 {
     using namespace pyrunner;
@@ -84,8 +75,8 @@ int serve(const Settings& s)
         std::cerr << "pyrunner-broker: no user \"" << s.frontUser << "\"\n";
         return 2;
     }
-    const auto signals = stopSignals();
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Before any thread starts, so that every thread inherits the mask.
+    const systemd::StopSignals stopSignals;
 
     core::RunFiles::createLayout(s.stateDir, front->pw_gid);
     const core::RunFiles files(s.stateDir);
@@ -112,8 +103,7 @@ int serve(const Settings& s)
     sd_notify(0, "READY=1\nSTATUS=Serving org.pyrunner.Broker1");
     systemd::logMessage(LOG_INFO, "pyrunner-broker serving runs for user " + s.frontUser);
 
-    int received = 0;
-    sigwait(&signals, &received);
+    stopSignals.wait();
     sd_notify(0, "STOPPING=1");
     const bool lost = !sandbox.reachable();
     sandbox.stop();
@@ -124,18 +114,11 @@ int serve(const Settings& s)
 
 int main(int argc, char** argv)
 {
-    try
-    {
+    return pyrunner::systemd::runDaemon("pyrunner-broker", [argc, argv] {
         CLI::App app{"pyrunner-broker: starts pyrunner's sandboxed run units"};
         Settings settings;
         addOptions(app, settings);
         CLI11_PARSE(app, argc, argv);
         return serve(settings);
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "pyrunner-broker: " << e.what() << "\n";
-        pyrunner::systemd::logMessage(LOG_CRIT, std::string("pyrunner-broker: ") + e.what());
-        return 1;
-    }
+    });
 }
