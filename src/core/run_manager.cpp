@@ -4,7 +4,6 @@
 #include "core/verdict.hpp"
 
 #include <algorithm>
-#include <exception>
 #include <utility>
 
 namespace pyrunner::core

@@ -5,7 +5,6 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <exception>
-#include <map>
 #include <utility>
 
 namespace pyrunner::systemd
@@ -58,7 +57,7 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
         .withOutputParamNames("layers")
         .implementedAs([this] {
             requireFront();
-            return std::map<std::string, bool>(layers_.begin(), layers_.end());
+            return layers_;
         });
     object_->registerSignal("RunStarted").onInterface(iface).withParameters<std::string>("id");
     object_->registerSignal("RunExited")
