@@ -61,6 +61,25 @@ Response errorResponse(int status, std::string_view message)
     return jsonResponse(status, errorJson(message));
 }
 
+Response bodyTooLarge(std::uint64_t bytes, std::size_t limit)
+{
+    return errorResponse(413, "The request body is " + std::to_string(bytes) +
+                                  " bytes; the limit is " + std::to_string(limit) + " bytes.");
+}
+
+Response requestTooLarge(std::size_t limit)
+{
+    return errorResponse(413, "The request is larger than the body limit of " +
+                                  std::to_string(limit) + " bytes.");
+}
+
+Response malformedRequest(int status, std::string_view reason)
+{
+    const bool clientFault = status >= 400 && status < 500;
+    return errorResponse(clientFault ? status : 400,
+                         "The request is not valid HTTP/1.1 (" + excerpt(reason) + ").");
+}
+
 Api::Api(core::RunService& service, const ApiOptions& options)
     : service_(service), options_(options)
 {
@@ -126,9 +145,7 @@ void Api::submit(RouteId route, const Request& request, const Reply& reply) cons
 {
     if (request.body.size() > options_.maxBodyBytes)
     {
-        reply(errorResponse(413, "The request body is " + std::to_string(request.body.size()) +
-                                     " bytes; the limit is " +
-                                     std::to_string(options_.maxBodyBytes) + " bytes."));
+        reply(bodyTooLarge(request.body.size(), options_.maxBodyBytes));
         return;
     }
     const SubmissionRules rules{options_.limits, service_.environments(), options_.maxCodeBytes};

@@ -49,6 +49,13 @@ struct ApiOptions
 
 Response jsonResponse(int status, const nlohmann::json& body);
 Response errorResponse(int status, std::string_view message);
+// A body past the limit, declared or received.
+Response bodyTooLarge(std::uint64_t bytes, std::size_t limit);
+// A request that outgrew the buffer before its body's size was known (a chunked body).
+Response requestTooLarge(std::size_t limit);
+// A request the HTTP library could not parse: its status when that is a 4xx (it names the
+// fault), 400 otherwise, with the library's reason in a sentence.
+Response malformedRequest(int status, std::string_view reason);
 
 // The API's behaviour, one named handler per route, over a RunService.
 class Api

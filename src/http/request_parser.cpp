@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <optional>
 
 namespace pyrunner::http
 {
@@ -321,6 +322,51 @@ struct FormPart
     std::string content;
 };
 
+// The form takes two parts, each with a few header lines.
+constexpr std::size_t maxFormParts = 2;
+constexpr std::size_t maxPartHeadBytes = 4096;
+
+std::optional<std::string> boundaryOf(std::string_view contentType)
+{
+    const std::string text(contentType);
+    const GPtr<GMimeContentType> type(g_mime_content_type_parse(nullptr, text.c_str()));
+    const char* boundary =
+        type ? g_mime_content_type_get_parameter(type.get(), "boundary") : nullptr;
+    if (boundary == nullptr || *boundary == '\0')
+    {
+        return std::nullopt;
+    }
+    return boundary;
+}
+
+// GMime builds a tree of every part and header before pyrunner sees any: a 2 MiB body of
+// tiny parts or header lines costs it a hundred times that in memory. A body with more
+// delimiters than the form has parts, or a part head past a few KiB, is refused first.
+std::optional<HttpError> checkFormShape(std::string_view body, std::string_view boundary)
+{
+    const std::string delimiter = "--" + std::string(boundary);
+    std::size_t delimiters = 0;
+    for (auto at = body.find(delimiter); at != std::string_view::npos;
+         at = body.find(delimiter, at + delimiter.size()))
+    {
+        // The closing delimiter ends one part, it does not start one.
+        if (++delimiters > maxFormParts + 1)
+        {
+            return badRequest("The form has more than " + std::to_string(maxFormParts) +
+                              " parts; it takes the parts file and options.");
+        }
+        // The head ends at the first empty line, CRLF or (as GMime also accepts) bare LF.
+        const auto head = body.substr(at + delimiter.size());
+        const auto headBytes = std::min({head.find("\r\n\r\n"), head.find("\n\n"), head.size()});
+        if (!head.starts_with("--") && headBytes > maxPartHeadBytes)
+        {
+            return badRequest("A part of the form has more than " +
+                              std::to_string(maxPartHeadBytes) + " bytes of headers.");
+        }
+    }
+    return std::nullopt;
+}
+
 std::variant<std::vector<FormPart>, HttpError> readForm(std::string_view contentType,
                                                         std::string_view body)
 {
@@ -329,6 +375,15 @@ std::variant<std::vector<FormPart>, HttpError> readForm(std::string_view content
         return badRequest("The Content-Type header is malformed.");
     }
     initGMime();
+    const auto boundary = boundaryOf(contentType);
+    if (!boundary)
+    {
+        return badRequest("The multipart/form-data Content-Type names no boundary.");
+    }
+    if (auto error = checkFormShape(body, *boundary))
+    {
+        return *error;
+    }
     // GMime parses MIME entities: give it the body with its Content-Type as the only header.
     std::string entity;
     entity.append("Content-Type: ").append(contentType).append("\r\n\r\n").append(body);

@@ -8,7 +8,9 @@
 
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <sys/socket.h>
 
 namespace pyrunner::http
 {
@@ -46,13 +48,15 @@ class ReplyGate
 // Room for the request line and headers on top of the largest body.
 constexpr std::size_t headerRoom = std::size_t{64} * 1024;
 
-// Pistache refuses a request past its buffer with a plain-text 413 and leaves the rest of
-// the body on the connection. Buffering twice the largest body lets the API answer the
-// common "a little too large" case itself, in JSON, with the connection still in step.
+// A body declared with Content-Length is refused as soon as its headers are in; only a
+// chunked body is buffered until it overflows.
 constexpr std::size_t pistacheBufferBytes(std::size_t maxBodyBytes)
 {
-    return 2 * maxBodyBytes + headerRoom;
+    return maxBodyBytes + headerRoom;
 }
+
+// Marks a connection whose request was refused: the rest of what it sends is dropped unread.
+constexpr const char* refusedMark = "pyrunner.refused";
 
 // A response header Pistache has no type for; it writes only typed headers.
 class TextHeader : public Http::Header::Header
@@ -71,6 +75,16 @@ class TextHeader : public Http::Header::Header
     std::string name_;
     std::string value_;
 };
+
+void addHeaders(Http::ResponseWriter& writer, const Response& response)
+{
+    auto& headers = writer.headers();
+    headers.add(std::make_shared<TextHeader>("Content-Type", response.contentType));
+    for (const auto& [name, value] : response.headers)
+    {
+        headers.add(std::make_shared<TextHeader>(name, value));
+    }
+}
 
 // The writer of one request, answered once, maybe later and from another thread.
 class PendingReply
@@ -97,12 +111,7 @@ class PendingReply
     {
         try
         {
-            auto& headers = writer_.headers();
-            headers.add(std::make_shared<TextHeader>("Content-Type", response.contentType));
-            for (const auto& [name, value] : response.headers)
-            {
-                headers.add(std::make_shared<TextHeader>(name, value));
-            }
+            addHeaders(writer_, response);
             // The client may be gone by now; that is no error of ours.
             writer_.send(static_cast<Http::Code>(response.status), response.body)
                 .then([](ssize_t /*bytes*/) {}, Pistache::Async::IgnoreException);
@@ -159,6 +168,92 @@ class RequestHandler : public Http::Handler
     }
 
   private:
+    // Pistache's own dispatch (Http::Handler::onInput), with three differences: a request the
+    // library cannot parse gets a 4xx in JSON, never a 500; a body declared too large is
+    // refused before it arrives; and after a refusal the connection is drained and closed
+    // rather than its remaining bytes parsed as further requests, which kept a thread busy.
+    void onInput(const char* buffer, std::size_t length,
+                 const std::shared_ptr<Pistache::Tcp::Peer>& peer) override
+    {
+        if (peer->tryGetData(refusedMark))
+        {
+            return;
+        }
+        auto parser = getParser(peer);
+        auto& request = parser->request;
+        std::optional<Response> refusal;
+        bool complete = false;
+        try
+        {
+            if (!parser->feed(buffer, length))
+            {
+                refusal = requestTooLarge(api_->options().maxBodyBytes);
+            }
+            else
+            {
+                complete = parser->parse() == Http::Private::State::Done;
+                const auto declared = request.headers().tryGet<Http::Header::ContentLength>();
+                if (!complete && declared && declared->value() > api_->options().maxBodyBytes)
+                {
+                    refusal = bodyTooLarge(declared->value(), api_->options().maxBodyBytes);
+                }
+            }
+        }
+        catch (const Http::HttpError& error)
+        {
+            refusal = malformedRequest(error.code(), error.reason());
+        }
+        catch (const std::exception& /*error*/)
+        {
+            // What the library's parser throws beyond HttpError (std::length_error for a
+            // negative Content-Length) says nothing a client could act on.
+            refusal = malformedRequest(400, "a header could not be read");
+        }
+        if (refusal)
+        {
+            refuse(peer, request.version(), *refusal);
+            parser->reset();
+        }
+        else if (complete)
+        {
+            dispatch(request, peer);
+            parser->reset();
+        }
+    }
+
+    void dispatch(Http::Request& request, const std::shared_ptr<Pistache::Tcp::Peer>& peer)
+    {
+        Http::ResponseWriter writer(request.version(), transport(), this, peer);
+        request.copyAddress(peer->address());
+        const auto connection = request.headers().tryGet<Http::Header::Connection>();
+        writer.headers().add<Http::Header::Connection>(connection ? connection->control()
+                                                                  : Http::ConnectionControl::Close);
+        peer->setIdle(false);
+        onRequest(request, std::move(writer));
+    }
+
+    // Answers, then half-closes once the answer is out: the client reads it and the end of
+    // the stream instead of a reset, and whatever it still sends is dropped until it hangs up
+    // (or the request timeout ends the connection).
+    void refuse(const std::shared_ptr<Pistache::Tcp::Peer>& peer, Http::Version version,
+                const Response& response)
+    {
+        peer->putData(refusedMark, std::make_shared<bool>(true));
+        Http::ResponseWriter writer(version, transport(), this, peer);
+        addHeaders(writer, response);
+        writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+        const std::weak_ptr<Pistache::Tcp::Peer> weakPeer = peer;
+        writer.send(static_cast<Http::Code>(response.status), response.body)
+            .then(
+                [weakPeer](ssize_t /*bytes*/) {
+            if (const auto sent = weakPeer.lock())
+            {
+                ::shutdown(sent->fd(), SHUT_WR);
+            }
+                },
+                Pistache::Async::IgnoreException);
+    }
+
     std::shared_ptr<const Api> api_;
     std::shared_ptr<ReplyGate> gate_;
 };

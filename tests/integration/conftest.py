@@ -98,7 +98,7 @@ def start_broker(machine):
                     + machine.journal("-u", BROKER_UNIT, "-n", "100"), pytrace=False)
 
 
-def start_server(machine, max_running=4, max_queued=16):
+def start_server(machine, max_running=4, max_queued=16, extra_args=()):
     port = free_port()
     server = Server(f"http://127.0.0.1:{port}", f"pyrunnerd-{port}", STATE_DIR)
     # Type=notify: systemd-run returns once pyrunnerd says READY=1, i.e. it is serving,
@@ -112,6 +112,7 @@ def start_server(machine, max_running=4, max_queued=16):
         "--state-dir", server.state_dir,
         "--max-running", str(max_running),
         "--max-queued", str(max_queued),
+        *extra_args,
         timeout_s=SERVER_START_TIMEOUT_S, check=False,
     )
     if started.returncode != 0:

@@ -286,5 +286,26 @@ TEST(ApiFailures, AReplyThatThrowsDoesNotReachTheRunThread)
     EXPECT_EQ(calls, 1);
 }
 
+TEST(HttpRefusals, AClientFaultKeepsItsStatus)
+{
+    const auto response = malformedRequest(415, "Unknown media type");
+    EXPECT_EQ(response.status, 415);
+    EXPECT_EQ(body(response)["error"], "The request is not valid HTTP/1.1 (Unknown media type).");
+}
+
+TEST(HttpRefusals, AServerStatusFromTheParserBecomes400)
+{
+    // The library's parser failing on a request is the request's fault, never a 500.
+    EXPECT_EQ(malformedRequest(500, "length_error").status, 400);
+    EXPECT_EQ(malformedRequest(505, "version").status, 400);
+}
+
+TEST(HttpRefusals, TooLargeNamesTheSizeAndTheLimit)
+{
+    EXPECT_EQ(body(bodyTooLarge(10, 4))["error"],
+              "The request body is 10 bytes; the limit is 4 bytes.");
+    EXPECT_EQ(requestTooLarge(4).status, 413);
+}
+
 } // namespace
 } // namespace pyrunner::http

@@ -433,7 +433,25 @@ TEST(ParseRunFile, AWrongBoundaryIsABadRequest)
     const auto body = form({filePart("a")}, "other");
     const std::string noParts = "The multipart/form-data body holds no parts; check its boundary.";
     EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())).message, noParts);
-    EXPECT_EQ(refused(parseRunFile("multipart/form-data", body, {}, rules())).message, noParts);
+    EXPECT_EQ(refused(parseRunFile("multipart/form-data", body, {}, rules())).message,
+              "The multipart/form-data Content-Type names no boundary.");
+}
+
+TEST(ParseRunFile, ManyPartsAreRefusedBeforeTheyAreParsed)
+{
+    const auto body = form({filePart("a"), filePart("b"), filePart("c")});
+    EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())).message,
+              "The form has more than 2 parts; it takes the parts file and options.");
+}
+
+TEST(ParseRunFile, APartWithHugeHeadersIsRefused)
+{
+    const std::string head(5000, 'x');
+    const std::string body =
+        "--b0undary\r\nContent-Disposition: form-data; name=\"file\"\r\nX: " + head +
+        "\r\n\r\nprint(1)\r\n--b0undary--\r\n";
+    EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())).message,
+              "A part of the form has more than 4096 bytes of headers.");
 }
 
 TEST(ParseRunFile, GarbageIsABadRequest)

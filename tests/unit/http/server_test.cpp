@@ -273,12 +273,35 @@ TEST_F(ServerTest, ABodyOverTheLimitIsTooLargeInJson)
               "The request body is 5000 bytes; the limit is 4096 bytes.");
 }
 
-// Past its request buffer (maxBodyBytes + 64 KiB) Pistache answers 413 itself, in plain text.
-TEST_F(ServerTest, ABodyPastPistachesBufferIsStillRefused)
+TEST_F(ServerTest, ADeclaredBodyPastTheLimitIsRefusedBeforeItArrives)
 {
     startServer();
-    const auto reply = call("POST", "/run-file/", std::string(200000, 'x'), "text/plain");
-    EXPECT_EQ(reply.status, 413);
+    const auto fd = connectTo(port);
+    ASSERT_TRUE(fd);
+    ASSERT_TRUE(sendAll(fd.get(), "POST /run-file/ HTTP/1.1\r\nContent-Type: text/plain\r\n"
+                                  "Content-Length: 200000\r\n\r\nprint(1)\n"));
+    const auto reply = readReply(fd.get());
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 413);
+    EXPECT_EQ(json::parse(reply->body)["error"],
+              "The request body is 200000 bytes; the limit is 4096 bytes.");
+    // The server has closed its side; what the client sends next is not parsed.
+    ASSERT_TRUE(sendAll(fd.get(), "GET /healthz HTTP/1.1\r\n\r\n"));
+    std::array<char, 16> rest{};
+    EXPECT_EQ(::recv(fd.get(), rest.data(), rest.size(), 0), 0);
+}
+
+TEST_F(ServerTest, AnUnparseableRequestIs400InJson)
+{
+    startServer();
+    const auto reply =
+        roundTrip(port, "POST /run-json/ HTTP/1.1\r\nContent-Type: application/json\r\n"
+                        "Content-Length: -5\r\n\r\n{}");
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 400);
+    EXPECT_EQ(reply->headers.at("content-type"), "application/json");
+    EXPECT_EQ(json::parse(reply->body)["error"],
+              "The request is not valid HTTP/1.1 (a header could not be read).");
 }
 
 TEST_F(ServerTest, APortInUseFailsToStart)
