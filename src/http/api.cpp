@@ -158,25 +158,47 @@ void Api::submit(RouteId route, const Request& request, const Reply& reply) cons
         return;
     }
     auto& runRequest = std::get<core::RunRequest>(parsed);
-    const bool wait = runRequest.wait;
-    core::Completion onFinal;
-    if (wait)
+    if (!runRequest.wait)
     {
-        onFinal = [reply](const core::RunView& view) { replyWithFinishedRun(reply, view); };
-    }
-    const auto submitted = service_.submit(std::move(runRequest), std::move(onFinal));
-    if (const auto* error = std::get_if<core::SubmitError>(&submitted))
-    {
-        reply(submitErrorResponse(*error, service_.retryAfterSeconds()));
-        return;
-    }
-    if (!wait)
-    {
+        const auto submitted = service_.submit(std::move(runRequest), {});
+        if (const auto* error = std::get_if<core::SubmitError>(&submitted))
+        {
+            reply(submitErrorResponse(*error, service_.retryAfterSeconds()));
+            return;
+        }
         const auto& view = std::get<core::Submitted>(submitted).view;
         auto response = runResponse(202, view);
         response.headers.emplace_back("Location", "/runs/" + view.run.id);
         reply(std::move(response));
+        return;
     }
+    const auto token = waits_->add(reply);
+    if (!token)
+    {
+        reply(stoppingWhileWaiting(""));
+        return;
+    }
+    core::Completion onFinal = [waits = waits_, token = *token](const core::RunView& view) {
+        if (const auto waiting = waits->take(token))
+        {
+            replyWithFinishedRun(*waiting, view);
+        }
+    };
+    const auto submitted = service_.submit(std::move(runRequest), std::move(onFinal));
+    if (const auto* error = std::get_if<core::SubmitError>(&submitted))
+    {
+        if (const auto waiting = waits_->take(*token))
+        {
+            (*waiting)(submitErrorResponse(*error, service_.retryAfterSeconds()));
+        }
+        return;
+    }
+    waits_->bind(*token, std::get<core::Submitted>(submitted).view.run.id);
+}
+
+void Api::stopWaiting(std::chrono::milliseconds grace) const
+{
+    waits_->stop(grace);
 }
 
 Response Api::getRun(const std::string& id) const

@@ -1,12 +1,15 @@
 #pragma once
 
 #include "core/run_service.hpp"
+#include "http/blocking_waits.hpp"
+#include "http/message.hpp"
 #include "http/request_parser.hpp"
 #include "http/router.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,30 +18,6 @@
 
 namespace pyrunner::http
 {
-
-// An HTTP request as the API needs it, apart from any server library.
-struct Request
-{
-    std::string_view method;
-    // Without the query.
-    std::string_view path;
-    // Empty when the request has none.
-    std::string_view contentType;
-    std::string_view body;
-    // The `wait` query parameter, when the URL has one.
-    std::optional<std::string_view> wait;
-};
-
-struct Response
-{
-    int status = 200;
-    std::string contentType = "application/json";
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;
-};
-
-// Sends the response. Called exactly once, from any thread.
-using Reply = std::function<void(Response)>;
 
 struct ApiOptions
 {
@@ -72,12 +51,18 @@ class Api
     Response getOutput(const std::string& id, core::Stream stream) const;
     Response cancelRun(const std::string& id) const;
     Response health() const;
+    // Answers every blocking submission still waiting with 503 and where to poll, and
+    // every later one at once: the server is stopping. Waits up to `grace` for submissions
+    // in progress.
+    void stopWaiting(std::chrono::milliseconds grace) const;
 
     const ApiOptions& options() const { return options_; }
 
   private:
     core::RunService& service_;
     ApiOptions options_;
+    // Shared with the completions, which may outlive a request's handling.
+    std::shared_ptr<BlockingWaits> waits_ = std::make_shared<BlockingWaits>();
 };
 
 } // namespace pyrunner::http

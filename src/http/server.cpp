@@ -6,9 +6,12 @@
 #include <pistache/http.h>
 #include <pistache/peer.h>
 
+#include <condition_variable>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <stdexcept>
 #include <sys/socket.h>
 
@@ -21,28 +24,53 @@ namespace
 {
 
 // Lets answers from run threads reach Pistache only while its endpoint lives: shutdown()
-// closes the gate before the endpoint's transports go away.
+// closes the gate before the endpoint's transports go away, once the answers already
+// handed over are out (or a short grace has passed).
 class ReplyGate
 {
   public:
+    // `send` gets a callback to call once its bytes are written or have failed, which may
+    // happen before `send` returns.
     template <typename Send> void pass(Send&& send)
     {
-        const std::lock_guard lock(mutex_);
-        if (!closed_)
+        const std::shared_lock open(openMutex_);
+        if (closed_)
         {
-            send();
+            return;
         }
+        {
+            const std::lock_guard lock(countMutex_);
+            ++inFlight_;
+        }
+        send([this] { written(); });
+    }
+
+    void drain(std::chrono::milliseconds grace)
+    {
+        std::unique_lock lock(countMutex_);
+        drained_.wait_for(lock, grace, [this] { return inFlight_ == 0; });
     }
 
     void close()
     {
-        const std::lock_guard lock(mutex_);
+        const std::unique_lock open(openMutex_);
         closed_ = true;
     }
 
   private:
-    std::mutex mutex_;
+    void written()
+    {
+        const std::lock_guard lock(countMutex_);
+        --inFlight_;
+        drained_.notify_all();
+    }
+
+    // Shared by senders, taken alone by close().
+    std::shared_mutex openMutex_;
     bool closed_ = false;
+    std::mutex countMutex_;
+    std::condition_variable drained_;
+    std::size_t inFlight_ = 0;
 };
 
 // Room for the request line and headers on top of the largest body.
@@ -54,6 +82,9 @@ constexpr std::size_t pistacheBufferBytes(std::size_t maxBodyBytes)
 {
     return maxBodyBytes + headerRoom;
 }
+
+// How long a stopping server gives the answers it has handed over to reach their clients.
+constexpr auto drainGrace = std::chrono::seconds(2);
 
 // Marks a connection whose request was refused: the rest of what it sends is dropped unread.
 constexpr const char* refusedMark = "pyrunner.refused";
@@ -103,21 +134,23 @@ class PendingReply
             return;
         }
         sent_ = true;
-        gate_->pass([&] { write(response); });
+        gate_->pass([&](const std::function<void()>& written) { write(response, written); });
     }
 
   private:
-    void write(const Response& response)
+    void write(const Response& response, const std::function<void()>& written)
     {
         try
         {
             addHeaders(writer_, response);
             // The client may be gone by now; that is no error of ours.
             writer_.send(static_cast<Http::Code>(response.status), response.body)
-                .then([](ssize_t /*bytes*/) {}, Pistache::Async::IgnoreException);
+                .then([written](ssize_t /*bytes*/) { written(); },
+                      [written](const std::exception_ptr& /*error*/) { written(); });
         }
         catch (const std::exception& error)
         {
+            written();
             std::cerr << "pyrunner: sending a response failed: " << error.what() << '\n';
         }
     }
@@ -225,9 +258,13 @@ class RequestHandler : public Http::Handler
     {
         Http::ResponseWriter writer(request.version(), transport(), this, peer);
         request.copyAddress(peer->address());
+        // HTTP/1.1 keeps a connection open unless told otherwise; HTTP/1.0 closes it.
         const auto connection = request.headers().tryGet<Http::Header::Connection>();
+        const auto fallback = request.version() == Http::Version::Http11
+                                  ? Http::ConnectionControl::KeepAlive
+                                  : Http::ConnectionControl::Close;
         writer.headers().add<Http::Header::Connection>(connection ? connection->control()
-                                                                  : Http::ConnectionControl::Close);
+                                                                  : fallback);
         peer->setIdle(false);
         onRequest(request, std::move(writer));
     }
@@ -309,6 +346,12 @@ void Server::start()
 
 void Server::shutdown()
 {
+    if (state_->endpoint)
+    {
+        // Blocking callers learn where to poll; their answers get a moment to go out.
+        state_->api->stopWaiting(drainGrace);
+        state_->gate->drain(drainGrace);
+    }
     state_->gate->close();
     if (state_->endpoint)
     {

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pyrunner::http
+{
+
+// An HTTP request as the API needs it, apart from any server library.
+struct Request
+{
+    std::string_view method;
+    // Without the query.
+    std::string_view path;
+    // Empty when the request has none.
+    std::string_view contentType;
+    std::string_view body;
+    // The `wait` query parameter, when the URL has one.
+    std::optional<std::string_view> wait;
+};
+
+struct Response
+{
+    int status = 200;
+    std::string contentType = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Sends the response. Called exactly once, from any thread.
+using Reply = std::function<void(Response)>;
+
+} // namespace pyrunner::http
