@@ -1,6 +1,7 @@
 #include "systemd/systemd_sandbox.hpp"
 
 #include "systemd/bus_path.hpp"
+#include "systemd/journal.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -13,6 +14,7 @@
 #include <poll.h>
 #include <stdexcept>
 #include <sys/eventfd.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <utility>
 
@@ -144,6 +146,8 @@ SystemdSandbox::SystemdSandbox(UnitSettings settings, std::function<void()> onCo
         throw std::runtime_error("cannot reach systemd on the system bus: " + e.getMessage());
     }
     bus_ = std::make_unique<BusThread>(*connection_, [this] { abandonAll(); });
+    oomWatch_ = OomWatch::forHost(
+        [this](const std::string& path) { bus_->post([this, path] { onOutOfMemory(path); }); });
 }
 
 SystemdSandbox::~SystemdSandbox()
@@ -178,6 +182,10 @@ void SystemdSandbox::abandonAll()
     // Without signals the runs in flight cannot be followed to their end.
     for (auto& [path, tracker] : std::exchange(trackers_, {}))
     {
+        if (oomWatch_)
+        {
+            oomWatch_->unwatch(path);
+        }
         core::UnitOutcome lost;
         lost.error = "The server lost its connection to systemd while the run was going on.";
         tracker.callbacks.onExited(lost);
@@ -192,7 +200,7 @@ void SystemdSandbox::startOnBus(const core::SandboxRun& run, core::SandboxCallba
 {
     const auto unit = buildRunUnit(run, settings_);
     const auto path = unitObjectPath(unit.name);
-    trackers_[path] = Tracker{unit.name, std::move(callbacks), false, {}};
+    trackers_[path] = Tracker{unit.name, std::move(callbacks), false, {}, false};
     try
     {
         sdbus::ObjectPath job;
@@ -238,6 +246,64 @@ void SystemdSandbox::killOnBus(const std::string& unitName)
     }
 }
 
+void SystemdSandbox::watchMemory(const std::string& path, const std::string& unitName)
+{
+    if (!oomWatch_)
+    {
+        return;
+    }
+    try
+    {
+        // The cgroup as systemd placed the unit: nothing the run can write decides it.
+        oomWatch_->watch(path,
+                         unitProperty(path, serviceInterface, "ControlGroup").get<std::string>());
+    }
+    catch (const std::exception& e)
+    {
+        logMessage(LOG_WARNING, "pyrunner-broker: running out of memory may not end " + unitName +
+                                    ": " + e.what());
+    }
+}
+
+void SystemdSandbox::onOutOfMemory(const std::string& path)
+{
+    const auto it = trackers_.find(path);
+    if (it == trackers_.end())
+    {
+        return;
+    }
+    it->second.outOfMemory = true;
+    logMessage(LOG_INFO, "pyrunner-broker: " + it->second.unitName +
+                             " ran out of memory: ending the whole unit");
+    // Killing the main process ends the unit: systemd then SIGKILLs the rest of its cgroup
+    // (KillMode=control-group) before ExecStopPost. "all" would also kill the ExecStopPost
+    // helper, and lose the cgroup's figures, when the unit has already come that far.
+    try
+    {
+        manager_->callMethod("KillUnit")
+            .onInterface(managerInterface)
+            .withTimeout(callTimeout)
+            .withArguments(it->second.unitName, std::string("main"), std::int32_t{SIGKILL});
+    }
+    catch (const sdbus::Error&)
+    {
+        // No main process left: systemd is already ending the unit.
+    }
+}
+
+sdbus::Variant SystemdSandbox::unitProperty(const std::string& path, const char* interface,
+                                            const char* name)
+{
+    sdbus::Variant value;
+    sdbus::createProxy(*connection_, systemdService, path)
+        ->callMethod("Get")
+        .onInterface(propertiesInterface)
+        .withTimeout(callTimeout)
+        .withArguments(std::string(interface), std::string(name))
+        .storeResultsTo(value);
+    return value;
+}
+
 void SystemdSandbox::onJobRemoved(sdbus::Message& message)
 {
     std::uint32_t id = 0;
@@ -253,9 +319,13 @@ void SystemdSandbox::onJobRemoved(sdbus::Message& message)
     }
     it->second.jobDone = true;
     it->second.jobResult = result;
-    if (result == "done" && it->second.callbacks.onStarted)
+    if (result == "done")
     {
-        it->second.callbacks.onStarted();
+        watchMemory(path, it->second.unitName);
+        if (it->second.callbacks.onStarted)
+        {
+            it->second.callbacks.onStarted();
+        }
     }
     // The unit may have ended before this signal came.
     finishIfInactive(path);
@@ -283,14 +353,7 @@ void SystemdSandbox::finishIfInactive(const std::string& path)
 {
     try
     {
-        sdbus::Variant state;
-        sdbus::createProxy(*connection_, systemdService, path)
-            ->callMethod("Get")
-            .onInterface(propertiesInterface)
-            .withTimeout(callTimeout)
-            .withArguments(std::string(unitInterface), std::string("ActiveState"))
-            .storeResultsTo(state);
-        if (isInactive(state.get<std::string>()))
+        if (isInactive(unitProperty(path, unitInterface, "ActiveState").get<std::string>()))
         {
             finish(path, readOutcome(path));
         }
@@ -343,10 +406,20 @@ void SystemdSandbox::finish(const std::string& path, core::UnitOutcome outcome)
     }
     auto tracker = std::move(it->second);
     trackers_.erase(it);
+    if (oomWatch_)
+    {
+        oomWatch_->unwatch(path);
+    }
     if (tracker.jobDone && tracker.jobResult != "done")
     {
         outcome.started = false;
         outcome.error = describeStartFailure(tracker.jobResult, outcome);
+    }
+    else if (tracker.outOfMemory && outcome.error.empty())
+    {
+        // What systemd reports where it sees the OOM itself (cgroup v2), also when this
+        // broker's kill came before the kernel's and so the cgroup counted none.
+        outcome.result = "oom-kill";
     }
     try
     {

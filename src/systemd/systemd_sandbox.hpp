@@ -2,6 +2,7 @@
 
 #include "core/sandbox.hpp"
 #include "systemd/bus_thread.hpp"
+#include "systemd/oom_watch.hpp"
 #include "systemd/unit_properties.hpp"
 
 #include <functional>
@@ -15,6 +16,7 @@ namespace sdbus
 class IConnection;
 class IProxy;
 class Message;
+class Variant;
 } // namespace sdbus
 
 namespace pyrunner::systemd
@@ -57,10 +59,17 @@ class SystemdSandbox
         core::SandboxCallbacks callbacks;
         bool jobDone = false;
         std::string jobResult;
+        // The OOM watch saw the unit's memory cgroup run out of memory.
+        bool outOfMemory = false;
     };
 
     void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
     void killOnBus(const std::string& unitName);
+    // Where there is an OOM watch, has it report an OOM in the started unit's memory cgroup.
+    void watchMemory(const std::string& path, const std::string& unitName);
+    // Ends the unit the OOM watch reported, as OOMPolicy=kill does where systemd sees the OOM.
+    void onOutOfMemory(const std::string& path);
+    sdbus::Variant unitProperty(const std::string& path, const char* interface, const char* name);
     void onJobRemoved(sdbus::Message& message);
     void onPropertiesChanged(sdbus::Message& message);
     void finishIfInactive(const std::string& path);
@@ -77,6 +86,9 @@ class SystemdSandbox
     // Keyed by the unit's object path; touched only on the bus thread.
     std::map<std::string, Tracker> trackers_;
     std::unique_ptr<BusThread> bus_;
+    // Only where the memory controller is cgroup v1: systemd does not see OOM kills there.
+    // Its thread posts to bus_, so it is declared after it and ends first.
+    std::unique_ptr<OomWatch> oomWatch_;
 };
 
 } // namespace pyrunner::systemd

@@ -47,14 +47,6 @@ VICTIM_SLEEP_S = 3
 ON_X86_64 = platform.machine() == "x86_64"
 
 
-def memory_controller_is_v1():
-    with open("/proc/self/mounts") as mounts:
-        return any(
-            fields[2] == "cgroup" and "memory" in fields[3].split(",")
-            for fields in (line.split() for line in mounts)
-        )
-
-
 @dataclass
 class Target:
     """What a case may refer to: the server under attack, the machine, a victim run."""
@@ -174,14 +166,7 @@ TABLE = [
     Case("thread_bomb", report={"threads": between(1, 15), "refusal": {"can't start new thread"}}),
     Case("memory_bomb", "out_of_memory", signal="SIGKILL", check=memory_peak_within_limit),
     Case("memory_bomb_mmap", "out_of_memory", signal="SIGKILL", check=memory_peak_within_limit),
-    Case(
-        "memory_bomb_in_child", "out_of_memory", check=stdout_lacks("parent survived"),
-        xfail="on cgroup-v1 memory hosts systemd 252 never learns of the kernel's memcg OOM kill "
-              "(Result=oom-kill needs cgroup v2 memory.events), so OOMPolicy=kill does not stop the "
-              "unit: only the allocating child is killed, the parent carries on, prints 'parent "
-              "survived' and exits 0 while the verdict says out_of_memory",
-        xfail_when=memory_controller_is_v1(),
-    ),
+    Case("memory_bomb_in_child", "out_of_memory", check=stdout_lacks("parent survived")),
     Case("busy_loop", "timed_out", limits={"cpu_time_s": 1, "wall_time_s": 5}, signal="SIGXCPU",
          timing=duration_within(900, 3500)),
     Case("busy_loop_ignores_sigxcpu", "timed_out", limits={"cpu_time_s": 1, "wall_time_s": 5}, signal="SIGKILL",
