@@ -1,7 +1,25 @@
 #include "core/run.hpp"
 
+#include <array>
+
 namespace pyrunner::core
 {
+namespace
+{
+
+constexpr std::array allStatuses{
+    RunStatus::Queued,
+    RunStatus::Running,
+    RunStatus::Succeeded,
+    RunStatus::Failed,
+    RunStatus::TimedOut,
+    RunStatus::OutOfMemory,
+    RunStatus::OutputLimitExceeded,
+    RunStatus::Cancelled,
+    RunStatus::Error,
+};
+
+} // namespace
 
 std::string_view toString(RunStatus status)
 {
@@ -27,6 +45,18 @@ std::string_view toString(RunStatus status)
         return "error";
     }
     return "error";
+}
+
+std::optional<RunStatus> parseRunStatus(std::string_view text)
+{
+    for (const auto status : allStatuses)
+    {
+        if (toString(status) == text)
+        {
+            return status;
+        }
+    }
+    return std::nullopt;
 }
 
 bool isFinal(RunStatus status)

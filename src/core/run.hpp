@@ -29,6 +29,8 @@ enum class RunStatus
 };
 
 std::string_view toString(RunStatus status);
+// The status toString() names, or nothing for any other text.
+std::optional<RunStatus> parseRunStatus(std::string_view text);
 bool isFinal(RunStatus status);
 
 // A submission after parsing and validation: everything the server needs to start it.
