@@ -3,8 +3,10 @@
 // the layers, and waits for SIGINT or SIGTERM.
 
 #include "core/limits.hpp"
+#include "core/retention.hpp"
 #include "core/run_files.hpp"
 #include "core/run_manager.hpp"
+#include "core/run_store.hpp"
 #include "http/listen_address.hpp"
 #include "http/server.hpp"
 #include "systemd/broker_client.hpp"
@@ -14,9 +16,12 @@
 #include <CLI/CLI.hpp>
 #include <systemd/sd-daemon.h>
 
+#include <atomic>
+#include <csignal>
 #include <iostream>
 #include <syslog.h>
 #include <thread>
+#include <unistd.h>
 
 namespace
 {
@@ -25,9 +30,13 @@ struct Settings
 {
     std::string listen = "127.0.0.1:8080";
     std::string stateDir = "/var/lib/pyrunner";
+    // Empty: <stateDir>/front/runs.sqlite3.
+    std::string store;
     std::size_t maxRunning = std::max(1U, std::thread::hardware_concurrency());
     std::size_t maxQueued = 64;
-    std::size_t maxFinished = 10000;
+    // A day.
+    unsigned retentionSeconds = 86400;
+    std::uint64_t diskBudgetMb = 10240;
     unsigned httpThreads = 4;
 };
 
@@ -42,9 +51,15 @@ void addOptions(CLI::App& app, Settings& s)
     app.add_option("--max-queued", s.maxQueued, "runs waiting behind them")
         ->capture_default_str()
         ->check(CLI::Range(0, 100000));
-    app.add_option("--max-finished-runs", s.maxFinished, "finished runs kept for reading")
+    app.add_option("--store", s.store, "the run store (default <state-dir>/front/runs.sqlite3)");
+    app.add_option("--retention-seconds", s.retentionSeconds,
+                   "how long a finished run and its output are kept")
         ->capture_default_str()
-        ->check(CLI::Range(1, 10000000));
+        ->check(CLI::Range(1, 366 * 86400));
+    app.add_option("--disk-budget-mb", s.diskBudgetMb,
+                   "output of finished runs kept at most; the oldest go first")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 30));
     app.add_option("--http-threads", s.httpThreads, "HTTP worker threads")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
@@ -64,12 +79,36 @@ int serve(const Settings& s)
 
     const auto cpus = std::max(1U, std::thread::hardware_concurrency());
     const core::RunFiles files(s.stateDir);
-    systemd::BrokerClient sandbox;
+    core::RunStore store(s.store.empty() ? s.stateDir + "/front/runs.sqlite3" : s.store);
+    // The front's own bus connection gone, no run can be followed from this process: it
+    // stops, and systemd starts it again (Restart=on-failure), to follow them anew.
+    std::atomic<bool> busLost{false};
+    systemd::BrokerClient sandbox([&busLost] {
+        busLost = true;
+        systemd::logMessage(LOG_ERR, "pyrunnerd lost its connection to the system bus; stopping");
+        ::kill(::getpid(), SIGTERM);
+    });
+    core::RetentionOptions retentionOptions;
+    retentionOptions.maxAge = std::chrono::seconds(s.retentionSeconds);
+    retentionOptions.diskBudgetBytes = s.diskBudgetMb * http::mebibyte;
+    core::Retention retention(store, sandbox, retentionOptions, {});
     core::RunManagerOptions managerOptions;
     managerOptions.maxRunning = s.maxRunning;
     managerOptions.maxQueued = s.maxQueued;
-    managerOptions.maxFinished = s.maxFinished;
-    core::RunManager manager(sandbox, files, managerOptions, systemd::logRunFinished);
+    core::RunManager manager(sandbox, files, store, managerOptions,
+                             [&retention](const core::Run& run) {
+        systemd::logRunFinished(run);
+        retention.poke();
+    });
+    const auto recovery = manager.recover();
+    retention.start();
+    for (const auto& stray : recovery.strays)
+    {
+        systemd::logMessage(LOG_WARNING, "pyrunnerd stopped " + sandbox.unitName(stray) +
+                                             ": no server follows that run");
+    }
+    systemd::logMessage(LOG_INFO, "pyrunnerd took over " + std::to_string(recovery.followed) +
+                                      " unfinished runs from the store");
 
     http::ServerOptions serverOptions;
     serverOptions.address = listen->host;
@@ -86,10 +125,12 @@ int serve(const Settings& s)
     stopSignals.wait();
     sd_notify(0, "STOPPING=1");
     systemd::logMessage(LOG_INFO, "pyrunnerd stopping");
+    // Blocking callers get a 503 that says where to poll; the runs go on under systemd, and
+    // the store already holds everything the next start needs.
     server.shutdown();
     // No sandbox callback may reach the manager once it is gone.
     sandbox.stop();
-    return 0;
+    return busLost ? 1 : 0;
 }
 
 } // namespace

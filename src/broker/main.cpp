@@ -78,7 +78,7 @@ int serve(const Settings& s)
     // Before any thread starts, so that every thread inherits the mask.
     const systemd::StopSignals stopSignals;
 
-    core::RunFiles::createLayout(s.stateDir, front->pw_gid);
+    core::RunFiles::createLayout(s.stateDir, front->pw_uid, front->pw_gid);
     const core::RunFiles files(s.stateDir);
     systemd::UnitSettings unitSettings;
     unitSettings.python = s.python;

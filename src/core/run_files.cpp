@@ -31,15 +31,15 @@ UniqueFd openDirectory(int parent, const std::string& name)
 }
 
 // A root-owned directory of group `gid` and exactly `mode`, whatever was there before.
-UniqueFd ownedDirectory(int parent, const std::string& name, const std::string& path, gid_t gid,
-                        mode_t mode)
+UniqueFd ownedDirectory(int parent, const std::string& name, const std::string& path, uid_t uid,
+                        gid_t gid, mode_t mode)
 {
     if (::mkdirat(parent, name.c_str(), mode) != 0 && errno != EEXIST)
     {
         throwErrno("cannot create " + path);
     }
     auto dir = openDirectory(parent, name);
-    if (!dir || ::fchown(dir.get(), 0, gid) != 0 || ::fchmod(dir.get(), mode) != 0)
+    if (!dir || ::fchown(dir.get(), uid, gid) != 0 || ::fchmod(dir.get(), mode) != 0)
     {
         throwErrno("cannot prepare " + path);
     }
@@ -65,10 +65,13 @@ std::uint64_t regularFileSize(int fd)
 
 } // namespace
 
-void RunFiles::createLayout(const std::string& stateDir, gid_t readerGid)
+void RunFiles::createLayout(const std::string& stateDir, uid_t frontUid, gid_t readerGid)
 {
-    const auto state = ownedDirectory(AT_FDCWD, stateDir, stateDir, readerGid, layoutDirMode);
-    ownedDirectory(state.get(), "runs", stateDir + "/runs", readerGid, layoutDirMode);
+    const auto state = ownedDirectory(AT_FDCWD, stateDir, stateDir, 0, readerGid, layoutDirMode);
+    ownedDirectory(state.get(), "runs", stateDir + "/runs", 0, readerGid, layoutDirMode);
+    constexpr mode_t frontDirMode = 0700;
+    ownedDirectory(state.get(), frontDirName, stateDir + "/" + frontDirName, frontUid, readerGid,
+                   frontDirMode);
 }
 
 RunFiles::RunFiles(const std::string& stateDir)
@@ -117,7 +120,8 @@ void RunFiles::remove(const std::string& runId) const
     {
         return;
     }
-    for (const char* name : {stdoutName, stderrName, cgroupStatsName, codeName, stdinName})
+    for (const char* name :
+         {stdoutName, stderrName, cgroupStatsName, cgroupStatsPartialName, codeName, stdinName})
     {
         ::unlinkat(dir.get(), name, 0);
     }
@@ -196,6 +200,11 @@ std::uint64_t RunFiles::size(const std::string& runId, const char* name) const
 CgroupStats RunFiles::cgroupStats(const std::string& runId) const
 {
     return parseCgroupStats(read(runId, cgroupStatsName, cgroupStatsMaxBytes).data);
+}
+
+UnitEnd RunFiles::unitEnd(const std::string& runId) const
+{
+    return parseUnitEnd(read(runId, cgroupStatsName, cgroupStatsMaxBytes).data);
 }
 
 } // namespace pyrunner::core

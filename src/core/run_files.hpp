@@ -2,6 +2,7 @@
 
 #include "core/cgroup_stats.hpp"
 #include "core/fd.hpp"
+#include "core/unit_end.hpp"
 
 #include <cstdint>
 #include <string>
@@ -19,14 +20,21 @@ class RunFiles
   public:
     static constexpr const char* stdoutName = "stdout";
     static constexpr const char* stderrName = "stderr";
+    // The stop record: cgroup figures and how systemd says the unit ended (unit_end.hpp).
     static constexpr const char* cgroupStatsName = "cgroup-stats";
+    // Where the ExecStopPost helper writes the stop record before renaming it.
+    static constexpr const char* cgroupStatsPartialName = "cgroup-stats.partial";
     // The run's code and stdin: root-only, read by systemd as root, never by the front.
     static constexpr const char* codeName = "main.py";
     static constexpr const char* stdinName = "stdin";
 
-    // Makes <stateDir> and <stateDir>/runs root-owned, group `readerGid`, mode 0750.
-    // Throws std::system_error on failure.
-    static void createLayout(const std::string& stateDir, gid_t readerGid);
+    // The HTTP front's own directory under the state directory, for its run store.
+    static constexpr const char* frontDirName = "front";
+
+    // Makes <stateDir> and <stateDir>/runs root-owned, group `readerGid`, mode 0750, and
+    // <stateDir>/front the front's own (`frontUid`, 0700). Throws std::system_error on
+    // failure.
+    static void createLayout(const std::string& stateDir, uid_t frontUid, gid_t readerGid);
 
     // Opens <stateDir>/runs; throws std::system_error if it cannot.
     explicit RunFiles(const std::string& stateDir);
@@ -49,6 +57,7 @@ class RunFiles
     Read read(const std::string& runId, const char* name, std::uint64_t limit) const;
     std::uint64_t size(const std::string& runId, const char* name) const;
     CgroupStats cgroupStats(const std::string& runId) const;
+    UnitEnd unitEnd(const std::string& runId) const;
 
   private:
     UniqueFd openRunDir(const std::string& runId) const;

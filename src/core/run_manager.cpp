@@ -19,13 +19,67 @@ const char* fileOf(Stream stream)
     return stream == Stream::Stdout ? RunFiles::stdoutName : RunFiles::stderrName;
 }
 
+// A run followed after a restart has no unit timestamps; the stop record's clock and the
+// start the store kept give its duration instead.
+std::optional<double> durationFromRecord(const Run& run, const UnitEnd& end)
+{
+    if (!run.startedAt || !end.stoppedRealtimeUsec)
+    {
+        return std::nullopt;
+    }
+    const auto started =
+        std::chrono::duration_cast<std::chrono::microseconds>(run.startedAt->time_since_epoch())
+            .count();
+    const auto stopped = static_cast<std::int64_t>(*end.stoppedRealtimeUsec);
+    constexpr double usecPerMs = 1000.0;
+    return stopped >= started ? std::optional(static_cast<double>(stopped - started) / usecPerMs)
+                              : std::nullopt;
+}
+
 } // namespace
 
-RunManager::RunManager(Sandbox& sandbox, const RunFiles& files, RunManagerOptions options,
-                       FinishedHook onFinished)
-    : sandbox_(sandbox), files_(files), options_(std::move(options)),
+RunManager::RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store,
+                       RunManagerOptions options, FinishedHook onFinished)
+    : sandbox_(sandbox), files_(files), store_(store), options_(std::move(options)),
       onFinished_(std::move(onFinished))
 {
+}
+
+Recovery RunManager::recover()
+{
+    Recovery recovery;
+    std::vector<std::string> unfinished;
+    {
+        const std::lock_guard lock(mutex_);
+        for (auto& stored : store_.unfinished())
+        {
+            const auto id = stored.run.id;
+            // The id becomes a unit name and a directory name: only a well-formed one.
+            if (!isRunId(id))
+            {
+                continue;
+            }
+            Entry entry{std::move(stored.run), std::move(stored.request), {}, true, false};
+            // Counted as running until the sandbox says whether it ever started.
+            ++running_;
+            runs_.emplace(id, std::move(entry));
+            unfinished.push_back(id);
+        }
+    }
+    for (const auto& id : unfinished)
+    {
+        sandbox_.follow(id, callbacksFor(id));
+        ++recovery.followed;
+    }
+    for (const auto& id : sandbox_.strayRuns())
+    {
+        if (!runOf(id))
+        {
+            sandbox_.kill(id);
+            recovery.strays.push_back(id);
+        }
+    }
+    return recovery;
 }
 
 std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Completion onFinal)
@@ -49,6 +103,8 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         entry.run.environment = request.environment;
         entry.run.limits = request.limits;
         entry.run.createdAt = Clock::now();
+        // Durable before the client hears the run was accepted.
+        store_.insert(entry.run, request);
         entry.request = std::move(request);
         if (onFinal)
         {
@@ -78,12 +134,20 @@ RunManager::Launch RunManager::takeForLaunch(Entry& entry)
     entry.launched = true;
     Launch run;
     run.id = entry.run.id;
-    run.code = std::move(entry.request.code);
-    run.stdinData = std::move(entry.request.stdinData);
-    run.args = std::move(entry.request.args);
+    run.code = entry.request->code;
+    run.stdinData = entry.request->stdinData;
+    run.args = entry.request->args;
     run.limits = entry.run.limits;
-    entry.request = {};
     return run;
+}
+
+void RunManager::enqueueLocked(const Entry& entry)
+{
+    // Oldest first, also for runs put back after a restart.
+    const auto later = std::find_if(queue_.begin(), queue_.end(), [&](const std::string& id) {
+        return runs_.at(id).run.createdAt > entry.run.createdAt;
+    });
+    queue_.insert(later, entry.run.id);
 }
 
 std::vector<RunManager::Launch> RunManager::launchesFromQueue()
@@ -98,13 +162,18 @@ std::vector<RunManager::Launch> RunManager::launchesFromQueue()
     return launches;
 }
 
-void RunManager::launch(Launch run)
+SandboxCallbacks RunManager::callbacksFor(const std::string& id)
 {
-    const auto id = run.id;
     SandboxCallbacks callbacks;
     callbacks.onStarted = [this, id] { markStarted(id); };
     callbacks.onExited = [this, id](const UnitOutcome& outcome) { finish(id, outcome); };
-    sandbox_.start(std::move(run), std::move(callbacks));
+    return callbacks;
+}
+
+void RunManager::launch(Launch run)
+{
+    const auto id = run.id;
+    sandbox_.start(std::move(run), callbacksFor(id));
 }
 
 void RunManager::markStarted(const std::string& id)
@@ -115,36 +184,71 @@ void RunManager::markStarted(const std::string& id)
     {
         return;
     }
-    it->second.run.status = RunStatus::Running;
-    it->second.run.startedAt = Clock::now();
+    auto& entry = it->second;
+    entry.run.status = RunStatus::Running;
+    entry.run.startedAt = Clock::now();
+    entry.request.reset();
+    store_.update(entry.run);
+    store_.dropRequest(id);
+}
+
+bool RunManager::restartVanished(const std::string& id)
+{
+    std::vector<Launch> next;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = runs_.find(id);
+        if (it == runs_.end() || !it->second.request || it->second.cancelRequested)
+        {
+            return false;
+        }
+        --running_;
+        it->second.launched = false;
+        enqueueLocked(it->second);
+        next = launchesFromQueue();
+    }
+    for (auto& run : next)
+    {
+        launch(std::move(run));
+    }
+    return true;
 }
 
 void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
 {
+    if (outcome.vanished && restartVanished(id))
+    {
+        return;
+    }
     Evidence evidence;
     evidence.unit = outcome;
     {
         const std::lock_guard lock(mutex_);
-        const auto& entry = runs_.at(id);
-        evidence.limits = entry.run.limits;
-        evidence.cancelRequested = entry.cancelRequested;
+        const auto it = runs_.find(id);
+        if (it == runs_.end())
+        {
+            return;
+        }
+        evidence.limits = it->second.run.limits;
+        evidence.cancelRequested = it->second.cancelRequested;
     }
     // The unit is gone, so nothing writes these files any more.
     evidence.cgroup = files_.cgroupStats(id);
     evidence.stdoutBytes = files_.size(id, RunFiles::stdoutName);
     evidence.stderrBytes = files_.size(id, RunFiles::stderrName);
     const auto verdict = decideVerdict(evidence);
+    const auto end = verdict.durationMs ? UnitEnd{} : files_.unitEnd(id);
 
     Ending ending;
     std::vector<Launch> next;
-    std::vector<std::string> evicted;
     {
         const std::lock_guard lock(mutex_);
-        auto& run = runs_.at(id).run;
+        auto& entry = runs_.at(id);
+        auto& run = entry.run;
         run.status = verdict.status;
         run.exitCode = verdict.exitCode;
         run.signal = verdict.signal;
-        run.durationMs = verdict.durationMs;
+        run.durationMs = verdict.durationMs ? verdict.durationMs : durationFromRecord(run, end);
         run.cpuTimeMs = verdict.cpuTimeMs;
         run.memoryPeakBytes = verdict.memoryPeakBytes;
         run.error = verdict.error;
@@ -155,13 +259,8 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
             run.finishedAt = Clock::now();
         }
         --running_;
-        ending = endLocked(runs_.at(id));
+        ending = endLocked(entry, evidence.stdoutBytes + evidence.stderrBytes);
         next = launchesFromQueue();
-        evicted = evictLocked();
-    }
-    for (const auto& gone : evicted)
-    {
-        sandbox_.release(gone);
     }
     announce(ending);
     for (auto& run : next)
@@ -170,22 +269,12 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
     }
 }
 
-RunManager::Ending RunManager::endLocked(Entry& entry)
+RunManager::Ending RunManager::endLocked(Entry& entry, std::uint64_t outputBytes)
 {
-    finished_.push_back(entry.run.id);
-    return Ending{entry.run, std::exchange(entry.waiters, {})};
-}
-
-std::vector<std::string> RunManager::evictLocked()
-{
-    std::vector<std::string> evicted;
-    while (finished_.size() > options_.maxFinished)
-    {
-        evicted.push_back(finished_.front());
-        runs_.erase(finished_.front());
-        finished_.pop_front();
-    }
-    return evicted;
+    store_.finish(entry.run, outputBytes);
+    Ending ending{entry.run, std::exchange(entry.waiters, {})};
+    runs_.erase(ending.run.id);
+    return ending;
 }
 
 void RunManager::announce(const Ending& ending)
@@ -214,34 +303,33 @@ RunView RunManager::viewOf(const Run& run) const
     return view;
 }
 
-std::optional<RunView> RunManager::find(const std::string& id) const
+std::optional<Run> RunManager::runOf(const std::string& id) const
 {
-    Run run;
     {
         const std::lock_guard lock(mutex_);
         const auto it = runs_.find(id);
-        if (it == runs_.end())
+        if (it != runs_.end())
         {
-            return std::nullopt;
+            return it->second.run;
         }
-        run = it->second.run;
     }
-    return viewOf(run);
+    return store_.find(id);
+}
+
+std::optional<RunView> RunManager::find(const std::string& id) const
+{
+    const auto run = runOf(id);
+    return run ? std::optional(viewOf(*run)) : std::nullopt;
 }
 
 std::optional<std::string> RunManager::output(const std::string& id, Stream stream) const
 {
-    std::uint64_t limit = 0;
+    const auto run = runOf(id);
+    if (!run)
     {
-        const std::lock_guard lock(mutex_);
-        const auto it = runs_.find(id);
-        if (it == runs_.end())
-        {
-            return std::nullopt;
-        }
-        limit = it->second.run.limits.outputBytes;
+        return std::nullopt;
     }
-    return files_.read(id, fileOf(stream), limit).data;
+    return files_.read(id, fileOf(stream), run->limits.outputBytes).data;
 }
 
 std::optional<RunView> RunManager::cancel(const std::string& id)
@@ -252,28 +340,32 @@ std::optional<RunView> RunManager::cancel(const std::string& id)
     {
         const std::lock_guard lock(mutex_);
         const auto it = runs_.find(id);
-        if (it == runs_.end())
+        if (it != runs_.end())
         {
-            return std::nullopt;
-        }
-        auto& entry = it->second;
-        if (!isFinal(entry.run.status))
-        {
+            auto& entry = it->second;
             entry.cancelRequested = true;
             entry.run.status = RunStatus::Cancelled;
             entry.run.finishedAt = Clock::now();
+            snapshot = entry.run;
             if (entry.launched)
             {
-                // The slot frees when the unit is really gone; finish() fills in the rest.
+                // The slot frees when the unit is really gone; finish() fills in the rest and
+                // stores it. Until then the store keeps the run unfinished, so that a restart
+                // in between still follows its unit.
                 kill = true;
             }
             else
             {
                 std::erase(queue_, id);
-                ending = endLocked(entry);
+                ending = endLocked(entry, 0);
             }
         }
-        snapshot = entry.run;
+    }
+    if (!kill && !ending)
+    {
+        // Already final (or unknown): cancelling again changes nothing.
+        const auto run = runOf(id);
+        return run ? std::optional(viewOf(*run)) : std::nullopt;
     }
     if (kill)
     {

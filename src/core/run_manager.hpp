@@ -2,12 +2,14 @@
 
 #include "core/run_files.hpp"
 #include "core/run_service.hpp"
+#include "core/run_store.hpp"
 #include "core/sandbox.hpp"
 
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -19,21 +21,35 @@ struct RunManagerOptions
 {
     std::size_t maxRunning = 1;
     std::size_t maxQueued = 64;
-    // Finished runs kept for reading back; the oldest go first.
-    std::size_t maxFinished = 10000;
     std::vector<std::string> environments{"default"};
 };
 
+// What recover() found of the runs an earlier server left.
+struct Recovery
+{
+    // Runs whose units were followed again (still going, or ended meanwhile).
+    std::size_t followed = 0;
+    // Units named like runs that the store does not know: stopped.
+    std::vector<std::string> strays;
+};
+
 // The run lifecycle: admission, a bounded FIFO queue behind at most maxRunning units,
-// verdicts, and the finished runs. All state sits behind one lock; the sandbox and the
-// waiters are always called without it.
+// verdicts, and the store every accepted run is written to before it is acknowledged. Runs
+// not yet final live in memory as well; finished ones are read back from the store. All
+// state sits behind one lock, store writes included, so they land in the order they
+// happen; the sandbox and the waiters are always called without it.
 class RunManager final : public RunService
 {
   public:
     using FinishedHook = std::function<void(const Run&)>;
 
-    RunManager(Sandbox& sandbox, const RunFiles& files, RunManagerOptions options,
+    RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store, RunManagerOptions options,
                FinishedHook onFinished);
+
+    // Takes over the runs the store holds unfinished: each is followed to its end, or
+    // started (again) if it never ran; then stops units of runs the store does not know.
+    // Call once, before serving.
+    Recovery recover();
 
     std::variant<Submitted, SubmitError> submit(RunRequest request, Completion onFinal) override;
     std::optional<RunView> find(const std::string& id) const override;
@@ -47,8 +63,9 @@ class RunManager final : public RunService
     struct Entry
     {
         Run run;
-        // Held only until the run is handed to the sandbox.
-        RunRequest request;
+        // Kept until the unit has started: a run whose start was cut short by a restart
+        // is started again from it.
+        std::optional<RunRequest> request;
         std::vector<Completion> waiters;
         bool launched = false;
         bool cancelRequested = false;
@@ -64,24 +81,28 @@ class RunManager final : public RunService
     };
 
     Launch takeForLaunch(Entry& entry);
+    void enqueueLocked(const Entry& entry);
     std::vector<Launch> launchesFromQueue();
     void launch(Launch run);
+    SandboxCallbacks callbacksFor(const std::string& id);
     void markStarted(const std::string& id);
     void finish(const std::string& id, const UnitOutcome& outcome);
-    Ending endLocked(Entry& entry);
-    std::vector<std::string> evictLocked();
+    bool restartVanished(const std::string& id);
+    Ending endLocked(Entry& entry, std::uint64_t outputBytes);
     void announce(const Ending& ending);
     RunView viewOf(const Run& run) const;
+    std::optional<Run> runOf(const std::string& id) const;
 
     Sandbox& sandbox_;
     const RunFiles& files_;
+    RunStore& store_;
     const RunManagerOptions options_;
     const FinishedHook onFinished_;
 
     mutable std::mutex mutex_;
+    // Runs not yet final.
     std::unordered_map<std::string, Entry> runs_;
     std::deque<std::string> queue_;
-    std::deque<std::string> finished_;
     std::size_t running_ = 0;
 };
 

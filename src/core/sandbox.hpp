@@ -30,6 +30,9 @@ struct UnitOutcome
 {
     // False when systemd refused the unit or its start job failed.
     bool started = false;
+    // Asked to follow a run, the sandbox found neither its unit nor a record of its end: it
+    // never started (a server stopped between accepting and starting it).
+    bool vanished = false;
     // A sentence for the operator when the unit could not be started or followed.
     std::string error;
     // org.freedesktop.systemd1.Service.Result: success, exit-code, signal, timeout, oom-kill, ...
@@ -64,6 +67,12 @@ class Sandbox
 
     virtual std::string unitName(const std::string& runId) const = 0;
     virtual void start(SandboxRun run, SandboxCallbacks callbacks) = 0;
+    // Follows a run an earlier server started, to its end, as start() would have; a run that
+    // has ended already gets onExited at once.
+    virtual void follow(const std::string& runId, SandboxCallbacks callbacks) = 0;
+    // The runs whose units systemd has loaded but nobody follows: left by a server that is
+    // gone, or started by hand.
+    virtual std::vector<std::string> strayRuns() = 0;
     // Ends the run's whole unit at once; harmless when it has already ended.
     virtual void kill(const std::string& runId) = 0;
     // Deletes the files of a run that has ended; the run is forgotten.

@@ -14,6 +14,9 @@
 //   StartRun(s id, ay code, ay stdin, as args, (uuuuut) limits)
 //   KillRun(s id)
 //   ReleaseRun(s id)                        forget a finished run's files
+//   FollowRun(s id) -> s state              follow a run an earlier broker or front started
+//   StrayRuns() -> as ids                   run units loaded that no one follows
+//   Layers() -> a{sb}                       the start-up probe's findings
 //   signal RunStarted(s id)
 //   signal RunExited(s id, (bssiittt) outcome)
 namespace pyrunner::systemd::broker

@@ -7,6 +7,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <chrono>
+#include <future>
 #include <stdexcept>
 #include <syslog.h>
 #include <utility>
@@ -17,6 +18,8 @@ namespace
 {
 
 constexpr auto callTimeout = std::chrono::seconds(10);
+constexpr const char* busService = "org.freedesktop.DBus";
+constexpr const char* busPath = "/org/freedesktop/DBus";
 
 std::vector<std::uint8_t> bytesOf(const std::string& text)
 {
@@ -30,9 +33,20 @@ std::string signalMatch(const char* member)
            "'";
 }
 
+// The broker was not there to answer, as opposed to refusing: the call is worth repeating
+// when a broker owns the name again.
+bool brokerAbsent(const sdbus::Error& error)
+{
+    const auto& name = error.getName();
+    return name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+           name == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
+           name == "org.freedesktop.DBus.Error.NoReply";
+}
+
 } // namespace
 
-BrokerClient::BrokerClient()
+BrokerClient::BrokerClient(std::function<void()> onConnectionLost)
+    : onConnectionLost_(std::move(onConnectionLost))
 {
     try
     {
@@ -43,23 +57,28 @@ BrokerClient::BrokerClient()
                                                  [this](sdbus::Message& m) { onRunStarted(m); }));
         matches_.push_back(connection_->addMatch(signalMatch("RunExited"),
                                                  [this](sdbus::Message& m) { onRunExited(m); }));
+        matches_.push_back(connection_->addMatch(
+            std::string("type='signal',sender='") + busService + "',path='" + busPath +
+                "',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" +
+                broker::serviceName + "'",
+            [this](sdbus::Message& m) { onBrokerOwner(m); }));
+        bool hasOwner = false;
+        sdbus::createProxy(*connection_, busService, busPath)
+            ->callMethod("NameHasOwner")
+            .onInterface("org.freedesktop.DBus")
+            .withTimeout(callTimeout)
+            .withArguments(std::string(broker::serviceName))
+            .storeResultsTo(hasOwner);
+        brokerUp_ = hasOwner;
     }
     catch (const sdbus::Error& e)
     {
         throw std::runtime_error("cannot connect to the system bus: " + e.getMessage());
     }
-    try
+    if (brokerUp_)
     {
         // Before the bus thread starts, so this thread may still use the connection.
-        broker_->callMethod("Layers")
-            .onInterface(broker::interfaceName)
-            .withTimeout(callTimeout)
-            .storeResultsTo(layers_);
-    }
-    catch (const sdbus::Error& e)
-    {
-        logMessage(LOG_WARNING,
-                   "pyrunnerd: cannot ask the broker which layers hold: " + e.getMessage());
+        fetchLayers();
     }
     bus_ = std::make_unique<BusThread>(*connection_, [this] { abandonAll(); });
     bus_->start();
@@ -82,19 +101,48 @@ std::string BrokerClient::unitName(const std::string& runId) const
 
 bool BrokerClient::reachable() const
 {
-    return bus_->alive();
+    return bus_->alive() && brokerUp_;
+}
+
+std::map<std::string, bool> BrokerClient::layers() const
+{
+    const std::lock_guard lock(layersMutex_);
+    return layers_;
+}
+
+void BrokerClient::fetchLayers()
+{
+    std::map<std::string, bool> layers;
+    try
+    {
+        broker_->callMethod("Layers")
+            .onInterface(broker::interfaceName)
+            .withTimeout(callTimeout)
+            .storeResultsTo(layers);
+    }
+    catch (const sdbus::Error& e)
+    {
+        logMessage(LOG_WARNING,
+                   "pyrunnerd: cannot ask the broker which layers hold: " + e.getMessage());
+    }
+    const std::lock_guard lock(layersMutex_);
+    layers_ = std::move(layers);
 }
 
 void BrokerClient::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {
-        startOnBus(run, std::move(callbacks));
+        runs_[run.id] = std::move(callbacks);
+        unconfirmed_[run.id] = run;
+        if (brokerUp_)
+        {
+            sendStart(run);
+        }
     });
 }
 
-void BrokerClient::startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks)
+void BrokerClient::sendStart(const core::SandboxRun& run)
 {
-    runs_[run.id] = std::move(callbacks);
     try
     {
         broker_->callMethod("StartRun")
@@ -102,17 +150,90 @@ void BrokerClient::startOnBus(const core::SandboxRun& run, core::SandboxCallback
             .withTimeout(callTimeout)
             .withArguments(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
                            broker::toWire(run.limits));
+        unconfirmed_.erase(run.id);
     }
     catch (const sdbus::Error& e)
     {
-        const auto node = runs_.extract(run.id);
-        if (node)
+        if (brokerAbsent(e))
         {
-            core::UnitOutcome refused;
-            refused.error = "The sandbox broker did not start the run: " + e.getMessage();
-            node.mapped().onExited(refused);
+            return;
         }
+        unconfirmed_.erase(run.id);
+        core::UnitOutcome refused;
+        refused.error = "The sandbox broker did not start the run: " + e.getMessage();
+        endRun(run.id, refused);
     }
+}
+
+void BrokerClient::follow(const std::string& runId, core::SandboxCallbacks callbacks)
+{
+    bus_->post([this, runId, callbacks = std::move(callbacks)]() mutable {
+        runs_[runId] = std::move(callbacks);
+        if (brokerUp_)
+        {
+            followOnBus(runId);
+        }
+    });
+}
+
+void BrokerClient::followOnBus(const std::string& runId)
+{
+    std::string state;
+    try
+    {
+        broker_->callMethod("FollowRun")
+            .onInterface(broker::interfaceName)
+            .withTimeout(callTimeout)
+            .withArguments(runId)
+            .storeResultsTo(state);
+    }
+    catch (const sdbus::Error& e)
+    {
+        if (!brokerAbsent(e))
+        {
+            core::UnitOutcome lost;
+            lost.error = "The sandbox broker cannot follow the run: " + e.getMessage();
+            endRun(runId, lost);
+        }
+        return;
+    }
+    if (state != "unknown")
+    {
+        // RunStarted and RunExited follow as for a run started now.
+        return;
+    }
+    if (const auto pending = unconfirmed_.find(runId); pending != unconfirmed_.end())
+    {
+        sendStart(pending->second);
+        return;
+    }
+    core::UnitOutcome vanished;
+    vanished.vanished = true;
+    vanished.error = "The run's unit is gone and left no record of how it ended.";
+    endRun(runId, vanished);
+}
+
+std::vector<std::string> BrokerClient::strayRuns()
+{
+    std::promise<std::vector<std::string>> answer;
+    auto future = answer.get_future();
+    bus_->post([this, &answer] {
+        std::vector<std::string> ids;
+        try
+        {
+            broker_->callMethod("StrayRuns")
+                .onInterface(broker::interfaceName)
+                .withTimeout(callTimeout)
+                .storeResultsTo(ids);
+        }
+        catch (const sdbus::Error& e)
+        {
+            logMessage(LOG_WARNING,
+                       "pyrunnerd: cannot ask the broker for stray runs: " + e.getMessage());
+        }
+        answer.set_value(std::move(ids));
+    });
+    return future.get();
 }
 
 void BrokerClient::kill(const std::string& runId)
@@ -136,8 +257,51 @@ void BrokerClient::callBroker(const char* method, const std::string& runId)
     }
     catch (const sdbus::Error& e)
     {
+        if (brokerAbsent(e))
+        {
+            deferred_.emplace_back(method, runId);
+            return;
+        }
         logMessage(LOG_WARNING, std::string("pyrunnerd: the broker's ") + method + " for run " +
                                     runId + " failed: " + e.getMessage());
+    }
+}
+
+void BrokerClient::onBrokerOwner(sdbus::Message& message)
+{
+    std::string name;
+    std::string oldOwner;
+    std::string newOwner;
+    message >> name >> oldOwner >> newOwner;
+    if (newOwner.empty())
+    {
+        brokerUp_ = false;
+        logMessage(LOG_WARNING, "pyrunnerd: the sandbox broker went away; runs in flight wait "
+                                "for it to come back");
+        return;
+    }
+    brokerArrived();
+}
+
+void BrokerClient::brokerArrived()
+{
+    brokerUp_ = true;
+    logMessage(LOG_INFO, "pyrunnerd: the sandbox broker is there; following " +
+                             std::to_string(runs_.size()) + " runs again");
+    fetchLayers();
+    for (const auto& [method, runId] : std::exchange(deferred_, {}))
+    {
+        callBroker(method, runId);
+    }
+    std::vector<std::string> ids;
+    ids.reserve(runs_.size());
+    for (const auto& [id, callbacks] : runs_)
+    {
+        ids.push_back(id);
+    }
+    for (const auto& id : ids)
+    {
+        followOnBus(id);
     }
 }
 
@@ -157,20 +321,28 @@ void BrokerClient::onRunExited(sdbus::Message& message)
     std::string id;
     broker::WireOutcome outcome;
     message >> id >> outcome;
-    const auto node = runs_.extract(id);
+    endRun(id, broker::fromWire(outcome));
+}
+
+void BrokerClient::endRun(const std::string& runId, core::UnitOutcome outcome)
+{
+    unconfirmed_.erase(runId);
+    const auto node = runs_.extract(runId);
     if (node)
     {
-        node.mapped().onExited(broker::fromWire(outcome));
+        node.mapped().onExited(std::move(outcome));
     }
 }
 
 void BrokerClient::abandonAll()
 {
-    for (auto& [id, callbacks] : std::exchange(runs_, {}))
+    // The runs go on under systemd; whoever follows them next needs them unfinished in the
+    // store, so they are not ended here.
+    runs_.clear();
+    unconfirmed_.clear();
+    if (onConnectionLost_)
     {
-        core::UnitOutcome lost;
-        lost.error = "The server lost its connection to the system bus while the run was going on.";
-        callbacks.onExited(lost);
+        onConnectionLost_();
     }
 }
 

@@ -3,10 +3,13 @@
 #include "core/sandbox.hpp"
 #include "systemd/bus_thread.hpp"
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sdbus
@@ -21,11 +24,16 @@ namespace pyrunner::systemd
 
 // The HTTP front's sandbox: asks the privileged broker for each run over the system bus.
 // The front holds no right to manage units; the broker decides everything about them.
+// When the broker goes away (a restart, a crash), the runs in flight stay waiting: the
+// front is unreachable meanwhile, and once a broker owns the name again every run is
+// followed again from it, and a start it never got is sent again.
 class BrokerClient final : public core::Sandbox
 {
   public:
     // Connects to the system bus; throws std::runtime_error with a sentence if it cannot.
-    BrokerClient();
+    // `onConnectionLost` runs once, on the bus thread, if the front's own bus connection
+    // drops: the runs can no longer be followed from this process.
+    explicit BrokerClient(std::function<void()> onConnectionLost);
     ~BrokerClient() override;
     BrokerClient(const BrokerClient&) = delete;
     BrokerClient& operator=(const BrokerClient&) = delete;
@@ -34,27 +42,41 @@ class BrokerClient final : public core::Sandbox
 
     std::string unitName(const std::string& runId) const override;
     void start(core::SandboxRun run, core::SandboxCallbacks callbacks) override;
+    void follow(const std::string& runId, core::SandboxCallbacks callbacks) override;
+    std::vector<std::string> strayRuns() override;
     void kill(const std::string& runId) override;
     void release(const std::string& runId) override;
     bool reachable() const override;
-    std::map<std::string, bool> layers() const override { return layers_; }
+    std::map<std::string, bool> layers() const override;
 
     // Stops the bus thread; no callback runs after it returns.
     void stop();
 
   private:
-    void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
+    void sendStart(const core::SandboxRun& run);
+    void followOnBus(const std::string& runId);
     void onRunStarted(sdbus::Message& message);
     void onRunExited(sdbus::Message& message);
+    void onBrokerOwner(sdbus::Message& message);
+    void brokerArrived();
+    void fetchLayers();
+    void endRun(const std::string& runId, core::UnitOutcome outcome);
     void callBroker(const char* method, const std::string& runId);
     void abandonAll();
 
+    const std::function<void()> onConnectionLost_;
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IProxy> broker_;
     std::vector<std::unique_ptr<void, std::function<void(void*)>>> matches_;
     // Keyed by run id; touched only on the bus thread.
     std::map<std::string, core::SandboxCallbacks> runs_;
-    // The broker's start-up probe, asked for once.
+    // Starts the broker has not acknowledged, kept to send again if it went away first.
+    std::map<std::string, core::SandboxRun> unconfirmed_;
+    // Kills and releases asked while no broker was there: sent when one arrives.
+    std::vector<std::pair<const char*, std::string>> deferred_;
+    std::atomic<bool> brokerUp_{false};
+    // The broker's start-up probe, asked for each time a broker arrives.
+    mutable std::mutex layersMutex_;
     std::map<std::string, bool> layers_;
     std::unique_ptr<BusThread> bus_;
 };

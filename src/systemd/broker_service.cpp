@@ -1,10 +1,15 @@
 #include "systemd/broker_service.hpp"
 
 #include "core/run_id.hpp"
+#include "core/unit_end.hpp"
+#include "systemd/journal.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <csignal>
 #include <exception>
+#include <syslog.h>
+#include <unistd.h>
 #include <utility>
 
 namespace pyrunner::systemd
@@ -46,6 +51,15 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
                    const broker::WireLimits& limits) {
         startRun(id, code, stdinData, args, limits);
         });
+    object_->registerMethod("FollowRun")
+        .onInterface(iface)
+        .withInputParamNames("id")
+        .withOutputParamNames("state")
+        .implementedAs([this](const std::string& id) { return followRun(id); });
+    object_->registerMethod("StrayRuns")
+        .onInterface(iface)
+        .withOutputParamNames("ids")
+        .implementedAs([this] { return strayRuns(); });
     object_->registerMethod("KillRun").onInterface(iface).withInputParamNames("id").implementedAs(
         [this](const std::string& id) { killRun(id); });
     object_->registerMethod("ReleaseRun")
@@ -64,7 +78,6 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
         .onInterface(iface)
         .withParameters<std::string, broker::WireOutcome>("id", "outcome");
     object_->finishRegistration();
-    sandbox.connection().requestName(broker::serviceName);
 }
 
 BrokerService::~BrokerService() = default;
@@ -105,17 +118,62 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
         throw sdbus::Error(failed, std::string("Cannot prepare the run: ") + e.what() + ".");
     }
     active_.insert(id);
+    sandbox_.start(std::move(run), callbacksFor(id));
+}
+
+core::SandboxCallbacks BrokerService::callbacksFor(const std::string& id)
+{
     core::SandboxCallbacks callbacks;
     callbacks.onStarted = [this, id] {
         object_->emitSignal("RunStarted").onInterface(broker::interfaceName).withArguments(id);
     };
     callbacks.onExited = [this, id](const core::UnitOutcome& outcome) {
         active_.erase(id);
-        object_->emitSignal("RunExited")
-            .onInterface(broker::interfaceName)
-            .withArguments(id, broker::toWire(outcome));
+        // Losing sight of the unit (systemd re-executing, the unit collected before its
+        // properties were read) is no loss when its stop record is there.
+        const auto recorded = outcome.started ? std::nullopt : core::outcomeOf(files_.unitEnd(id));
+        emitExited(id, recorded.value_or(outcome));
     };
-    sandbox_.start(std::move(run), std::move(callbacks));
+    return callbacks;
+}
+
+void BrokerService::emitExited(const std::string& id, const core::UnitOutcome& outcome)
+{
+    object_->emitSignal("RunExited")
+        .onInterface(broker::interfaceName)
+        .withArguments(id, broker::toWire(outcome));
+}
+
+std::string BrokerService::followRun(const std::string& id)
+{
+    requireFront();
+    requireRunId(id);
+    if (active_.contains(id))
+    {
+        return "following";
+    }
+    if (sandbox_.follow(id, callbacksFor(id)))
+    {
+        active_.insert(id);
+        return "following";
+    }
+    if (const auto recorded = core::outcomeOf(files_.unitEnd(id)))
+    {
+        emitExited(id, *recorded);
+        return "ended";
+    }
+    // Neither a unit nor a record: the run never started (the broker stopped between
+    // preparing it and starting its unit). Its directory goes, so it can be started anew.
+    files_.remove(id);
+    return "unknown";
+}
+
+std::vector<std::string> BrokerService::strayRuns()
+{
+    requireFront();
+    auto ids = sandbox_.loadedRuns();
+    std::erase_if(ids, [this](const std::string& id) { return active_.contains(id); });
+    return ids;
 }
 
 void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
@@ -133,6 +191,18 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
         layers_ = layerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data,
                               files_.cgroupStats(id), limits);
         files_.remove(id);
+        // The name last: a front that sees the broker arrive finds the layers known.
+        try
+        {
+            sandbox_.connection().requestName(broker::serviceName);
+        }
+        catch (const sdbus::Error& e)
+        {
+            // Another broker holds it, or the policy is missing: nothing to serve.
+            logMessage(LOG_ERR, "pyrunner-broker cannot own " + std::string(broker::serviceName) +
+                                    ": " + e.getMessage());
+            ::kill(::getpid(), SIGTERM);
+        }
         done(layers_);
     };
     sandbox_.start(std::move(probe), std::move(callbacks));
@@ -142,10 +212,9 @@ void BrokerService::killRun(const std::string& id)
 {
     requireFront();
     requireRunId(id);
-    if (active_.contains(id))
-    {
-        sandbox_.kill(id);
-    }
+    // Also a run this broker does not follow: after a restart the front stops units of
+    // runs it does not know. The id names only a run unit, nothing else.
+    sandbox_.kill(id);
 }
 
 void BrokerService::releaseRun(const std::string& id)

@@ -36,7 +36,8 @@ struct BrokerSettings
 class BrokerService
 {
   public:
-    // Registers the object and takes the bus name; throws sdbus::Error if it cannot.
+    // Registers the object; the bus name is taken once the layer probe is done. Throws
+    // sdbus::Error if it cannot.
     BrokerService(SystemdSandbox& sandbox, const core::RunFiles& files,
                   const BrokerSettings& settings);
     ~BrokerService();
@@ -45,15 +46,23 @@ class BrokerService
     BrokerService(BrokerService&&) = delete;
     BrokerService& operator=(BrokerService&&) = delete;
 
-    // Runs the layer probe as a real run unit; `done` gets its report on the bus thread.
+    // Runs the layer probe as a real run unit, then takes the bus name (or, if it cannot,
+    // says so and asks the process to stop); `done` gets the report on the bus thread.
     void probeLayers(std::function<void(const LayerReport&)> done);
 
   private:
     void startRun(const std::string& id, const std::vector<std::uint8_t>& code,
                   const std::vector<std::uint8_t>& stdinData, const std::vector<std::string>& args,
                   const broker::WireLimits& limits);
+    // "following" (RunStarted and RunExited will come), "ended" (RunExited has been sent)
+    // or "unknown": no unit and no record of one; a stale directory is removed.
+    std::string followRun(const std::string& id);
+    // Run units systemd has loaded that this broker does not follow.
+    std::vector<std::string> strayRuns();
     void killRun(const std::string& id);
     void releaseRun(const std::string& id);
+    core::SandboxCallbacks callbacksFor(const std::string& id);
+    void emitExited(const std::string& id, const core::UnitOutcome& outcome);
     // Throws AccessDenied unless the message being handled comes from the front's user.
     void requireFront() const;
 

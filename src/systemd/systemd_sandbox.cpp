@@ -135,6 +135,10 @@ SystemdSandbox::SystemdSandbox(UnitSettings settings, std::function<void()> onCo
                 "',interface='" + managerInterface + "',member='JobRemoved'",
             [this](sdbus::Message& m) { onJobRemoved(m); }));
         matches_.push_back(connection_->addMatch(
+            std::string("type='signal',sender='") + systemdService + "',path='" + managerPath +
+                "',interface='" + managerInterface + "',member='Reloading'",
+            [this](sdbus::Message& m) { onReloading(m); }));
+        matches_.push_back(connection_->addMatch(
             std::string("type='signal',sender='") + systemdService +
                 "',path_namespace='/org/freedesktop/systemd1/unit',interface='" +
                 propertiesInterface + "',member='PropertiesChanged',arg0='" + unitInterface + "'",
@@ -302,6 +306,90 @@ sdbus::Variant SystemdSandbox::unitProperty(const std::string& path, const char*
         .withArguments(std::string(interface), std::string(name))
         .storeResultsTo(value);
     return value;
+}
+
+bool SystemdSandbox::follow(const std::string& runId, core::SandboxCallbacks callbacks)
+{
+    const auto name = unitNameFor(runId);
+    sdbus::ObjectPath path;
+    try
+    {
+        manager_->callMethod("GetUnit")
+            .onInterface(managerInterface)
+            .withTimeout(callTimeout)
+            .withArguments(name)
+            .storeResultsTo(path);
+    }
+    catch (const sdbus::Error&)
+    {
+        return false;
+    }
+    try
+    {
+        // Held, as a unit started here is, so that its end can be read before it is collected.
+        manager_->callMethod("RefUnit")
+            .onInterface(managerInterface)
+            .withTimeout(callTimeout)
+            .withArguments(name);
+    }
+    catch (const sdbus::Error&)
+    {
+        // Collected meanwhile: finishIfInactive below learns it.
+    }
+    auto& tracker = trackers_[path];
+    tracker = Tracker{name, std::move(callbacks), true, "done"};
+    // Its start job is long done; the run may still be queued for whoever asked.
+    if (tracker.callbacks.onStarted)
+    {
+        tracker.callbacks.onStarted();
+    }
+    watchMemory(path, name);
+    finishIfInactive(path);
+    return true;
+}
+
+std::vector<std::string> SystemdSandbox::loadedRuns()
+{
+    using UnitInfo =
+        sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
+                      sdbus::ObjectPath, std::uint32_t, std::string, sdbus::ObjectPath>;
+    std::vector<UnitInfo> units;
+    manager_->callMethod("ListUnitsByPatterns")
+        .onInterface(managerInterface)
+        .withTimeout(callTimeout)
+        .withArguments(std::vector<std::string>{}, std::vector<std::string>{unitNameFor("*")})
+        .storeResultsTo(units);
+    std::vector<std::string> ids;
+    for (const auto& unit : units)
+    {
+        if (const auto id = runIdOfUnit(unit.get<0>()))
+        {
+            ids.push_back(*id);
+        }
+    }
+    return ids;
+}
+
+void SystemdSandbox::onReloading(sdbus::Message& message)
+{
+    bool starting = false;
+    message >> starting;
+    if (starting)
+    {
+        return;
+    }
+    std::vector<std::string> paths;
+    for (const auto& [path, tracker] : trackers_)
+    {
+        if (tracker.jobDone)
+        {
+            paths.push_back(path);
+        }
+    }
+    for (const auto& path : paths)
+    {
+        finishIfInactive(path);
+    }
 }
 
 void SystemdSandbox::onJobRemoved(sdbus::Message& message)

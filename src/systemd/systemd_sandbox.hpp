@@ -50,6 +50,11 @@ class SystemdSandbox
     void start(core::SandboxRun run, core::SandboxCallbacks callbacks);
     // Ends the run's whole unit at once; harmless when it has already ended.
     void kill(const std::string& runId);
+    // On the bus thread: follows the unit of a run this process did not start (it began
+    // before a restart), as start() would have; false when systemd has no such unit loaded.
+    bool follow(const std::string& runId, core::SandboxCallbacks callbacks);
+    // On the bus thread: the ids of the run units systemd has loaded.
+    std::vector<std::string> loadedRuns();
     bool reachable() const { return bus_->alive(); }
 
   private:
@@ -71,6 +76,9 @@ class SystemdSandbox
     void onOutOfMemory(const std::string& path);
     sdbus::Variant unitProperty(const std::string& path, const char* interface, const char* name);
     void onJobRemoved(sdbus::Message& message);
+    // After a reload or re-execution of the manager: looks again at every unit followed,
+    // since a unit may have ended while the manager was away.
+    void onReloading(sdbus::Message& message);
     void onPropertiesChanged(sdbus::Message& message);
     void finishIfInactive(const std::string& path);
     void finish(const std::string& path, core::UnitOutcome outcome);

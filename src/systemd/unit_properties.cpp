@@ -1,6 +1,7 @@
 #include "systemd/unit_properties.hpp"
 
 #include "core/run_files.hpp"
+#include "core/run_id.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -194,6 +195,19 @@ void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
 std::string unitNameFor(const std::string& runId)
 {
     return "pyrunner-" + runId + ".service";
+}
+
+std::optional<std::string> runIdOfUnit(std::string_view unitName)
+{
+    constexpr std::string_view prefix = "pyrunner-";
+    constexpr std::string_view suffix = ".service";
+    if (!unitName.starts_with(prefix) || !unitName.ends_with(suffix))
+    {
+        return std::nullopt;
+    }
+    unitName.remove_prefix(prefix.size());
+    unitName.remove_suffix(suffix.size());
+    return core::isRunId(unitName) ? std::optional<std::string>(unitName) : std::nullopt;
 }
 
 TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& settings)

@@ -3,7 +3,9 @@
 #include "core/sandbox.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -78,6 +80,8 @@ struct UnitSettings
 };
 
 std::string unitNameFor(const std::string& runId);
+// The run id in a run unit's name; nothing for any other unit.
+std::optional<std::string> runIdOfUnit(std::string_view unitName);
 
 // The whole sandbox of one run, as StartTransientUnit properties.
 TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& settings);

@@ -1,16 +1,21 @@
 // ExecStopPost helper of every run unit, started by systemd with full privileges after
 // the run's processes are gone but while the unit's cgroup still exists. It records what
-// only that cgroup knows (OOM kills, memory peak, CPU time) in a file the server reads.
-// The run can no longer act, so nothing it did can shape what is written.
+// only that cgroup knows (OOM kills, memory peak, CPU time) and how systemd says the unit
+// ended, in a file the server reads: the record outlives the unit, so a run that ended while
+// no server watched still gets its verdict. The run can no longer act, so nothing it did can
+// shape what is written.
 
 #include "core/cgroup_stats.hpp"
 #include "core/fd.hpp"
+#include "core/unit_end.hpp"
 #include "systemd/cgroup_files.hpp"
 
 #include <systemd/sd-journal.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
@@ -93,17 +98,42 @@ CgroupStats collect()
     return stats;
 }
 
-bool writeNew(const char* path, const std::string& text)
+pyrunner::core::UnitEnd unitEnd()
+{
+    const auto variable = [](const char* name) -> std::optional<std::string> {
+        const char* value = std::getenv(name);
+        return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+    };
+    pyrunner::core::UnitEnd end;
+    end.serviceResult = variable("SERVICE_RESULT");
+    end.exitCode = variable("EXIT_CODE");
+    end.exitStatus = variable("EXIT_STATUS");
+    timespec now{};
+    if (::clock_gettime(CLOCK_REALTIME, &now) == 0)
+    {
+        constexpr std::uint64_t usecPerSec = 1000000;
+        constexpr std::uint64_t nsecPerUsec = 1000;
+        end.stoppedRealtimeUsec = static_cast<std::uint64_t>(now.tv_sec) * usecPerSec +
+                                  static_cast<std::uint64_t>(now.tv_nsec) / nsecPerUsec;
+    }
+    return end;
+}
+
+// Written under a temporary name and renamed, so a reader finds the whole record or none.
+bool writeNew(const std::string& path, const std::string& text)
 {
     // Group-readable: the run's setgid directory gives it the HTTP front's group.
     constexpr mode_t mode = 0640;
+    const auto partial = path + ".partial";
     const pyrunner::core::UniqueFd fd(
-        ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
-    if (!fd || ::fchmod(fd.get(), mode) != 0)
+        ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    if (!fd || ::fchmod(fd.get(), mode) != 0 ||
+        ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::fsync(fd.get()) != 0)
     {
         return false;
     }
-    return ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    return ::rename(partial.c_str(), path.c_str()) == 0;
 }
 
 } // namespace
@@ -118,7 +148,9 @@ int main(int argc, char** argv)
     // The unit's LimitFSIZE caps the run's output and would cap this file too.
     const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
     ::setrlimit(RLIMIT_FSIZE, &unlimited);
-    if (!writeNew(argv[1], pyrunner::core::formatCgroupStats(collect())))
+    const auto record =
+        pyrunner::core::formatCgroupStats(collect()) + pyrunner::core::formatUnitEnd(unitEnd());
+    if (!writeNew(argv[1], record))
     {
         sd_journal_print(LOG_ERR, "pyrunner-unit-stats: cannot write %s: %s", argv[1],
                          std::strerror(errno));

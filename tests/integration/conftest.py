@@ -98,9 +98,13 @@ def start_broker(machine):
                     + machine.journal("-u", BROKER_UNIT, "-n", "100"), pytrace=False)
 
 
-def start_server(machine, max_running=4, max_queued=16, extra_args=()):
-    port = free_port()
+def start_server(machine, max_running=4, max_queued=16, extra_args=(), port=None):
+    """A pyrunnerd of its own: its own port and its own run store, so that it can be killed
+    and started again over the same store (restart_server)."""
+    port = port or free_port()
     server = Server(f"http://127.0.0.1:{port}", f"pyrunnerd-{port}", STATE_DIR)
+    server.options = {"max_running": max_running, "max_queued": max_queued,
+                      "extra_args": tuple(extra_args), "port": port}
     # Type=notify: systemd-run returns once pyrunnerd says READY=1, i.e. it is serving,
     # and fails if the server dies first.
     started = machine.run(
@@ -110,6 +114,7 @@ def start_server(machine, max_running=4, max_queued=16, extra_args=()):
         str(BUILD / "pyrunnerd"),
         "--listen", f"127.0.0.1:{port}",
         "--state-dir", server.state_dir,
+        "--store", f"{server.state_dir}/front/{server.unit}.sqlite3",
         "--max-running", str(max_running),
         "--max-queued", str(max_queued),
         *extra_args,
@@ -123,6 +128,15 @@ def start_server(machine, max_running=4, max_queued=16, extra_args=()):
         )
     assert server.get("/healthz").status_code == 200
     return server
+
+
+def restart_server(machine, server, signal="SIGKILL"):
+    """Ends the server with `signal` (SIGKILL: a crash; SIGTERM: a graceful stop) and starts
+    it again on the same port and store."""
+    machine.run("systemctl", "kill", f"--signal={signal}", server.unit, check=False)
+    # Returns once the unit is gone (it is collected as soon as it is inactive).
+    machine.run("systemctl", "stop", server.unit, check=False)
+    return start_server(machine, **server.options)
 
 
 def stop_server(machine, server):
@@ -149,3 +163,15 @@ def server_factory(machine):
     yield start
     for each in started:
         stop_server(machine, each)
+
+
+@pytest.fixture
+def restart(machine):
+    """restart(server, signal="SIGKILL"): the server ended and started again on its store."""
+    return lambda server, signal="SIGKILL": restart_server(machine, server, signal)
+
+
+@pytest.fixture
+def broker_starter(machine):
+    """Starts the broker again after a test stopped it."""
+    return lambda: start_broker(machine)

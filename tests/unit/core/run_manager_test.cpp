@@ -1,5 +1,7 @@
+#include "core/retention.hpp"
 #include "core/run_id.hpp"
 #include "core/run_manager.hpp"
+#include "core/run_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +33,20 @@ class FakeSandbox final : public Sandbox
         started.push_back(id);
         runs[id] = {std::move(run), std::move(callbacks)};
     }
+    void follow(const std::string& runId, SandboxCallbacks callbacks) override
+    {
+        followed.push_back(runId);
+        if (neverStarted.contains(runId))
+        {
+            UnitOutcome vanished;
+            vanished.vanished = true;
+            vanished.error = "gone";
+            callbacks.onExited(vanished);
+            return;
+        }
+        runs[runId] = {SandboxRun{runId, {}, {}, {}, {}, {}}, std::move(callbacks)};
+    }
+    std::vector<std::string> strayRuns() override { return strays; }
     void kill(const std::string& runId) override { killed.push_back(runId); }
     void release(const std::string& runId) override { released.push_back(runId); }
     bool reachable() const override { return up; }
@@ -48,6 +65,9 @@ class FakeSandbox final : public Sandbox
     std::vector<std::string> started;
     std::vector<std::string> killed;
     std::vector<std::string> released;
+    std::vector<std::string> followed;
+    std::set<std::string> neverStarted;
+    std::vector<std::string> strays;
     bool up = true;
     // Where the privileged side would put the runs' files.
     const RunFiles* files = nullptr;
@@ -58,14 +78,14 @@ class RunManagerTest : public testing::Test
   protected:
     RunManagerTest()
         : dir_(std::filesystem::temp_directory_path() / ("pyrunner-test-" + newRunId())),
-          files_(layout(dir_))
+          files_(layout(dir_)), store_(std::make_unique<RunStore>(dir_ / "front" / "runs.sqlite3"))
     {
         sandbox_.files = &files_;
     }
 
     static std::string layout(const std::filesystem::path& dir)
     {
-        RunFiles::createLayout(dir.string(), ::getgid());
+        RunFiles::createLayout(dir.string(), ::getuid(), ::getgid());
         return dir.string();
     }
     ~RunManagerTest() override { std::filesystem::remove_all(dir_); }
@@ -74,15 +94,23 @@ class RunManagerTest : public testing::Test
     RunManagerTest(RunManagerTest&&) = delete;
     RunManagerTest& operator=(RunManagerTest&&) = delete;
 
-    RunManager& manager(std::size_t running, std::size_t queued, std::size_t finished = 100)
+    RunManager& manager(std::size_t running, std::size_t queued)
     {
         RunManagerOptions options;
         options.maxRunning = running;
         options.maxQueued = queued;
-        options.maxFinished = finished;
-        manager_.emplace(sandbox_, files_, options,
+        manager_.emplace(sandbox_, files_, *store_, options,
                          [this](const core::Run& run) { logged_.push_back(run); });
         return *manager_;
+    }
+
+    // As after a crash: a new manager, a new sandbox, the same store and files.
+    RunManager& restart(std::size_t running, std::size_t queued)
+    {
+        manager_.reset();
+        sandbox_.runs.clear();
+        sandbox_.started.clear();
+        return manager(running, queued);
     }
 
     std::string submit(Completion onFinal = {})
@@ -101,6 +129,7 @@ class RunManagerTest : public testing::Test
 
     std::filesystem::path dir_;
     RunFiles files_;
+    std::unique_ptr<RunStore> store_;
     FakeSandbox sandbox_;
     std::vector<core::Run> logged_;
     std::optional<RunManager> manager_;
@@ -218,16 +247,85 @@ TEST_F(RunManagerTest, UnknownRunsAreNotFound)
     EXPECT_FALSE(m.output("nope", Stream::Stdout));
 }
 
-TEST_F(RunManagerTest, OldestFinishedRunsAreForgottenWithTheirFiles)
+TEST_F(RunManagerTest, FinishedRunsAreReadBackFromTheStore)
 {
-    auto& m = manager(1, 1, 1);
-    const auto first = submit();
-    sandbox_.exit(first, 0);
-    const auto second = submit();
-    sandbox_.exit(second, 0);
-    EXPECT_FALSE(m.find(first));
-    EXPECT_EQ(sandbox_.released, std::vector<std::string>{first});
-    EXPECT_TRUE(m.find(second));
+    manager(1, 1);
+    const auto id = submit();
+    writeOutput(id, "stdout", "hi");
+    sandbox_.exit(id, 3);
+    auto& m = restart(1, 1);
+    EXPECT_EQ(m.recover().followed, 0U);
+    const auto view = m.find(id);
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->run.status, RunStatus::Failed);
+    EXPECT_EQ(view->run.exitCode, 3);
+    EXPECT_EQ(view->output.stdoutData, "hi");
+}
+
+TEST_F(RunManagerTest, RecoveryFollowsRunningRunsAndStartsThoseThatNeverRan)
+{
+    manager(1, 1);
+    const auto running = submit();
+    sandbox_.runs.at(running).second.onStarted();
+    const auto queued = submit();
+    sandbox_.neverStarted.insert(queued);
+
+    auto& m = restart(1, 1);
+    const auto recovery = m.recover();
+
+    EXPECT_EQ(recovery.followed, 2U);
+    EXPECT_EQ(sandbox_.followed, (std::vector<std::string>{running, queued}));
+    // The one that never ran waits for the slot its elder still holds.
+    EXPECT_TRUE(sandbox_.started.empty());
+    EXPECT_EQ(m.health().queued, 1U);
+    sandbox_.exit(running, 0);
+    EXPECT_EQ(m.find(running)->run.status, RunStatus::Succeeded);
+    ASSERT_EQ(sandbox_.started, std::vector<std::string>{queued});
+    EXPECT_EQ(sandbox_.runs.at(queued).first.code, "print(1)");
+}
+
+TEST_F(RunManagerTest, ARunThatStartedButLeftNoTraceIsAnError)
+{
+    manager(1, 1);
+    const auto id = submit();
+    sandbox_.runs.at(id).second.onStarted();
+    sandbox_.neverStarted.insert(id);
+    auto& m = restart(1, 1);
+    m.recover();
+    EXPECT_EQ(m.find(id)->run.status, RunStatus::Error);
+    EXPECT_TRUE(sandbox_.started.empty());
+}
+
+TEST_F(RunManagerTest, StrayUnitsAreStopped)
+{
+    sandbox_.strays = {newRunId()};
+    auto& m = manager(1, 1);
+    EXPECT_EQ(m.recover().strays, sandbox_.strays);
+    EXPECT_EQ(sandbox_.killed, sandbox_.strays);
+}
+
+TEST_F(RunManagerTest, ACancelledRunStaysUnfinishedInTheStoreUntilItsUnitEnds)
+{
+    auto& m = manager(1, 1);
+    const auto id = submit();
+    m.cancel(id);
+    ASSERT_EQ(store_->unfinished().size(), 1U);
+    sandbox_.exit(id, 0);
+    EXPECT_TRUE(store_->unfinished().empty());
+    EXPECT_EQ(store_->find(id)->status, RunStatus::Cancelled);
+}
+
+TEST_F(RunManagerTest, RetentionDeletesExpiredRunsAndTheirFilesButNoUnfinishedOne)
+{
+    auto& m = manager(1, 1);
+    const auto finished = submit();
+    sandbox_.exit(finished, 0);
+    const auto running = submit();
+    Retention retention(*store_, sandbox_, RetentionOptions{std::chrono::seconds(0), 0}, {});
+    retention.sweep();
+    EXPECT_FALSE(m.find(finished));
+    EXPECT_EQ(sandbox_.released, std::vector<std::string>{finished});
+    EXPECT_TRUE(m.find(running));
 }
 
 TEST(RunId, IsThirtyTwoHexDigitsAndUnique)

@@ -202,5 +202,15 @@ TEST(UnitObjectPath, EscapesEverythingButAlphanumerics)
     EXPECT_EQ(unitObjectPath(""), "/org/freedesktop/systemd1/unit/_");
 }
 
+TEST(RunUnits, TheRunIdIsReadBackFromTheUnitName)
+{
+    const std::string id(32, 'a');
+    EXPECT_EQ(runIdOfUnit(unitNameFor(id)), id);
+    EXPECT_FALSE(runIdOfUnit("pyrunner-" + id + ".scope"));
+    EXPECT_FALSE(runIdOfUnit("pyrunner-broker.service"));
+    EXPECT_FALSE(runIdOfUnit("pyrunner-../x.service"));
+    EXPECT_FALSE(runIdOfUnit("other-" + id + ".service"));
+}
+
 } // namespace
 } // namespace pyrunner::systemd

@@ -1,0 +1,171 @@
+"""Nothing lost: accepted runs survive the server's crash and restart, the broker's restart
+and systemd reloading or re-executing itself; finished runs expire; a stopping server tells
+blocking callers where to poll; cancelling works on queued and running runs."""
+
+import threading
+import time
+import uuid
+
+import requests
+
+from api_client import describe
+from deployment import BROKER_UNIT
+
+# Long enough to be caught in flight, short enough to keep the suite quick.
+SLOW = "import time\ntime.sleep({seconds})\nprint({marker!r})\n"
+
+
+def slow(marker, seconds=3):
+    return SLOW.format(seconds=seconds, marker=marker)
+
+
+def assert_finished_as_expected(server, runs, timeout_s=60):
+    """Each of `runs` (marker -> run id) ends succeeded with exactly its own output."""
+    for marker, run_id in runs.items():
+        final = server.wait_until_final(run_id, timeout_s=timeout_s)
+        assert final["status"] == "succeeded", final
+        assert final["stdout"] == f"{marker}\n", final
+        assert final["exit_code"] == 0, final
+
+
+def test_runs_survive_the_server_being_killed(server_factory, machine, restart):
+    # Two running, three queued when the server dies without a word.
+    server = server_factory(max_running=2, max_queued=8)
+    runs = {f"run-{i}": server.submit(slow(f"run-{i}"))["id"] for i in range(5)}
+    server.wait_until_running(runs["run-0"])
+
+    restarted = restart(server, signal="SIGKILL")
+
+    assert_finished_as_expected(restarted, runs)
+    assert "took over 5 unfinished runs" in machine.journal("-u", server.unit)
+
+
+def test_runs_that_ended_while_the_server_was_down_keep_their_verdict(server_factory, machine, restart):
+    server = server_factory()
+    run_id = server.submit("import sys\nprint('out')\nsys.exit(3)\n")["id"]
+    machine.run("systemctl", "kill", "--signal=SIGKILL", server.unit, check=False)
+    machine.run("systemctl", "stop", server.unit, check=False)
+    # The run ends with nobody following it; its unit is collected.
+    time.sleep(3)
+
+    restarted = restart(server)
+
+    final = restarted.wait_until_final(run_id)
+    assert final["status"] == "failed", final
+    assert final["exit_code"] == 3 and final["stdout"] == "out\n", final
+
+
+def test_a_graceful_stop_tells_a_blocking_caller_where_to_poll(server_factory, machine, restart):
+    server = server_factory()
+    marker = "after-stop"
+
+    def stop_soon():
+        time.sleep(1)
+        machine.run("systemctl", "stop", server.unit)
+
+    stopper = threading.Thread(target=stop_soon)
+    stopper.start()
+    response = server.post("/run-json/", json={"code": slow(marker)}, read_timeout_s=30)
+    stopper.join()
+
+    assert response.status_code == 503, describe(response)
+    location = response.headers["Location"]
+    assert location.startswith("/runs/") and location[len("/runs/"):] in response.json()["error"]
+    restarted = restart(server)
+    assert_finished_as_expected(restarted, {marker: location[len("/runs/"):]})
+
+
+def test_runs_survive_the_broker_restarting(server_factory, machine, broker_starter):
+    server = server_factory()
+    runs = {f"broker-{i}": server.submit(slow(f"broker-{i}", seconds=4))["id"] for i in range(2)}
+    server.wait_until_running(runs["broker-0"])
+
+    machine.run("systemctl", "kill", "--signal=SIGKILL", BROKER_UNIT, check=False)
+    machine.run("systemctl", "stop", BROKER_UNIT, check=False)
+    try:
+        # The front notices the broker's name going away and says so.
+        deadline = time.monotonic() + 10
+        while server.get("/healthz").status_code != 503:
+            assert time.monotonic() < deadline, "/healthz never reported the broker gone"
+            time.sleep(0.2)
+        refused = server.post("/run-json/", json={"code": "print(1)"})
+        assert refused.status_code == 503, describe(refused)
+    finally:
+        broker_starter()
+
+    assert_finished_as_expected(server, runs)
+    assert server.get("/healthz").status_code == 200
+
+
+def test_runs_survive_systemd_reloading_and_reexecuting(server, machine):
+    runs = {f"reload-{i}": server.submit(slow(f"reload-{i}", seconds=4))["id"] for i in range(2)}
+    server.wait_until_running(runs["reload-0"])
+
+    machine.run("systemctl", "daemon-reload")
+    machine.run("systemctl", "daemon-reexec")
+
+    assert_finished_as_expected(server, runs)
+    assert server.run("print('still here')")["stdout"] == "still here\n"
+
+
+def test_stray_run_units_are_stopped_at_start_up(server_factory, machine):
+    stray = f"pyrunner-{uuid.uuid4().hex}.service"
+    machine.run("systemd-run", "--quiet", "--collect", f"--unit={stray}", "--property=Type=exec", "sleep", "300")
+
+    server = server_factory()
+
+    assert machine.run("systemctl", "is-active", stray, check=False).stdout.strip() != "active"
+    assert f"stopped {stray}" in machine.journal("-u", server.unit)
+
+
+def test_finished_runs_expire(server_factory):
+    server = server_factory(extra_args=("--retention-seconds", "2"))
+    run_id = server.run("print('soon gone')")["id"]
+
+    deadline = time.monotonic() + 15
+    while server.get(f"/runs/{run_id}").status_code == 200:
+        assert time.monotonic() < deadline, "the run outlived its retention"
+        time.sleep(0.5)
+
+    gone = server.get(f"/runs/{run_id}")
+    assert gone.status_code == 404, describe(gone)
+    assert server.get(f"/runs/{run_id}/stdout").status_code == 404
+
+
+def test_the_oldest_runs_go_when_the_disk_budget_is_spent(server_factory):
+    server = server_factory(extra_args=("--disk-budget-mb", "1"))
+    big = "print('x' * 700_000)"
+    first = server.run(big, limits={"output_bytes": 1_000_000})["id"]
+    second = server.run(big, limits={"output_bytes": 1_000_000})["id"]
+
+    deadline = time.monotonic() + 15
+    while server.get(f"/runs/{first}").status_code == 200:
+        assert time.monotonic() < deadline, "the budget was never enforced"
+        time.sleep(0.5)
+    assert server.get(f"/runs/{second}").status_code == 200
+
+
+def test_cancelling_a_queued_run_never_starts_it(server_factory):
+    server = server_factory(max_running=1, max_queued=4)
+    blocker = server.submit(slow("blocker", seconds=5))["id"]
+    queued = server.submit("print('never')")["id"]
+
+    response = server.delete(f"/runs/{queued}")
+
+    assert response.status_code == 200, describe(response)
+    assert response.json()["status"] == "cancelled"
+    assert server.delete(f"/runs/{queued}").json()["status"] == "cancelled"
+    final = server.wait_until_final(queued)
+    assert final["status"] == "cancelled" and final["stdout"] == "" and final["exit_code"] is None
+    server.delete(f"/runs/{blocker}")
+    assert server.wait_until_final(blocker, timeout_s=15)["status"] == "cancelled"
+
+
+def test_a_server_on_the_same_store_keeps_every_finished_run(server_factory, restart):
+    server = server_factory()
+    run_id = server.run("print('kept')")["id"]
+
+    restarted = restart(server, signal="SIGTERM")
+
+    assert restarted.get_run(run_id)["stdout"] == "kept\n"
+    assert requests.codes.ok == restarted.get(f"/runs/{run_id}/stdout").status_code
