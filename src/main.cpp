@@ -34,6 +34,7 @@ struct Settings
     std::string store;
     std::size_t maxRunning = std::max(1U, std::thread::hardware_concurrency());
     std::size_t maxQueued = 64;
+    std::size_t warmPool = 2;
     // A day.
     unsigned retentionSeconds = 86400;
     std::uint64_t diskBudgetMb = 10240;
@@ -51,6 +52,10 @@ void addOptions(CLI::App& app, Settings& s)
     app.add_option("--max-queued", s.maxQueued, "runs waiting behind them")
         ->capture_default_str()
         ->check(CLI::Range(0, 100000));
+    app.add_option("--warm-pool", s.warmPool,
+                   "warm units kept ready for runs of the default environment (0: none)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 64));
     app.add_option("--store", s.store, "the run store (default <state-dir>/front/runs.sqlite3)");
     app.add_option("--retention-seconds", s.retentionSeconds,
                    "how long a finished run and its output are kept")
@@ -95,6 +100,7 @@ int serve(const Settings& s)
     core::RunManagerOptions managerOptions;
     managerOptions.maxRunning = s.maxRunning;
     managerOptions.maxQueued = s.maxQueued;
+    managerOptions.warmPool = s.warmPool;
     core::RunManager manager(sandbox, files, store, managerOptions,
                              [&retention](const core::Run& run) {
         systemd::logRunFinished(run);

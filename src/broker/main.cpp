@@ -2,21 +2,27 @@
 // bus, takes typed runs from the HTTP front's user only, checks them against the operator's
 // maxima, and starts each as a sandboxed transient unit. Wiring only.
 
+#include "core/fd.hpp"
 #include "core/run_files.hpp"
 #include "core/sandbox_policy.hpp"
 #include "systemd/broker_service.hpp"
 #include "systemd/daemon.hpp"
 #include "systemd/journal.hpp"
 #include "systemd/systemd_sandbox.hpp"
+#include "systemd/warm_bootstrap.hpp"
 
 #include <CLI/CLI.hpp>
 #include <systemd/sd-daemon.h>
 
+#include <cerrno>
 #include <csignal>
+#include <fcntl.h>
 #include <future>
 #include <iostream>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 
@@ -66,6 +72,23 @@ bool acceptLayers(const pyrunner::systemd::LayerReport& report, bool requireAll)
     return !requireAll;
 }
 
+// Rewritten at every start, so that warm units always run this build's bootstrap. Root's
+// alone, in the root-owned state directory: no one else can replace it or plant a link.
+std::string writeWarmBootstrap(const std::string& stateDir)
+{
+    auto path = stateDir + "/warm-bootstrap.py";
+    constexpr mode_t mode = 0600;
+    const pyrunner::core::UniqueFd fd(
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
+    const auto code = pyrunner::systemd::warmBootstrapCode();
+    if (!fd || ::fchmod(fd.get(), mode) != 0 ||
+        ::write(fd.get(), code.data(), code.size()) != static_cast<ssize_t>(code.size()))
+    {
+        throw std::system_error(errno, std::generic_category(), "cannot write " + path);
+    }
+    return path;
+}
+
 int serve(const Settings& s)
 {
     using namespace pyrunner;
@@ -84,6 +107,9 @@ int serve(const Settings& s)
     unitSettings.python = s.python;
     unitSettings.unitStatsHelper = s.unitStats;
     unitSettings.inaccessiblePaths = {"-" + s.stateDir};
+    unitSettings.warmBootstrap = writeWarmBootstrap(s.stateDir);
+    // A warm unit that dies before its handover must not take the broker with it.
+    ::signal(SIGPIPE, SIG_IGN);
     // Without the bus the broker is of no use: exit and let systemd restart it.
     systemd::SystemdSandbox sandbox(unitSettings, [] { ::kill(::getpid(), SIGTERM); });
     systemd::BrokerSettings brokerSettings;

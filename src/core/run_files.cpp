@@ -108,6 +108,11 @@ std::string RunFiles::create(const std::string& runId, gid_t readerGid) const
     return path;
 }
 
+std::string RunFiles::path(const std::string& runId) const
+{
+    return runsPath_ + "/" + runId;
+}
+
 UniqueFd RunFiles::openRunDir(const std::string& runId) const
 {
     return openDirectory(runsDir_.get(), runId);
@@ -120,8 +125,8 @@ void RunFiles::remove(const std::string& runId) const
     {
         return;
     }
-    for (const char* name :
-         {stdoutName, stderrName, cgroupStatsName, cgroupStatsPartialName, codeName, stdinName})
+    for (const char* name : {stdoutName, stderrName, cgroupStatsName, cgroupStatsPartialName,
+                             codeName, stdinName, handoverName})
     {
         ::unlinkat(dir.get(), name, 0);
     }

@@ -27,6 +27,8 @@ class RunFiles
     // The run's code and stdin: root-only, read by systemd as root, never by the front.
     static constexpr const char* codeName = "main.py";
     static constexpr const char* stdinName = "stdin";
+    // A warm unit's stdin: the FIFO the broker hands the run over through.
+    static constexpr const char* handoverName = "handover";
 
     // The HTTP front's own directory under the state directory, for its run store.
     static constexpr const char* frontDirName = "front";
@@ -42,6 +44,8 @@ class RunFiles
     // Creates the run's directory (setgid, so files made in it belong to `readerGid`) with
     // empty stdout and stderr files the front can read, and returns its absolute path.
     std::string create(const std::string& runId, gid_t readerGid) const;
+    // The absolute path of the run's directory, as create() returned it.
+    std::string path(const std::string& runId) const;
     void remove(const std::string& runId) const;
     // Writes a new root-only (0600) file in the run's directory; throws std::system_error.
     void writePrivate(const std::string& runId, const char* name, const std::string& data) const;

@@ -13,6 +13,8 @@ namespace
 
 // Queue slots free as runs end, which is usually within seconds.
 constexpr unsigned minRetryAfterSeconds = 1;
+constexpr std::size_t maxWarmFailures = 3;
+constexpr const char* warmEnvironment = "default";
 
 const char* fileOf(Stream stream)
 {
@@ -73,13 +75,49 @@ Recovery RunManager::recover()
     }
     for (const auto& id : sandbox_.strayRuns())
     {
-        if (!runOf(id))
+        sandbox_.kill(id);
+        recovery.strays.push_back(id);
+    }
+    fillWarmPool();
+    return recovery;
+}
+
+void RunManager::fillWarmPool()
+{
+    std::vector<std::string> ids;
+    {
+        const std::lock_guard lock(mutex_);
+        while (warm_.size() < options_.warmPool && warmFailures_ < maxWarmFailures)
         {
-            sandbox_.kill(id);
-            recovery.strays.push_back(id);
+            warm_.push_back(newRunId());
+            ids.push_back(warm_.back());
         }
     }
-    return recovery;
+    for (const auto& id : ids)
+    {
+        SandboxCallbacks callbacks;
+        callbacks.onExited = [this, id](const UnitOutcome& outcome) { warmUnitEnded(id, outcome); };
+        sandbox_.prepare(id, std::move(callbacks));
+    }
+}
+
+void RunManager::warmUnitEnded(const std::string& id, const UnitOutcome& outcome)
+{
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = std::find(warm_.begin(), warm_.end(), id);
+        if (it == warm_.end())
+        {
+            // Taken for a run meanwhile; the run's own start reports what became of it.
+            return;
+        }
+        warm_.erase(it);
+        // A unit that ran and was ended (its idle limit, a reload of systemd) is replaced; one
+        // that could not start at all counts towards giving up.
+        warmFailures_ = outcome.started ? 0 : warmFailures_ + 1;
+    }
+    sandbox_.release(id);
+    fillWarmPool();
 }
 
 std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Completion onFinal)
@@ -90,6 +128,7 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
     }
     std::optional<Launch> now;
     Run snapshot;
+    bool tookWarm = false;
     {
         const std::lock_guard lock(mutex_);
         const bool slotFree = running_ < options_.maxRunning;
@@ -98,7 +137,17 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
             return SubmitError::QueueFull;
         }
         Entry entry;
-        entry.run.id = newRunId();
+        if (slotFree && request.environment == warmEnvironment && !warm_.empty())
+        {
+            entry.run.id = warm_.front();
+            warm_.pop_front();
+            warmFailures_ = 0;
+            tookWarm = true;
+        }
+        else
+        {
+            entry.run.id = newRunId();
+        }
         entry.run.unit = sandbox_.unitName(entry.run.id);
         entry.run.environment = request.environment;
         entry.run.limits = request.limits;
@@ -124,6 +173,10 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
     if (now)
     {
         launch(std::move(*now));
+    }
+    if (tookWarm)
+    {
+        fillWarmPool();
     }
     return Submitted{viewOf(snapshot)};
 }

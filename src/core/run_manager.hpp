@@ -22,6 +22,8 @@ struct RunManagerOptions
     std::size_t maxRunning = 1;
     std::size_t maxQueued = 64;
     std::vector<std::string> environments{"default"};
+    // Warm units kept ready for runs of the default environment; 0 turns them off.
+    std::size_t warmPool = 2;
 };
 
 // What recover() found of the runs an earlier server left.
@@ -85,6 +87,9 @@ class RunManager final : public RunService
     std::vector<Launch> launchesFromQueue();
     void launch(Launch run);
     SandboxCallbacks callbacksFor(const std::string& id);
+    // Prepares warm units until the pool is full again.
+    void fillWarmPool();
+    void warmUnitEnded(const std::string& id, const UnitOutcome& outcome);
     void markStarted(const std::string& id);
     void finish(const std::string& id, const UnitOutcome& outcome);
     bool restartVanished(const std::string& id);
@@ -104,6 +109,11 @@ class RunManager final : public RunService
     std::unordered_map<std::string, Entry> runs_;
     std::deque<std::string> queue_;
     std::size_t running_ = 0;
+    // Ids of warm units waiting for a run, oldest first.
+    std::deque<std::string> warm_;
+    // Warm units that ended before their run in a row; past a few the pool stops refilling
+    // rather than start units that keep failing.
+    std::size_t warmFailures_ = 0;
 };
 
 } // namespace pyrunner::core

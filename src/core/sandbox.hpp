@@ -67,6 +67,9 @@ class Sandbox
 
     virtual std::string unitName(const std::string& runId) const = 0;
     virtual void start(SandboxRun run, SandboxCallbacks callbacks) = 0;
+    // Starts a warm unit, sandboxed as any run, that a later start() with this id hands its
+    // run to, skipping the unit's and Python's start-up. onExited if it ends before.
+    virtual void prepare(const std::string& runId, SandboxCallbacks callbacks) = 0;
     // Follows a run an earlier server started, to its end, as start() would have; a run that
     // has ended already gets onExited at once.
     virtual void follow(const std::string& runId, SandboxCallbacks callbacks) = 0;

@@ -14,6 +14,7 @@
 //   StartRun(s id, ay code, ay stdin, as args, (uuuuut) limits)
 //   KillRun(s id)
 //   ReleaseRun(s id)                        forget a finished run's files
+//   PrepareRun(s id)                        a warm unit for the next StartRun with this id
 //   FollowRun(s id) -> s state              follow a run an earlier broker or front started
 //   StrayRuns() -> as ids                   run units loaded that no one follows
 //   Layers() -> a{sb}                       the start-up probe's findings

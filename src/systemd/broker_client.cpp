@@ -165,6 +165,26 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
     }
 }
 
+void BrokerClient::prepare(const std::string& runId, core::SandboxCallbacks callbacks)
+{
+    bus_->post([this, runId, callbacks = std::move(callbacks)]() mutable {
+        runs_[runId] = std::move(callbacks);
+        try
+        {
+            broker_->callMethod("PrepareRun")
+                .onInterface(broker::interfaceName)
+                .withTimeout(callTimeout)
+                .withArguments(runId);
+        }
+        catch (const sdbus::Error& e)
+        {
+            core::UnitOutcome refused;
+            refused.error = "The sandbox broker did not prepare a warm unit: " + e.getMessage();
+            endRun(runId, refused);
+        }
+    });
+}
+
 void BrokerClient::follow(const std::string& runId, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, runId, callbacks = std::move(callbacks)]() mutable {

@@ -51,6 +51,10 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
                    const broker::WireLimits& limits) {
         startRun(id, code, stdinData, args, limits);
         });
+    object_->registerMethod("PrepareRun")
+        .onInterface(iface)
+        .withInputParamNames("id")
+        .implementedAs([this](const std::string& id) { prepareRun(id); });
     object_->registerMethod("FollowRun")
         .onInterface(iface)
         .withInputParamNames("id")
@@ -106,6 +110,13 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
     {
         throw sdbus::Error(invalidArgs, *problem);
     }
+    if (sandbox_.isPrepared(id))
+    {
+        // Its warm unit and files are there; the run goes to it over its stdin.
+        run.outputDir = files_.path(id);
+        sandbox_.start(std::move(run), callbacksFor(id));
+        return;
+    }
     try
     {
         // Fails if the id was used before: a run's directory is never reused.
@@ -142,6 +153,26 @@ void BrokerService::emitExited(const std::string& id, const core::UnitOutcome& o
     object_->emitSignal("RunExited")
         .onInterface(broker::interfaceName)
         .withArguments(id, broker::toWire(outcome));
+}
+
+void BrokerService::prepareRun(const std::string& id)
+{
+    requireFront();
+    requireRunId(id);
+    core::SandboxRun prepared;
+    prepared.id = id;
+    prepared.limits = settings_.policy.limits.defaults;
+    try
+    {
+        // Fails if the id was used before, as for StartRun.
+        prepared.outputDir = files_.create(id, settings_.frontGid);
+    }
+    catch (const std::exception& e)
+    {
+        throw sdbus::Error(failed, std::string("Cannot prepare the run: ") + e.what() + ".");
+    }
+    active_.insert(id);
+    sandbox_.prepare(prepared, settings_.policy.limits.maxima, callbacksFor(id));
 }
 
 std::string BrokerService::followRun(const std::string& id)

@@ -54,6 +54,9 @@ class BrokerService
     void startRun(const std::string& id, const std::vector<std::uint8_t>& code,
                   const std::vector<std::uint8_t>& stdinData, const std::vector<std::string>& args,
                   const broker::WireLimits& limits);
+    // Starts a warm unit for the run id the front will submit next: StartRun with that id
+    // hands the run to it. RunExited comes if it ends before.
+    void prepareRun(const std::string& id);
     // "following" (RunStarted and RunExited will come), "ended" (RunExited has been sent)
     // or "unknown": no unit and no record of one; a stale directory is removed.
     std::string followRun(const std::string& id);

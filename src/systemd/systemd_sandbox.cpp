@@ -1,19 +1,26 @@
 #include "systemd/systemd_sandbox.hpp"
 
+#include "core/run_files.hpp"
 #include "systemd/bus_path.hpp"
 #include "systemd/journal.hpp"
+#include "systemd/warm_bootstrap.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <ctime>
+#include <fcntl.h>
 #include <limits>
 #include <map>
 #include <poll.h>
 #include <stdexcept>
+#include <string_view>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <utility>
@@ -113,6 +120,34 @@ bool isInactive(const std::string& activeState)
     return activeState == "inactive" || activeState == "failed";
 }
 
+// Writes the whole message: at once where the FIFO can be made to hold it, else as the
+// bootstrap reads, waiting for room a bounded time.
+bool writeHandover(int fd, std::string_view message)
+{
+    ::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(message.size()));
+    constexpr int roomWaitMs = 5000;
+    while (!message.empty())
+    {
+        const auto written = ::write(fd, message.data(), message.size());
+        if (written > 0)
+        {
+            message.remove_prefix(static_cast<std::size_t>(written));
+            continue;
+        }
+        if (written < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        pollfd room{fd, POLLOUT, 0};
+        if (written < 0 && errno == EAGAIN && ::poll(&room, 1, roomWaitMs) > 0)
+        {
+            continue;
+        }
+        return false;
+    }
+    return true;
+}
+
 std::string describeStartFailure(const std::string& jobResult, const core::UnitOutcome& outcome)
 {
     return "systemd could not start the run's unit (start job " + jobResult + ", result " +
@@ -200,11 +235,130 @@ void SystemdSandbox::abandonAll()
     }
 }
 
+void SystemdSandbox::prepare(const core::SandboxRun& prepared, const core::Limits& ceiling,
+                             core::SandboxCallbacks callbacks)
+{
+    prepareOnBus(prepared, ceiling, std::move(callbacks));
+}
+
+bool SystemdSandbox::isPrepared(const std::string& runId) const
+{
+    const auto it = trackers_.find(unitObjectPath(unitNameFor(runId)));
+    return it != trackers_.end() && it->second.warm && !it->second.handedOver;
+}
+
+void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::Limits& ceiling,
+                                  core::SandboxCallbacks callbacks)
+{
+    // A FIFO in the run's root-only directory, held open by the broker (for reading too, so
+    // that opening it never waits) from before systemd opens it as the unit's stdin until the
+    // unit has ended: every process systemd starts for the unit, the stop-post helper
+    // included, opens its stdin, and would wait for a writer without one.
+    const auto fifo = prepared.outputDir + "/" + core::RunFiles::handoverName;
+    constexpr mode_t fifoMode = 0600;
+    core::UniqueFd handover;
+    if (::mkfifo(fifo.c_str(), fifoMode) == 0)
+    {
+        handover =
+            core::UniqueFd(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+    }
+    if (!handover)
+    {
+        core::UnitOutcome failed;
+        failed.error = "The broker could not make a warm unit's handover FIFO.";
+        callbacks.onExited(failed);
+        return;
+    }
+    const auto unit = buildWarmUnit(prepared, ceiling, settings_, fifo);
+    const auto path = unitObjectPath(unit.name);
+    auto& tracker = trackers_[path];
+    tracker = Tracker{};
+    tracker.unitName = unit.name;
+    tracker.callbacks = std::move(callbacks);
+    tracker.warm = true;
+    tracker.handover = std::move(handover);
+    startUnit(path, unit);
+}
+
+void SystemdSandbox::handOver(const std::string& path, const core::SandboxRun& run,
+                              core::SandboxCallbacks callbacks)
+{
+    auto& tracker = trackers_.at(path);
+    tracker.callbacks = std::move(callbacks);
+    tracker.handedOver = true;
+    try
+    {
+        manager_->callMethod("SetUnitProperties")
+            .onInterface(managerInterface)
+            .withTimeout(callTimeout)
+            .withArguments(tracker.unitName, true, toDbus(runCgroupLimits(run.limits)));
+    }
+    catch (const sdbus::Error& e)
+    {
+        // Never run code under limits other than its own.
+        logMessage(LOG_WARNING, "pyrunner-broker: cannot set the limits of " + tracker.unitName +
+                                    ": " + e.getMessage());
+        killOnBus(tracker.unitName);
+        return;
+    }
+    if (!writeHandover(tracker.handover.get(),
+                       handoverMessage(run.code, run.stdinData, run.args, run.limits)))
+    {
+        // The bootstrap stopped reading: it is gone or stuck. Its unit's end reports why.
+        killOnBus(tracker.unitName);
+        return;
+    }
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    constexpr std::uint64_t usecPerSec = 1000000;
+    constexpr std::uint64_t nsecPerUsec = 1000;
+    tracker.handedOverUsec = static_cast<std::uint64_t>(now.tv_sec) * usecPerSec +
+                             static_cast<std::uint64_t>(now.tv_nsec) / nsecPerUsec;
+    deadlines_->arm(path, Deadlines::Clock::now() + std::chrono::seconds(run.limits.wallTimeS),
+                    [this, path] { bus_->post([this, path] { onWallTimeout(path); }); });
+    if (tracker.callbacks.onStarted)
+    {
+        tracker.callbacks.onStarted();
+    }
+}
+
+void SystemdSandbox::onWallTimeout(const std::string& path)
+{
+    const auto it = trackers_.find(path);
+    if (it == trackers_.end())
+    {
+        return;
+    }
+    it->second.timedOut = true;
+    killOnBus(it->second.unitName);
+}
+
 void SystemdSandbox::startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks)
 {
+    const auto name = unitNameFor(run.id);
+    const auto path = unitObjectPath(name);
+    if (isPrepared(run.id))
+    {
+        auto& tracker = trackers_.at(path);
+        if (!tracker.jobDone)
+        {
+            tracker.waitingRun = run;
+            tracker.callbacks = std::move(callbacks);
+            return;
+        }
+        handOver(path, run, std::move(callbacks));
+        return;
+    }
     const auto unit = buildRunUnit(run, settings_);
-    const auto path = unitObjectPath(unit.name);
-    trackers_[path] = Tracker{unit.name, std::move(callbacks), false, {}, false};
+    auto& tracker = trackers_[path];
+    tracker = Tracker{};
+    tracker.unitName = unit.name;
+    tracker.callbacks = std::move(callbacks);
+    startUnit(path, unit);
+}
+
+void SystemdSandbox::startUnit(const std::string& path, const TransientUnit& unit)
+{
     try
     {
         sdbus::ObjectPath job;
@@ -337,7 +491,11 @@ bool SystemdSandbox::follow(const std::string& runId, core::SandboxCallbacks cal
         // Collected meanwhile: finishIfInactive below learns it.
     }
     auto& tracker = trackers_[path];
-    tracker = Tracker{name, std::move(callbacks), true, "done"};
+    tracker = Tracker{};
+    tracker.unitName = name;
+    tracker.callbacks = std::move(callbacks);
+    tracker.jobDone = true;
+    tracker.jobResult = "done";
     // Its start job is long done; the run may still be queued for whoever asked.
     if (tracker.callbacks.onStarted)
     {
@@ -385,6 +543,13 @@ void SystemdSandbox::onReloading(sdbus::Message& message)
         {
             paths.push_back(path);
         }
+        // systemd 252 cannot read back the ExecStartEx= and ExecStopPostEx= lines it wrote
+        // for a transient unit, so after a reload it refuses to change one: a warm unit
+        // still waiting could not take its run's limits. It goes; the front prepares another.
+        if (tracker.warm && !tracker.handedOver && !tracker.waitingRun)
+        {
+            killOnBus(tracker.unitName);
+        }
     }
     for (const auto& path : paths)
     {
@@ -410,9 +575,14 @@ void SystemdSandbox::onJobRemoved(sdbus::Message& message)
     if (result == "done")
     {
         watchMemory(path, it->second.unitName);
-        if (it->second.callbacks.onStarted)
+        // A warm unit's run starts at handover, not with its unit.
+        if (it->second.callbacks.onStarted && !it->second.warm)
         {
             it->second.callbacks.onStarted();
+        }
+        if (auto waiting = std::exchange(it->second.waitingRun, std::nullopt))
+        {
+            handOver(path, *waiting, it->second.callbacks);
         }
     }
     // The unit may have ended before this signal came.
@@ -494,6 +664,11 @@ void SystemdSandbox::finish(const std::string& path, core::UnitOutcome outcome)
     }
     auto tracker = std::move(it->second);
     trackers_.erase(it);
+    deadlines_->cancel(path);
+    if (tracker.handedOverUsec)
+    {
+        outcome.startMonotonicUsec = tracker.handedOverUsec;
+    }
     if (oomWatch_)
     {
         oomWatch_->unwatch(path);
@@ -502,6 +677,11 @@ void SystemdSandbox::finish(const std::string& path, core::UnitOutcome outcome)
     {
         outcome.started = false;
         outcome.error = describeStartFailure(tracker.jobResult, outcome);
+    }
+    else if (tracker.timedOut && outcome.error.empty())
+    {
+        // What systemd reports when RuntimeMaxSec= ends a cold run.
+        outcome.result = "timeout";
     }
     else if (tracker.outOfMemory && outcome.error.empty())
     {

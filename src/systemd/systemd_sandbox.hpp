@@ -1,13 +1,16 @@
 #pragma once
 
+#include "core/fd.hpp"
 #include "core/sandbox.hpp"
 #include "systemd/bus_thread.hpp"
+#include "systemd/deadlines.hpp"
 #include "systemd/oom_watch.hpp"
 #include "systemd/unit_properties.hpp"
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +53,13 @@ class SystemdSandbox
     void start(core::SandboxRun run, core::SandboxCallbacks callbacks);
     // Ends the run's whole unit at once; harmless when it has already ended.
     void kill(const std::string& runId);
+    // On the bus thread, so that a start() posted afterwards finds it: starts a warm unit for
+    // the run `prepared.id`, which start() with that id later hands its run to. Its process
+    // limits are `ceiling`, lowered to the run's at handover.
+    void prepare(const core::SandboxRun& prepared, const core::Limits& ceiling,
+                 core::SandboxCallbacks callbacks);
+    // On the bus thread: whether start() with this id would hand its run to a warm unit.
+    bool isPrepared(const std::string& runId) const;
     // On the bus thread: follows the unit of a run this process did not start (it began
     // before a restart), as start() would have; false when systemd has no such unit loaded.
     bool follow(const std::string& runId, core::SandboxCallbacks callbacks);
@@ -66,9 +76,26 @@ class SystemdSandbox
         std::string jobResult;
         // The OOM watch saw the unit's memory cgroup run out of memory.
         bool outOfMemory = false;
+        // A warm unit: its bootstrap waits for the run on the other end of this FIFO.
+        bool warm = false;
+        core::UniqueFd handover;
+        bool handedOver = false;
+        // CLOCK_MONOTONIC microseconds of a warm unit's handover: its run's start.
+        std::optional<std::uint64_t> handedOverUsec;
+        // The broker ended a warm run at its wall limit.
+        bool timedOut = false;
+        // A run for a warm unit whose process has not started yet: the FIFO holds nothing
+        // until a reader has it open, so the handover waits for the start job.
+        std::optional<core::SandboxRun> waitingRun;
     };
 
     void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
+    void startUnit(const std::string& path, const TransientUnit& unit);
+    void prepareOnBus(const core::SandboxRun& prepared, const core::Limits& ceiling,
+                      core::SandboxCallbacks callbacks);
+    void handOver(const std::string& path, const core::SandboxRun& run,
+                  core::SandboxCallbacks callbacks);
+    void onWallTimeout(const std::string& path);
     void killOnBus(const std::string& unitName);
     // Where there is an OOM watch, has it report an OOM in the started unit's memory cgroup.
     void watchMemory(const std::string& path, const std::string& unitName);
@@ -94,6 +121,8 @@ class SystemdSandbox
     // Keyed by the unit's object path; touched only on the bus thread.
     std::map<std::string, Tracker> trackers_;
     std::unique_ptr<BusThread> bus_;
+    // Warm runs' wall limits, counted from handover. Its thread posts to bus_.
+    std::unique_ptr<Deadlines> deadlines_ = std::make_unique<Deadlines>();
     // Only where the memory controller is cgroup v1: systemd does not see OOM kills there.
     // Its thread posts to bus_, so it is declared after it and ends first.
     std::unique_ptr<OomWatch> oomWatch_;

@@ -22,6 +22,7 @@ constexpr std::uint64_t stopTimeoutUsec = 10 * usecPerSec;
 constexpr std::uint64_t maxOpenFiles = 1024;
 constexpr std::uint32_t privateUmask = 0077;
 constexpr const char* codeCredential = "main.py";
+constexpr const char* warmBootstrapCredential = "bootstrap.py";
 
 // Kernel interfaces and syscall groups no analytics script needs, denied on top of the
 // @system-service allow-list so each one fails with EPERM instead of killing the run.
@@ -118,25 +119,33 @@ void addKernel(std::vector<Property>& p)
     p.push_back({"SystemCallErrorNumber", std::int32_t{EPERM}});
 }
 
-void addLimits(std::vector<Property>& p, const core::Limits& limits)
+void addCgroupLimits(std::vector<Property>& p, const core::Limits& limits)
 {
-    p.push_back({"CPUAccounting", true});
-    p.push_back({"MemoryAccounting", true});
-    p.push_back({"TasksAccounting", true});
     p.push_back({"MemoryMax", std::uint64_t{limits.memoryMb} * bytesPerMb});
     p.push_back({"MemorySwapMax", std::uint64_t{0}});
     p.push_back({"CPUQuotaPerSecUSec", std::uint64_t{limits.cpuPercent} * quotaUsecPerPercent});
     p.push_back({"TasksMax", std::uint64_t{limits.tasks}});
-    p.push_back({"RuntimeMaxUSec", std::uint64_t{limits.wallTimeS} * usecPerSec});
+}
+
+// `cgroup` for the whole unit's memory, CPU and tasks; `process` for the rlimits, which a
+// warm unit's bootstrap lowers to its run's.
+void addLimits(std::vector<Property>& p, const core::Limits& cgroup, const core::Limits& process,
+               std::uint64_t runtimeMaxUsec)
+{
+    p.push_back({"CPUAccounting", true});
+    p.push_back({"MemoryAccounting", true});
+    p.push_back({"TasksAccounting", true});
+    addCgroupLimits(p, cgroup);
+    p.push_back({"RuntimeMaxUSec", runtimeMaxUsec});
     // SIGXCPU at the limit; a script that ignores it is killed a second later.
-    p.push_back({"LimitCPUSoft", std::uint64_t{limits.cpuTimeS}});
-    p.push_back({"LimitCPU", std::uint64_t{limits.cpuTimeS} + 1});
+    p.push_back({"LimitCPUSoft", std::uint64_t{process.cpuTimeS}});
+    p.push_back({"LimitCPU", std::uint64_t{process.cpuTimeS} + 1});
     // One byte past the cap lets the server tell "exactly at the limit" from "past it".
-    p.push_back({"LimitFSIZE", limits.outputBytes + 1});
+    p.push_back({"LimitFSIZE", process.outputBytes + 1});
     p.push_back({"LimitCORE", std::uint64_t{0}});
     p.push_back({"LimitNOFILE", maxOpenFiles});
     // The dynamic user is the run's alone, so its process count is the run's.
-    p.push_back({"LimitNPROC", std::uint64_t{limits.tasks}});
+    p.push_back({"LimitNPROC", std::uint64_t{process.tasks}});
 }
 
 void addLifecycle(std::vector<Property>& p)
@@ -152,7 +161,7 @@ void addLifecycle(std::vector<Property>& p)
     p.push_back({"AddRef", true});
 }
 
-void addIo(std::vector<Property>& p, const core::SandboxRun& run)
+void addInput(std::vector<Property>& p, const core::SandboxRun& run)
 {
     // From a root-only file, not StandardInputData=: a unit's properties are readable by
     // every local user in /run/systemd/transient.
@@ -164,10 +173,23 @@ void addIo(std::vector<Property>& p, const core::SandboxRun& run)
     {
         p.push_back({"StandardInputFile", run.outputDir + "/" + core::RunFiles::stdinName});
     }
+}
+
+void addOutput(std::vector<Property>& p, const core::SandboxRun& run)
+{
     // systemd opens these as root before dropping privileges; the run only gets the fds.
     p.push_back({"StandardOutputFileToAppend", run.outputDir + "/stdout"});
     p.push_back({"StandardErrorFileToAppend", run.outputDir + "/stderr"});
     p.push_back({"Environment", StringList{"LANG=C.UTF-8"}});
+}
+
+void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
+                 const UnitSettings& settings)
+{
+    p.push_back({"ExecStopPostEx", std::vector<ExecCommand>{
+                                       {settings.unitStatsHelper,
+                                        {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
+                                        {"privileged", "ignore-failure", "no-env-expand"}}}});
 }
 
 void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
@@ -184,10 +206,19 @@ void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
     // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
     p.push_back(
         {"ExecStartEx", std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
-    p.push_back({"ExecStopPostEx", std::vector<ExecCommand>{
-                                       {settings.unitStatsHelper,
-                                        {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
-                                        {"privileged", "ignore-failure", "no-env-expand"}}}});
+    addStopPost(p, run, settings);
+}
+
+void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
+                     const UnitSettings& settings, const std::string& unitName)
+{
+    p.push_back({"LoadCredential",
+                 std::vector<CredentialSource>{{warmBootstrapCredential, settings.warmBootstrap}}});
+    const StringList argv{settings.python, "-I", "-B", "-u",
+                          "/run/credentials/" + unitName + "/" + warmBootstrapCredential};
+    p.push_back(
+        {"ExecStartEx", std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
+    addStopPost(p, prepared, settings);
 }
 
 } // namespace
@@ -221,10 +252,41 @@ TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& sett
     addIdentity(p);
     addFilesystem(p, settings);
     addKernel(p);
-    addLimits(p, run.limits);
-    addIo(p, run);
+    addLimits(p, run.limits, run.limits, std::uint64_t{run.limits.wallTimeS} * usecPerSec);
+    addInput(p, run);
+    addOutput(p, run);
     addCommands(p, run, settings, unit.name);
     return unit;
+}
+
+TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits& ceiling,
+                            const UnitSettings& settings, const std::string& handoverFifo)
+{
+    TransientUnit unit;
+    unit.name = unitNameFor(prepared.id);
+    auto& p = unit.properties;
+    p.push_back({"Description", "pyrunner warm run " + prepared.id});
+    p.push_back({"Slice", settings.slice});
+    addLifecycle(p);
+    addIdentity(p);
+    addFilesystem(p, settings);
+    addKernel(p);
+    // The broker ends the run at its own wall limit, counted from handover; this only
+    // bounds a unit that waits too long, or one whose broker is gone.
+    addLimits(p, prepared.limits, ceiling,
+              settings.warmIdleMaxUsec + std::uint64_t{ceiling.wallTimeS} * usecPerSec);
+    // A path, not a passed descriptor: the unit's definition must survive a daemon-reload.
+    p.push_back({"StandardInputFile", handoverFifo});
+    addOutput(p, prepared);
+    addWarmCommands(p, prepared, settings, unit.name);
+    return unit;
+}
+
+std::vector<Property> runCgroupLimits(const core::Limits& limits)
+{
+    std::vector<Property> p;
+    addCgroupLimits(p, limits);
+    return p;
 }
 
 const PropertyValue* findProperty(const TransientUnit& unit, const std::string& name)

@@ -77,6 +77,10 @@ struct UnitSettings
     std::string unitStatsHelper;
     // Hidden from every run.
     std::vector<std::string> inaccessiblePaths;
+    // Root-only file with the warm units' bootstrap (warm_bootstrap.hpp).
+    std::string warmBootstrap;
+    // How long a warm unit may wait for its run before systemd ends it.
+    std::uint64_t warmIdleMaxUsec = std::uint64_t{600} * 1000000;
 };
 
 std::string unitNameFor(const std::string& runId);
@@ -85,6 +89,18 @@ std::optional<std::string> runIdOfUnit(std::string_view unitName);
 
 // The whole sandbox of one run, as StartTransientUnit properties.
 TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& settings);
+
+// A warm unit: the same sandbox, started before its run is known. Python runs the bootstrap,
+// which reads the run from its stdin, the FIFO `handoverFifo`, and runs it. While it waits, its
+// cgroup limits are `prepared.limits` (the defaults); at handover they become the run's
+// (runCgroupLimits). Its process limits are the `ceiling` any run may get, since they can
+// only be lowered once it runs, which the bootstrap does for its run's own. Its wall time
+// adds the idle wait to the longest run; the broker times the run itself.
+TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits& ceiling,
+                            const UnitSettings& settings, const std::string& handoverFifo);
+
+// The cgroup limits of a warm unit's run, set when it is handed over (SetUnitProperties).
+std::vector<Property> runCgroupLimits(const core::Limits& limits);
 
 // A property by name, for tests and diagnostics; nullptr if absent.
 const PropertyValue* findProperty(const TransientUnit& unit, const std::string& name);

@@ -50,15 +50,33 @@ def is_run_process(line, whole_machine):
     return DYNAMIC_UID_MIN <= int(uid) <= DYNAMIC_UID_MAX and (whole_machine or "pyrunner" in cgroup)
 
 
-def leftovers(machine):
+def idle_warm_units(units, server):
+    """The warm units still waiting for a run: the server knows no run of their id. They are
+    the pool, not anything a run left."""
+    idle = set()
+    for line in units.splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and fields[4:7] == ["pyrunner", "warm", "run"]:
+            if server.get(f"/runs/{fields[7]}").status_code == 404:
+                idle.add(fields[0])
+    return idle
+
+
+def leftovers(machine, server):
     """What runs left in the machine: run units, processes of dynamic users, their files."""
     units, processes, files = machine.run("sh", "-c", _STATE_SCRIPT).stdout.split("@@\n")
+    idle = idle_warm_units(units, server)
     whole_machine = machine.target != "host"
+
+    def of_idle_unit(text):
+        return any(unit in text for unit in idle)
+
     left = {
-        "units": [line.split()[0] for line in units.splitlines() if line.strip()],
-        "files": files.splitlines(),
+        "units": [line.split()[0] for line in units.splitlines() if line.strip() and line.split()[0] not in idle],
+        "files": [line for line in files.splitlines() if not of_idle_unit(line)],
         "processes": [
-            line.strip() for line in processes.splitlines() if line.split() and is_run_process(line, whole_machine)
+            line.strip() for line in processes.splitlines()
+            if line.split() and is_run_process(line, whole_machine) and not of_idle_unit(line)
         ],
     }
     return {kind: found for kind, found in left.items() if found}
@@ -82,7 +100,7 @@ def wait_until_clean(machine, server, timeout_s=CLEAN_TIMEOUT_S):
     """
     deadline = time.monotonic() + timeout_s
     while True:
-        left = leftovers(machine)
+        left = leftovers(machine, server)
         busy = server_idle(server)
         if not left and not busy:
             return

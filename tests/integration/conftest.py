@@ -175,3 +175,13 @@ def restart(machine):
 def broker_starter(machine):
     """Starts the broker again after a test stopped it."""
     return lambda: start_broker(machine)
+
+
+@pytest.fixture(scope="module")
+def warm_and_cold(machine):
+    """Two servers for comparing the paths: one with a warm pool of 2, one with none."""
+    warm = start_server(machine, max_running=2, extra_args=("--warm-pool", "2"))
+    cold = start_server(machine, max_running=2, extra_args=("--warm-pool", "0"))
+    yield warm, cold
+    stop_server(machine, warm)
+    stop_server(machine, cold)

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -32,6 +33,11 @@ class FakeSandbox final : public Sandbox
         run.outputDir = files->create(id, ::getgid());
         started.push_back(id);
         runs[id] = {std::move(run), std::move(callbacks)};
+    }
+    void prepare(const std::string& runId, SandboxCallbacks callbacks) override
+    {
+        prepared.push_back(runId);
+        runs[runId] = {SandboxRun{runId, {}, {}, {}, {}, {}}, std::move(callbacks)};
     }
     void follow(const std::string& runId, SandboxCallbacks callbacks) override
     {
@@ -66,6 +72,7 @@ class FakeSandbox final : public Sandbox
     std::vector<std::string> killed;
     std::vector<std::string> released;
     std::vector<std::string> followed;
+    std::vector<std::string> prepared;
     std::set<std::string> neverStarted;
     std::vector<std::string> strays;
     bool up = true;
@@ -94,11 +101,12 @@ class RunManagerTest : public testing::Test
     RunManagerTest(RunManagerTest&&) = delete;
     RunManagerTest& operator=(RunManagerTest&&) = delete;
 
-    RunManager& manager(std::size_t running, std::size_t queued)
+    RunManager& manager(std::size_t running, std::size_t queued, std::size_t warm = 0)
     {
         RunManagerOptions options;
         options.maxRunning = running;
         options.maxQueued = queued;
+        options.warmPool = warm;
         manager_.emplace(sandbox_, files_, *store_, options,
                          [this](const core::Run& run) { logged_.push_back(run); });
         return *manager_;
@@ -313,6 +321,61 @@ TEST_F(RunManagerTest, ACancelledRunStaysUnfinishedInTheStoreUntilItsUnitEnds)
     sandbox_.exit(id, 0);
     EXPECT_TRUE(store_->unfinished().empty());
     EXPECT_EQ(store_->find(id)->status, RunStatus::Cancelled);
+}
+
+TEST_F(RunManagerTest, ARunTakesAWarmUnitAndThePoolRefills)
+{
+    auto& m = manager(2, 2, 2);
+    m.recover();
+    ASSERT_EQ(sandbox_.prepared.size(), 2U);
+    const auto id = submit();
+    // The run is the warm unit: the same id, handed to it by start().
+    EXPECT_EQ(id, sandbox_.prepared[0]);
+    EXPECT_EQ(sandbox_.started, std::vector<std::string>{id});
+    EXPECT_EQ(sandbox_.runs.at(id).first.code, "print(1)");
+    EXPECT_EQ(sandbox_.prepared.size(), 3U);
+    sandbox_.exit(id, 0);
+    EXPECT_EQ(m.find(id)->run.status, RunStatus::Succeeded);
+}
+
+TEST_F(RunManagerTest, AQueuedRunTakesNoWarmUnit)
+{
+    auto& m = manager(1, 2, 1);
+    m.recover();
+    submit();
+    const auto queued = submit();
+    EXPECT_EQ(std::count(sandbox_.prepared.begin(), sandbox_.prepared.end(), queued), 0);
+}
+
+TEST_F(RunManagerTest, AWarmUnitThatEndsIsReplacedUntilTheyKeepFailing)
+{
+    auto& m = manager(1, 1, 1);
+    m.recover();
+    for (int i = 0; i < 5; ++i)
+    {
+        UnitOutcome failed;
+        failed.error = "refused";
+        sandbox_.runs.at(sandbox_.prepared.back()).second.onExited(failed);
+    }
+    // Three failures in a row: no fourth replacement.
+    EXPECT_EQ(sandbox_.prepared.size(), 3U);
+    EXPECT_EQ(sandbox_.released.size(), 3U);
+    EXPECT_EQ(m.health().running, 0U);
+}
+
+TEST_F(RunManagerTest, AWarmUnitEndedWhileWaitingIsReplaced)
+{
+    auto& m = manager(1, 1, 1);
+    m.recover();
+    for (int i = 0; i < 5; ++i)
+    {
+        UnitOutcome ended;
+        ended.started = true;
+        ended.result = "signal";
+        sandbox_.runs.at(sandbox_.prepared.back()).second.onExited(ended);
+    }
+    EXPECT_EQ(sandbox_.prepared.size(), 6U);
+    EXPECT_EQ(m.health().running, 0U);
 }
 
 TEST_F(RunManagerTest, RetentionDeletesExpiredRunsAndTheirFilesButNoUnfinishedOne)

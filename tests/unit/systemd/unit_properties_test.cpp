@@ -212,5 +212,41 @@ TEST(RunUnits, TheRunIdIsReadBackFromTheUnitName)
     EXPECT_FALSE(runIdOfUnit("other-" + id + ".service"));
 }
 
+TEST(WarmUnit, WaitsUnderTheDefaultsWithProcessLimitsAtTheCeiling)
+{
+    auto settings = sampleSettings();
+    settings.warmBootstrap = "/var/lib/pyrunner/warm-bootstrap.py";
+    settings.warmIdleMaxUsec = 600000000;
+    auto ceiling = sampleRun().limits;
+    ceiling.cpuTimeS = 60;
+    ceiling.wallTimeS = 60;
+    ceiling.outputBytes = 5000;
+    const auto unit = buildWarmUnit(sampleRun(), ceiling, settings, "/runs/x/handover");
+    EXPECT_EQ(get<std::uint64_t>(unit, "MemoryMax"), 100ULL * 1024 * 1024);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPU"), 61U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitFSIZE"), 5001U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "RuntimeMaxUSec"), 660000000U);
+    EXPECT_EQ(get<std::string>(unit, "StandardInputFile"), "/runs/x/handover");
+    const auto credentials = get<std::vector<CredentialSource>>(unit, "LoadCredential");
+    ASSERT_EQ(credentials.size(), 1U);
+    EXPECT_EQ(credentials[0].path, settings.warmBootstrap);
+    // The run's arguments travel in the handover, never on a command line.
+    const auto start = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(start.size(), 1U);
+    EXPECT_EQ(std::count(start[0].argv.begin(), start[0].argv.end(), "$HOME"), 0);
+}
+
+TEST(WarmUnit, TakesItsRunsCgroupLimitsAtHandover)
+{
+    const auto limits = runCgroupLimits(sampleRun().limits);
+    std::vector<std::string> names;
+    for (const auto& property : limits)
+    {
+        names.push_back(property.name);
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"MemoryMax", "MemorySwapMax", "CPUQuotaPerSecUSec",
+                                               "TasksMax"}));
+}
+
 } // namespace
 } // namespace pyrunner::systemd

@@ -1,0 +1,99 @@
+"""The warm pool: a run handed to a pre-started unit gets the same Run object as on the cold
+path, sees nothing of any run before it, and the pool refills; a pool of 0 runs cold."""
+
+import re
+import time
+
+import pytest
+
+# Every verdict, and what differs between the paths in how Python starts and ends.
+SCRIPTS = {
+    "hello": ("print('hello')", {}),
+    "argv-stdin-name": (
+        "import sys\nprint(sys.argv[1:], input(), __name__, __file__ == sys.argv[0])\n", {}),
+    "traceback": ("def f():\n    return 1 / 0\nprint(f())\n", {}),
+    "exit-code": ("import sys\nsys.stderr.write('bye')\nsys.exit(7)\n", {}),
+    "out-of-memory": ("b = bytearray(400 * 1024 * 1024)\nprint('survived')\n", {"memory_mb": 64}),
+    "wall-time": ("import time\ntime.sleep(30)\n", {"wall_time_s": 1}),
+    "cpu-time": ("while True:\n    pass\n", {"cpu_time_s": 1, "wall_time_s": 5}),
+    "output-limit": ("print('x' * 5000)\n", {"output_bytes": 1000}),
+}
+COMPARED = ("status", "exit_code", "signal", "stdout", "stderr", "stdout_truncated", "stderr_truncated")
+
+
+def comparable(run):
+    # Unit names differ by run id, in tracebacks too.
+    return {key: re.sub(r"[0-9a-f]{32}", "ID", run[key]) if isinstance(run[key], str) else run[key]
+            for key in COMPARED}
+
+
+def was_warm(machine, run_id):
+    return f"pyrunner warm run {run_id}" in machine.journal("-u", f"pyrunner-{run_id}.service")
+
+
+def warm_run(server, machine, code, **fields):
+    """A run that took a warm unit: the pool is given a moment to be full again first."""
+    for _ in range(3):
+        run = server.run(code, **fields)
+        if was_warm(machine, run["id"]):
+            return run
+        time.sleep(1)
+    pytest.fail(f"three runs in a row took no warm unit: {run}")
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_a_warm_run_matches_a_cold_one(warm_and_cold, machine, name):
+    warm, cold = warm_and_cold
+    code, limits = SCRIPTS[name]
+    fields = {"stdin": "typed\n", "args": ["a b", "$HOME"], "limits": limits}
+
+    hot = warm_run(warm, machine, code, **fields)
+    slow = cold.run(code, **fields)
+
+    assert not was_warm(machine, slow["id"])
+    assert comparable(hot) == comparable(slow)
+
+
+def test_a_warm_run_sees_nothing_of_the_run_before(warm_and_cold, machine):
+    warm, _ = warm_and_cold
+    trail = (
+        "import os, json, sys\n"
+        "open('/tmp/trail', 'w').write('left')\n"
+        "open('/dev/shm/trail', 'w').write('left')\n"
+        "os.environ['TRAIL'] = 'left'\n"
+        "json.TRAIL = 'left'\n"
+        "sys.modules['trail'] = json\n"
+        "print('left')\n"
+    )
+    look = (
+        "import os, json, sys\n"
+        "print(sorted(os.listdir('/tmp')), sorted(os.listdir('/dev/shm')),\n"
+        "      'TRAIL' in os.environ, hasattr(json, 'TRAIL'), 'trail' in sys.modules)\n"
+    )
+
+    assert warm_run(warm, machine, trail)["stdout"] == "left\n"
+    seen = warm_run(warm, machine, look)
+
+    assert seen["stdout"] == "[] [] False False False\n", seen
+
+
+def test_the_pool_refills(warm_and_cold, machine):
+    warm, _ = warm_and_cold
+    taken = [warm_run(warm, machine, "print(1)")["id"] for _ in range(3)]
+
+    deadline = time.monotonic() + 15
+    while True:
+        units = machine.run("systemctl", "list-units", "--plain", "--no-legend", "pyrunner-*").stdout
+        waiting = [line for line in units.splitlines() if "warm run" in line and not any(t in line for t in taken)]
+        if len(waiting) >= 2:
+            break
+        assert time.monotonic() < deadline, f"the pool did not refill:\n{units}"
+        time.sleep(0.5)
+
+
+def test_a_pool_of_zero_runs_cold(warm_and_cold, machine):
+    _, cold = warm_and_cold
+    run = cold.run("print('cold')")
+
+    assert run["stdout"] == "cold\n"
+    assert not was_warm(machine, run["id"])
