@@ -11,6 +11,8 @@
 #
 # As a library (source it; callers use set -euo pipefail):
 #   machine_start [DIR...]   boot, binding each DIR read-only at the same path inside
+#   machine_start_root ROOT  boot the tree ROOT as it is (what runs inside changes it) with a
+#                            network of its own, loopback only; even where PID 1 is systemd
 #   machine_exec CMD...      run CMD inside (its systemd, its system bus, its journal)
 #   machine_stop             power off and wait; idempotent, safe to call from a trap
 # As a command:
@@ -163,25 +165,39 @@ machine_start() {
         machine_say "PID 1 is systemd: using the host's systemd"
         return 0
     fi
+    local dir binds=()
+    for dir; do
+        binds+=("--bind-ro=$dir")
+    done
+    machine_boot -D / --volatile=yes "${binds[@]}"
+}
+
+# A tree of its own, such as a debootstrap root: a test of what is installed in it needs its
+# systemd, not the host's; and its servers' ports then clash with none on the host.
+machine_start_root() {
+    machine_boot -D "$1" --private-network
+}
+
+# Boots systemd-nspawn with these options (the root, what to bind) and waits until it is up.
+machine_boot() {
     ((EUID == 0)) || { machine_say "error: booting a machine needs root"; return 1; }
     command -v systemd-nspawn >/dev/null ||
         { machine_say "error: systemd-nspawn is missing: run scripts/install-deps.sh"; return 1; }
 
-    local started=${EPOCHREALTIME//[.,]/} deadline=$((SECONDS + MACHINE_BOOT_TIMEOUT_S)) dir binds=()
-    for dir; do
-        binds+=("--bind-ro=$dir")
-    done
+    local started=${EPOCHREALTIME//[.,]/} deadline=$((SECONDS + MACHINE_BOOT_TIMEOUT_S))
     # Unique, since tests may run while another machine is up: nspawn keys state by name.
     MACHINE_NAME=pyrunner-$$-$RANDOM
     MACHINE_LOG=$(mktemp "${TMPDIR:-/tmp}/$MACHINE_NAME.XXXXXX.log")
     machine_make_cgroups || return
 
     # setsid: a Ctrl-C on the terminal reaches us, not the machine; we power it off in order.
-    # systemd.firstboot=off: else systemd-firstboot waits for keyboard input.
+    # systemd.firstboot=off: else systemd-firstboot waits for keyboard input. A read-only
+    # console is drained into the log; a passive one fills up, and PID 1 then blocks writing
+    # to it. systemd.show_status=no keeps the status lines out of it in the first place.
     (
         machine_join_cgroups
-        exec setsid systemd-nspawn --quiet --register=no --keep-unit -D / --volatile=yes \
-            -M "$MACHINE_NAME" --console=passive "${binds[@]}" -b systemd.firstboot=off
+        exec setsid systemd-nspawn --quiet --register=no --keep-unit "$@" \
+            -M "$MACHINE_NAME" --console=read-only -b systemd.firstboot=off systemd.show_status=no
     ) </dev/null >"$MACHINE_LOG" 2>&1 &
     MACHINE_NSPAWN_PID=$!
 

@@ -207,6 +207,14 @@ CgroupStats RunFiles::cgroupStats(const std::string& runId) const
     return parseCgroupStats(read(runId, cgroupStatsName, cgroupStatsMaxBytes).data);
 }
 
+UniqueFd RunFiles::openHandover(const std::string& runId) const
+{
+    const auto dir = openRunDir(runId);
+    return dir ? UniqueFd(::openat(dir.get(), handoverName,
+                                   O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC))
+               : UniqueFd();
+}
+
 UnitEnd RunFiles::unitEnd(const std::string& runId) const
 {
     return parseUnitEnd(read(runId, cgroupStatsName, cgroupStatsMaxBytes).data);

@@ -61,6 +61,9 @@ class RunFiles
     Read read(const std::string& runId, const char* name, std::uint64_t limit) const;
     std::uint64_t size(const std::string& runId, const char* name) const;
     CgroupStats cgroupStats(const std::string& runId) const;
+    // The warm unit's handover FIFO, for writing (and reading, so that opening never waits);
+    // an invalid fd for a run that had none.
+    UniqueFd openHandover(const std::string& runId) const;
     UnitEnd unitEnd(const std::string& runId) const;
 
   private:

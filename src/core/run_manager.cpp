@@ -89,23 +89,51 @@ void RunManager::fillWarmPool()
         const std::lock_guard lock(mutex_);
         while (warm_.size() < options_.warmPool && warmFailures_ < maxWarmFailures)
         {
-            warm_.push_back(newRunId());
-            ids.push_back(warm_.back());
+            warm_.push_back(WarmUnit{newRunId(), false});
+            ids.push_back(warm_.back().id);
         }
     }
     for (const auto& id : ids)
     {
         SandboxCallbacks callbacks;
+        callbacks.onStarted = [this, id] { warmUnitReady(id); };
         callbacks.onExited = [this, id](const UnitOutcome& outcome) { warmUnitEnded(id, outcome); };
         sandbox_.prepare(id, std::move(callbacks));
     }
+}
+
+void RunManager::warmUnitReady(const std::string& id)
+{
+    const std::lock_guard lock(mutex_);
+    for (auto& unit : warm_)
+    {
+        if (unit.id == id)
+        {
+            unit.ready = true;
+        }
+    }
+}
+
+std::optional<std::string> RunManager::takeWarmLocked()
+{
+    const auto ready =
+        std::find_if(warm_.begin(), warm_.end(), [](const WarmUnit& unit) { return unit.ready; });
+    if (ready == warm_.end())
+    {
+        return std::nullopt;
+    }
+    auto id = ready->id;
+    warm_.erase(ready);
+    warmFailures_ = 0;
+    return id;
 }
 
 void RunManager::warmUnitEnded(const std::string& id, const UnitOutcome& outcome)
 {
     {
         const std::lock_guard lock(mutex_);
-        const auto it = std::find(warm_.begin(), warm_.end(), id);
+        const auto it = std::find_if(warm_.begin(), warm_.end(),
+                                     [&id](const WarmUnit& unit) { return unit.id == id; });
         if (it == warm_.end())
         {
             // Taken for a run meanwhile; the run's own start reports what became of it.
@@ -137,17 +165,10 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
             return SubmitError::QueueFull;
         }
         Entry entry;
-        if (slotFree && request.environment == warmEnvironment && !warm_.empty())
-        {
-            entry.run.id = warm_.front();
-            warm_.pop_front();
-            warmFailures_ = 0;
-            tookWarm = true;
-        }
-        else
-        {
-            entry.run.id = newRunId();
-        }
+        const auto warm =
+            slotFree && request.environment == warmEnvironment ? takeWarmLocked() : std::nullopt;
+        tookWarm = warm.has_value();
+        entry.run.id = warm.value_or(newRunId());
         entry.run.unit = sandbox_.unitName(entry.run.id);
         entry.run.environment = request.environment;
         entry.run.limits = request.limits;

@@ -23,7 +23,9 @@ struct RunManagerOptions
     std::size_t maxQueued = 64;
     std::vector<std::string> environments{"default"};
     // Warm units kept ready for runs of the default environment; 0 turns them off.
-    std::size_t warmPool = 2;
+    // Off until a warm unit's stop-post helper no longer opens the handover FIFO as its
+    // stdin, which waits when no broker holds the FIFO (docs/performance.md).
+    std::size_t warmPool = 0;
 };
 
 // What recover() found of the runs an earlier server left.
@@ -90,6 +92,9 @@ class RunManager final : public RunService
     // Prepares warm units until the pool is full again.
     void fillWarmPool();
     void warmUnitEnded(const std::string& id, const UnitOutcome& outcome);
+    void warmUnitReady(const std::string& id);
+    // A ready warm unit's id for a run, if there is one.
+    std::optional<std::string> takeWarmLocked();
     void markStarted(const std::string& id);
     void finish(const std::string& id, const UnitOutcome& outcome);
     bool restartVanished(const std::string& id);
@@ -109,8 +114,14 @@ class RunManager final : public RunService
     std::unordered_map<std::string, Entry> runs_;
     std::deque<std::string> queue_;
     std::size_t running_ = 0;
-    // Ids of warm units waiting for a run, oldest first.
-    std::deque<std::string> warm_;
+    struct WarmUnit
+    {
+        std::string id;
+        // Its process is up and waiting: a run handed to it starts at once.
+        bool ready = false;
+    };
+    // Warm units waiting for a run, oldest first.
+    std::deque<WarmUnit> warm_;
     // Warm units that ended before their run in a row; past a few the pool stops refilling
     // rather than start units that keep failing.
     std::size_t warmFailures_ = 0;

@@ -132,6 +132,7 @@ void BrokerClient::fetchLayers()
 void BrokerClient::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {
+        idle_.erase(run.id);
         runs_[run.id] = std::move(callbacks);
         unconfirmed_[run.id] = run;
         if (brokerUp_)
@@ -169,6 +170,7 @@ void BrokerClient::prepare(const std::string& runId, core::SandboxCallbacks call
 {
     bus_->post([this, runId, callbacks = std::move(callbacks)]() mutable {
         runs_[runId] = std::move(callbacks);
+        idle_.insert(runId);
         try
         {
             broker_->callMethod("PrepareRun")
@@ -313,6 +315,13 @@ void BrokerClient::brokerArrived()
     {
         callBroker(method, runId);
     }
+    for (const auto& id : std::exchange(idle_, {}))
+    {
+        core::UnitOutcome gone;
+        gone.started = true;
+        gone.error = "Its broker went away before the warm unit was given a run.";
+        endRun(id, gone);
+    }
     std::vector<std::string> ids;
     ids.reserve(runs_.size());
     for (const auto& [id, callbacks] : runs_)
@@ -347,6 +356,7 @@ void BrokerClient::onRunExited(sdbus::Message& message)
 void BrokerClient::endRun(const std::string& runId, core::UnitOutcome outcome)
 {
     unconfirmed_.erase(runId);
+    idle_.erase(runId);
     const auto node = runs_.extract(runId);
     if (node)
     {
@@ -360,6 +370,7 @@ void BrokerClient::abandonAll()
     // store, so they are not ended here.
     runs_.clear();
     unconfirmed_.clear();
+    idle_.clear();
     if (onConnectionLost_)
     {
         onConnectionLost_();

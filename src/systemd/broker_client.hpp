@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,6 +74,9 @@ class BrokerClient final : public core::Sandbox
     std::map<std::string, core::SandboxCallbacks> runs_;
     // Starts the broker has not acknowledged, kept to send again if it went away first.
     std::map<std::string, core::SandboxRun> unconfirmed_;
+    // Warm units prepared and not yet given a run. A new broker cannot hand them one (they
+    // end when their broker goes), so they are reported ended when it arrives.
+    std::set<std::string> idle_;
     // Kills and releases asked while no broker was there: sent when one arrives.
     std::vector<std::pair<const char*, std::string>> deferred_;
     std::atomic<bool> brokerUp_{false};

@@ -114,7 +114,7 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
     {
         // Its warm unit and files are there; the run goes to it over its stdin.
         run.outputDir = files_.path(id);
-        sandbox_.start(std::move(run), callbacksFor(id));
+        sandbox_.startPrepared(run, callbacksFor(id));
         return;
     }
     try
@@ -183,7 +183,7 @@ std::string BrokerService::followRun(const std::string& id)
     {
         return "following";
     }
-    if (sandbox_.follow(id, callbacksFor(id)))
+    if (sandbox_.follow(id, callbacksFor(id), files_.openHandover(id)))
     {
         active_.insert(id);
         return "following";

@@ -241,6 +241,11 @@ void SystemdSandbox::prepare(const core::SandboxRun& prepared, const core::Limit
     prepareOnBus(prepared, ceiling, std::move(callbacks));
 }
 
+void SystemdSandbox::startPrepared(const core::SandboxRun& run, core::SandboxCallbacks callbacks)
+{
+    startOnBus(run, std::move(callbacks));
+}
+
 bool SystemdSandbox::isPrepared(const std::string& runId) const
 {
     const auto it = trackers_.find(unitObjectPath(unitNameFor(runId)));
@@ -462,7 +467,8 @@ sdbus::Variant SystemdSandbox::unitProperty(const std::string& path, const char*
     return value;
 }
 
-bool SystemdSandbox::follow(const std::string& runId, core::SandboxCallbacks callbacks)
+bool SystemdSandbox::follow(const std::string& runId, core::SandboxCallbacks callbacks,
+                            core::UniqueFd handover)
 {
     const auto name = unitNameFor(runId);
     sdbus::ObjectPath path;
@@ -496,6 +502,10 @@ bool SystemdSandbox::follow(const std::string& runId, core::SandboxCallbacks cal
     tracker.callbacks = std::move(callbacks);
     tracker.jobDone = true;
     tracker.jobResult = "done";
+    // Followed, never prepared here: no run is handed to it by this broker.
+    tracker.warm = static_cast<bool>(handover);
+    tracker.handedOver = true;
+    tracker.handover = std::move(handover);
     // Its start job is long done; the run may still be queued for whoever asked.
     if (tracker.callbacks.onStarted)
     {
@@ -575,8 +585,8 @@ void SystemdSandbox::onJobRemoved(sdbus::Message& message)
     if (result == "done")
     {
         watchMemory(path, it->second.unitName);
-        // A warm unit's run starts at handover, not with its unit.
-        if (it->second.callbacks.onStarted && !it->second.warm)
+        // For a warm unit this says it is ready to take a run; its run starts at handover.
+        if (it->second.callbacks.onStarted)
         {
             it->second.callbacks.onStarted();
         }

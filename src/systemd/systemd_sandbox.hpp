@@ -60,9 +60,15 @@ class SystemdSandbox
                  core::SandboxCallbacks callbacks);
     // On the bus thread: whether start() with this id would hand its run to a warm unit.
     bool isPrepared(const std::string& runId) const;
+    // On the bus thread: hands the run to its warm unit before returning, so that a broker
+    // that has answered a start has also written the run where its unit reads it.
+    void startPrepared(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
     // On the bus thread: follows the unit of a run this process did not start (it began
     // before a restart), as start() would have; false when systemd has no such unit loaded.
-    bool follow(const std::string& runId, core::SandboxCallbacks callbacks);
+    // A warm unit's `handover` FIFO is held until the unit has ended, as for one started
+    // here: every process systemd starts for it opens the FIFO as its stdin.
+    bool follow(const std::string& runId, core::SandboxCallbacks callbacks,
+                core::UniqueFd handover);
     // On the bus thread: the ids of the run units systemd has loaded.
     std::vector<std::string> loadedRuns();
     bool reachable() const { return bus_->alive(); }
@@ -84,7 +90,8 @@ class SystemdSandbox
         std::optional<std::uint64_t> handedOverUsec;
         // The broker ended a warm run at its wall limit.
         bool timedOut = false;
-        // A run for a warm unit whose process has not started yet: the FIFO holds nothing
+        // A run for a warm unit whose process has not started yet (the front takes only
+        // units said to be ready, but a restarted front may not know): the FIFO keeps nothing
         // until a reader has it open, so the handover waits for the start job.
         std::optional<core::SandboxRun> waitingRun;
     };

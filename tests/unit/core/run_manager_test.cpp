@@ -328,10 +328,15 @@ TEST_F(RunManagerTest, ARunTakesAWarmUnitAndThePoolRefills)
     auto& m = manager(2, 2, 2);
     m.recover();
     ASSERT_EQ(sandbox_.prepared.size(), 2U);
+    // Not ready yet: a run does not wait for it.
+    const auto cold = submit();
+    EXPECT_EQ(std::count(sandbox_.prepared.begin(), sandbox_.prepared.end(), cold), 0);
+    sandbox_.exit(cold, 0);
+    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
     const auto id = submit();
     // The run is the warm unit: the same id, handed to it by start().
     EXPECT_EQ(id, sandbox_.prepared[0]);
-    EXPECT_EQ(sandbox_.started, std::vector<std::string>{id});
+    EXPECT_EQ(sandbox_.started, (std::vector<std::string>{cold, id}));
     EXPECT_EQ(sandbox_.runs.at(id).first.code, "print(1)");
     EXPECT_EQ(sandbox_.prepared.size(), 3U);
     sandbox_.exit(id, 0);
@@ -342,6 +347,7 @@ TEST_F(RunManagerTest, AQueuedRunTakesNoWarmUnit)
 {
     auto& m = manager(1, 2, 1);
     m.recover();
+    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
     submit();
     const auto queued = submit();
     EXPECT_EQ(std::count(sandbox_.prepared.begin(), sandbox_.prepared.end(), queued), 0);
