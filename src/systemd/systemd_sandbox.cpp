@@ -12,7 +12,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
-#include <ctime>
 #include <fcntl.h>
 #include <limits>
 #include <map>
@@ -276,10 +275,7 @@ void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::
     }
     const auto unit = buildWarmUnit(prepared, ceiling, settings_, fifo);
     const auto path = unitObjectPath(unit.name);
-    auto& tracker = trackers_[path];
-    tracker = Tracker{};
-    tracker.unitName = unit.name;
-    tracker.callbacks = std::move(callbacks);
+    auto& tracker = track(path, unit.name, std::move(callbacks));
     tracker.warm = true;
     tracker.handover = std::move(handover);
     startUnit(path, unit);
@@ -313,13 +309,11 @@ void SystemdSandbox::handOver(const std::string& path, const core::SandboxRun& r
         killOnBus(tracker.unitName);
         return;
     }
-    timespec now{};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    constexpr std::uint64_t usecPerSec = 1000000;
-    constexpr std::uint64_t nsecPerUsec = 1000;
-    tracker.handedOverUsec = static_cast<std::uint64_t>(now.tv_sec) * usecPerSec +
-                             static_cast<std::uint64_t>(now.tv_nsec) / nsecPerUsec;
-    deadlines_->arm(path, Deadlines::Clock::now() + std::chrono::seconds(run.limits.wallTimeS),
+    // steady_clock is CLOCK_MONOTONIC, the clock of systemd's *TimestampMonotonic.
+    const auto now = Deadlines::Clock::now();
+    tracker.handedOverUsec = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+    deadlines_->arm(path, now + std::chrono::seconds(run.limits.wallTimeS),
                     [this, path] { bus_->post([this, path] { onWallTimeout(path); }); });
     if (tracker.callbacks.onStarted)
     {
@@ -355,11 +349,18 @@ void SystemdSandbox::startOnBus(const core::SandboxRun& run, core::SandboxCallba
         return;
     }
     const auto unit = buildRunUnit(run, settings_);
+    track(path, unit.name, std::move(callbacks));
+    startUnit(path, unit);
+}
+
+SystemdSandbox::Tracker& SystemdSandbox::track(const std::string& path, std::string unitName,
+                                               core::SandboxCallbacks callbacks)
+{
     auto& tracker = trackers_[path];
     tracker = Tracker{};
-    tracker.unitName = unit.name;
+    tracker.unitName = std::move(unitName);
     tracker.callbacks = std::move(callbacks);
-    startUnit(path, unit);
+    return tracker;
 }
 
 void SystemdSandbox::startUnit(const std::string& path, const TransientUnit& unit)
@@ -496,10 +497,7 @@ bool SystemdSandbox::follow(const std::string& runId, core::SandboxCallbacks cal
     {
         // Collected meanwhile: finishIfInactive below learns it.
     }
-    auto& tracker = trackers_[path];
-    tracker = Tracker{};
-    tracker.unitName = name;
-    tracker.callbacks = std::move(callbacks);
+    auto& tracker = track(path, name, std::move(callbacks));
     tracker.jobDone = true;
     tracker.jobResult = "done";
     // Followed, never prepared here: no run is handed to it by this broker.

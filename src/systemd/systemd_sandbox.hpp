@@ -97,6 +97,8 @@ class SystemdSandbox
     };
 
     void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
+    // A fresh tracker for the unit at `path`, replacing any earlier one.
+    Tracker& track(const std::string& path, std::string unitName, core::SandboxCallbacks callbacks);
     void startUnit(const std::string& path, const TransientUnit& unit);
     void prepareOnBus(const core::SandboxRun& prepared, const core::Limits& ceiling,
                       core::SandboxCallbacks callbacks);

@@ -13,9 +13,9 @@
 #include <systemd/sd-journal.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
@@ -108,14 +108,11 @@ pyrunner::core::UnitEnd unitEnd()
     end.serviceResult = variable("SERVICE_RESULT");
     end.exitCode = variable("EXIT_CODE");
     end.exitStatus = variable("EXIT_STATUS");
-    timespec now{};
-    if (::clock_gettime(CLOCK_REALTIME, &now) == 0)
-    {
-        constexpr std::uint64_t usecPerSec = 1000000;
-        constexpr std::uint64_t nsecPerUsec = 1000;
-        end.stoppedRealtimeUsec = static_cast<std::uint64_t>(now.tv_sec) * usecPerSec +
-                                  static_cast<std::uint64_t>(now.tv_nsec) / nsecPerUsec;
-    }
+    // system_clock is CLOCK_REALTIME, the clock the store keeps a run's start in.
+    end.stoppedRealtimeUsec =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     return end;
 }
 
