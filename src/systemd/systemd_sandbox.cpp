@@ -74,6 +74,15 @@ sdbus::Variant toVariant(const PropertyValue& value)
         }
         return sdbus::Variant(out);
         },
+        [](const std::vector<BindMount>& mounts) {
+        std::vector<sdbus::Struct<std::string, std::string, bool, std::uint64_t>> out;
+        out.reserve(mounts.size());
+        for (const auto& m : mounts)
+        {
+            out.emplace_back(m.source, m.destination, m.ignoreMissing, m.flags);
+        }
+        return sdbus::Variant(out);
+    },
         [](const std::vector<CredentialSource>& credentials) {
         std::vector<sdbus::Struct<std::string, std::string>> out;
         out.reserve(credentials.size());
@@ -82,8 +91,7 @@ sdbus::Variant toVariant(const PropertyValue& value)
             out.emplace_back(c.id, c.path);
         }
         return sdbus::Variant(out);
-    },
-        [](const auto& plain) { return sdbus::Variant(plain); },
+        }, [](const auto& plain) { return sdbus::Variant(plain); },
         }, value);
 }
 
@@ -254,17 +262,22 @@ bool SystemdSandbox::isPrepared(const std::string& runId) const
 void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::Limits& ceiling,
                                   core::SandboxCallbacks callbacks)
 {
-    // A FIFO in the run's root-only directory, held open by the broker (for reading too, so
-    // that opening it never waits) from before systemd opens it as the unit's stdin until the
-    // unit has ended: every process systemd starts for the unit, the stop-post helper
-    // included, opens its stdin, and would wait for a writer without one.
+    // A FIFO in the run's directory, held open by the broker (for reading too, so that
+    // opening it never waits) until the unit has ended. Readable by "others" alone: the unit's
+    // dynamic user opens it through its bind mount; on the host, only root and the front's
+    // group may enter the directory, and that group may not open the FIFO.
     const auto fifo = prepared.outputDir + "/" + core::RunFiles::handoverName;
-    constexpr mode_t fifoMode = 0600;
+    constexpr mode_t fifoMode = 0604;
     core::UniqueFd handover;
     if (::mkfifo(fifo.c_str(), fifoMode) == 0)
     {
         handover =
             core::UniqueFd(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+        // mkfifo's mode is cut by the umask.
+        if (handover && ::fchmod(handover.get(), fifoMode) != 0)
+        {
+            handover = core::UniqueFd();
+        }
     }
     if (!handover)
     {

@@ -214,8 +214,12 @@ void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
 {
     p.push_back({"LoadCredential",
                  std::vector<CredentialSource>{{warmBootstrapCredential, settings.warmBootstrap}}});
-    const StringList argv{settings.python, "-I", "-B", "-u",
-                          "/run/credentials/" + unitName + "/" + warmBootstrapCredential};
+    const StringList argv{settings.python,
+                          "-I",
+                          "-B",
+                          "-u",
+                          "/run/credentials/" + unitName + "/" + warmBootstrapCredential,
+                          warmHandoverMountPoint};
     p.push_back(
         {"ExecStartEx", std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
     addStopPost(p, prepared, settings);
@@ -276,7 +280,12 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
     addLimits(p, prepared.limits, ceiling,
               settings.warmIdleMaxUsec + std::uint64_t{ceiling.wallTimeS} * usecPerSec);
     // A path, not a passed descriptor: the unit's definition must survive a daemon-reload.
-    p.push_back({"StandardInputFile", handoverFifo});
+    // Not its stdin: systemd opens stdin for every process of the unit, the stop-post helper
+    // included, and opening a FIFO waits for a writer, which is gone with the broker. The
+    // private /dev keeps the mount point out of the host's file systems.
+    p.push_back({"StandardInput", std::string("null")});
+    p.push_back({"BindReadOnlyPaths",
+                 std::vector<BindMount>{{handoverFifo, warmHandoverMountPoint, false, 0}}});
     addOutput(p, prepared);
     addWarmCommands(p, prepared, settings, unit.name);
     return unit;

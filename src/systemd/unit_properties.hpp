@@ -50,11 +50,23 @@ struct IpPrefix
     bool operator==(const IpPrefix&) const = default;
 };
 
+// BindReadOnlyPaths: a(ssbt), source, destination, ignore a missing source, mount flags.
+struct BindMount
+{
+    std::string source;
+    std::string destination;
+    bool ignoreMissing = false;
+    std::uint64_t flags = 0;
+
+    bool operator==(const BindMount&) const = default;
+};
+
 using Bytes = std::vector<std::uint8_t>;
 using StringList = std::vector<std::string>;
-using PropertyValue = std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string,
-                                   StringList, Bytes, std::vector<ExecCommand>, NameFilter,
-                                   std::vector<CredentialSource>, std::vector<IpPrefix>>;
+using PropertyValue =
+    std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string, StringList, Bytes,
+                 std::vector<ExecCommand>, NameFilter, std::vector<CredentialSource>,
+                 std::vector<IpPrefix>, std::vector<BindMount>>;
 
 struct Property
 {
@@ -90,8 +102,12 @@ std::optional<std::string> runIdOfUnit(std::string_view unitName);
 // The whole sandbox of one run, as StartTransientUnit properties.
 TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& settings);
 
+// Where a warm unit sees its handover FIFO; the bootstrap gets it as its argument.
+inline constexpr const char* warmHandoverMountPoint = "/dev/pyrunner-handover";
+
 // A warm unit: the same sandbox, started before its run is known. Python runs the bootstrap,
-// which reads the run from its stdin, the FIFO `handoverFifo`, and runs it. While it waits, its
+// which reads the run from the FIFO `handoverFifo` (bound read-only at
+// warmHandoverMountPoint) and runs it. While it waits, its
 // cgroup limits are `prepared.limits` (the defaults); at handover they become the run's
 // (runCgroupLimits). Its process limits are the `ceiling` any run may get, since they can
 // only be lowered once it runs, which the bootstrap does for its run's own. Its wall time

@@ -226,7 +226,11 @@ TEST(WarmUnit, WaitsUnderTheDefaultsWithProcessLimitsAtTheCeiling)
     EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPU"), 61U);
     EXPECT_EQ(get<std::uint64_t>(unit, "LimitFSIZE"), 5001U);
     EXPECT_EQ(get<std::uint64_t>(unit, "RuntimeMaxUSec"), 660000000U);
-    EXPECT_EQ(get<std::string>(unit, "StandardInputFile"), "/runs/x/handover");
+    // Not stdin: the stop-post helper would open it too and wait for a writer.
+    EXPECT_EQ(get<std::string>(unit, "StandardInput"), "null");
+    const auto binds = get<std::vector<BindMount>>(unit, "BindReadOnlyPaths");
+    ASSERT_EQ(binds.size(), 1U);
+    EXPECT_EQ(binds[0], (BindMount{"/runs/x/handover", warmHandoverMountPoint, false, 0}));
     const auto credentials = get<std::vector<CredentialSource>>(unit, "LoadCredential");
     ASSERT_EQ(credentials.size(), 1U);
     EXPECT_EQ(credentials[0].path, settings.warmBootstrap);
@@ -234,6 +238,7 @@ TEST(WarmUnit, WaitsUnderTheDefaultsWithProcessLimitsAtTheCeiling)
     const auto start = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
     ASSERT_EQ(start.size(), 1U);
     EXPECT_EQ(std::count(start[0].argv.begin(), start[0].argv.end(), "$HOME"), 0);
+    EXPECT_EQ(start[0].argv.back(), warmHandoverMountPoint);
 }
 
 TEST(WarmUnit, TakesItsRunsCgroupLimitsAtHandover)

@@ -23,8 +23,8 @@ std::string slurp(const fs::path& path)
     return text.str();
 }
 
-// The bootstrap run by the system's Python outside any sandbox, its stdin a file holding
-// the handover, as a warm unit's FIFO would.
+// The bootstrap run by the system's Python outside any sandbox, given a file holding the
+// handover where a warm unit has its FIFO.
 class WarmBootstrapTest : public ::testing::Test
 {
   protected:
@@ -45,7 +45,7 @@ class WarmBootstrapTest : public ::testing::Test
         std::ofstream(dir_ / "handover", std::ios::binary) << handover;
         const auto command = "CREDENTIALS_DIRECTORY=" + dir_.string() +
                              " /usr/bin/python3 -I -B -u " + (dir_ / "bootstrap.py").string() +
-                             " < " + (dir_ / "handover").string() + " > " +
+                             " " + (dir_ / "handover").string() + " < /dev/null > " +
                              (dir_ / "out").string() + " 2> " + (dir_ / "err").string();
         const int status = std::system(command.c_str());
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
