@@ -87,7 +87,7 @@ void addOptions(CLI::App& app, Flags& f)
         ->check(range(bounds::httpThreads));
 }
 
-template <typename T> void override(const std::optional<T>& flag, T& setting)
+template <typename T> void applyFlag(const std::optional<T>& flag, T& setting)
 {
     if (flag)
     {
@@ -97,15 +97,15 @@ template <typename T> void override(const std::optional<T>& flag, T& setting)
 
 void applyFlags(const Flags& f, pyrunner::core::ServerSettings& s)
 {
-    override(f.listen, s.listen);
-    override(f.stateDir, s.stateDir);
-    override(f.store, s.store);
-    override(f.maxRunning, s.maxRunning);
-    override(f.maxQueued, s.maxQueued);
-    override(f.warmPool, s.warmPool);
-    override(f.retentionSeconds, s.retentionSeconds);
-    override(f.diskBudgetMb, s.diskBudgetMb);
-    override(f.httpThreads, s.httpThreads);
+    applyFlag(f.listen, s.listen);
+    applyFlag(f.stateDir, s.stateDir);
+    applyFlag(f.store, s.store);
+    applyFlag(f.maxRunning, s.maxRunning);
+    applyFlag(f.maxQueued, s.maxQueued);
+    applyFlag(f.warmPool, s.warmPool);
+    applyFlag(f.retentionSeconds, s.retentionSeconds);
+    applyFlag(f.diskBudgetMb, s.diskBudgetMb);
+    applyFlag(f.httpThreads, s.httpThreads);
 }
 
 int serve(const pyrunner::core::Config& config)
