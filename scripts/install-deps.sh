@@ -8,7 +8,7 @@ PACKAGES=(
     # build
     build-essential cmake pkg-config
     libsdbus-c++-dev libpistache-dev nlohmann-json3-dev libsystemd-dev libgmime-3.0-dev
-    libcli11-dev libsqlite3-dev
+    libcli11-dev libsqlite3-dev libtomlplusplus-dev
     # unit tests and source checks
     libgtest-dev libgmock-dev googletest clang-format clang-tidy
     # the fuzz targets: clang++ and its runtimes for -fsanitize=fuzzer,address,undefined

@@ -2,6 +2,7 @@
 // privileged pyrunner-broker for every run. Wiring only: parses the command line, connects
 // the layers, and waits for SIGINT or SIGTERM.
 
+#include "core/config.hpp"
 #include "core/limits.hpp"
 #include "core/retention.hpp"
 #include "core/run_files.hpp"
@@ -19,60 +20,98 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <optional>
+#include <string_view>
 #include <syslog.h>
 #include <thread>
 #include <unistd.h>
+#include <variant>
 
 namespace
 {
 
-struct Settings
+// Exit status for a configuration that cannot be used (sysexits.h's EX_CONFIG); the unit
+// does not restart on it (RestartPreventExitStatus=), since a restart would not fix it.
+constexpr int exitBadConfig = 78;
+
+// The flags, each of which overrides its key in the configuration file when given.
+struct Flags
 {
-    std::string listen = "127.0.0.1:8080";
-    std::string stateDir = "/var/lib/pyrunner";
-    // Empty: <stateDir>/front/runs.sqlite3.
-    std::string store;
-    std::size_t maxRunning = std::max(1U, std::thread::hardware_concurrency());
-    std::size_t maxQueued = 64;
-    std::size_t warmPool = 2;
-    // A day.
-    unsigned retentionSeconds = 86400;
-    std::uint64_t diskBudgetMb = 10240;
-    unsigned httpThreads = 4;
+    std::string config{pyrunner::core::defaultConfigPath};
+    bool checkConfig = false;
+    std::optional<std::string> listen;
+    std::optional<std::string> stateDir;
+    std::optional<std::string> store;
+    std::optional<std::size_t> maxRunning;
+    std::optional<std::size_t> maxQueued;
+    std::optional<std::size_t> warmPool;
+    std::optional<unsigned> retentionSeconds;
+    std::optional<std::uint64_t> diskBudgetMb;
+    std::optional<unsigned> httpThreads;
 };
 
-void addOptions(CLI::App& app, Settings& s)
+CLI::Range range(pyrunner::core::Bound bound)
 {
-    app.add_option("--listen", s.listen, "ADDR:PORT to serve HTTP on")->capture_default_str();
-    app.add_option("--state-dir", s.stateDir, "where the broker keeps runs' output")
-        ->capture_default_str();
-    app.add_option("--max-running", s.maxRunning, "runs at once")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 1024));
-    app.add_option("--max-queued", s.maxQueued, "runs waiting behind them")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 100000));
-    app.add_option("--warm-pool", s.warmPool,
-                   "warm units kept ready for runs of the default environment (0: none)")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 64));
-    app.add_option("--store", s.store, "the run store (default <state-dir>/front/runs.sqlite3)");
-    app.add_option("--retention-seconds", s.retentionSeconds,
-                   "how long a finished run and its output are kept")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 366 * 86400));
-    app.add_option("--disk-budget-mb", s.diskBudgetMb,
-                   "output of finished runs kept at most; the oldest go first")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 1 << 30));
-    app.add_option("--http-threads", s.httpThreads, "HTTP worker threads")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 256));
+    return CLI::Range(bound.min, bound.max);
 }
 
-int serve(const Settings& s)
+void addOptions(CLI::App& app, Flags& f)
+{
+    namespace bounds = pyrunner::core::bounds;
+    app.add_option("--config", f.config, "the configuration file; flags override its keys")
+        ->capture_default_str();
+    app.add_flag("--check-config", f.checkConfig,
+                 "check the configuration file, say what is wrong, and exit (0: valid)");
+    app.add_option("--listen", f.listen, "ADDR:PORT to serve HTTP on (127.0.0.1:8080)")
+        ->check([](const std::string& text) {
+            return pyrunner::http::parseListenAddress(text) ? std::string{}
+                                                            : std::string{"must be ADDR:PORT"};
+        });
+    app.add_option("--state-dir", f.stateDir,
+                   "where the broker keeps runs' output (/var/lib/pyrunner)");
+    app.add_option("--max-running", f.maxRunning, "runs at once (the number of CPUs)")
+        ->check(range(bounds::maxRunning));
+    app.add_option("--max-queued", f.maxQueued, "runs waiting behind them (64)")
+        ->check(range(bounds::maxQueued));
+    app.add_option("--warm-pool", f.warmPool,
+                   "warm units kept ready for runs of the default environment (0: none)")
+        ->check(range(bounds::warmPool));
+    app.add_option("--store", f.store, "the run store (<state-dir>/front/runs.sqlite3)");
+    app.add_option("--retention-seconds", f.retentionSeconds,
+                   "how long a finished run and its output are kept (86400)")
+        ->check(range(bounds::retentionSeconds));
+    app.add_option("--disk-budget-mb", f.diskBudgetMb,
+                   "output of finished runs kept at most; the oldest go first (10240)")
+        ->check(range(bounds::diskBudgetMb));
+    app.add_option("--http-threads", f.httpThreads, "HTTP worker threads (4)")
+        ->check(range(bounds::httpThreads));
+}
+
+template <typename T> void applyFlag(const std::optional<T>& flag, T& setting)
+{
+    if (flag)
+    {
+        setting = *flag;
+    }
+}
+
+void applyFlags(const Flags& f, pyrunner::core::ServerSettings& s)
+{
+    applyFlag(f.listen, s.listen);
+    applyFlag(f.stateDir, s.stateDir);
+    applyFlag(f.store, s.store);
+    applyFlag(f.maxRunning, s.maxRunning);
+    applyFlag(f.maxQueued, s.maxQueued);
+    applyFlag(f.warmPool, s.warmPool);
+    applyFlag(f.retentionSeconds, s.retentionSeconds);
+    applyFlag(f.diskBudgetMb, s.diskBudgetMb);
+    applyFlag(f.httpThreads, s.httpThreads);
+}
+
+int serve(const pyrunner::core::Config& config)
 {
     using namespace pyrunner;
+    const auto& s = config.server;
     const auto listen = http::parseListenAddress(s.listen);
     if (!listen)
     {
@@ -82,7 +121,6 @@ int serve(const Settings& s)
     // Before any thread starts, so that every thread inherits the mask.
     const systemd::StopSignals stopSignals;
 
-    const auto cpus = std::max(1U, std::thread::hardware_concurrency());
     const core::RunFiles files(s.stateDir);
     core::RunStore store(s.store.empty() ? s.stateDir + "/front/runs.sqlite3" : s.store);
     // The front's own bus connection gone, no run can be followed from this process: it
@@ -120,7 +158,7 @@ int serve(const Settings& s)
     serverOptions.address = listen->host;
     serverOptions.port = listen->port;
     serverOptions.threads = s.httpThreads;
-    serverOptions.limits = core::LimitPolicy::forCpus(cpus);
+    serverOptions.limits = config.limits;
     http::Server server(manager, serverOptions);
     server.start();
     // Under Type=notify, systemd (and `systemd-run`) learn here that requests are served.
@@ -139,15 +177,53 @@ int serve(const Settings& s)
     return busLost ? 1 : 0;
 }
 
+// The file's settings with the flags over them; on a fault, a sentence and the exit status.
+std::variant<pyrunner::core::Config, int> configure(const Flags& flags, bool explicitFile)
+{
+    using namespace pyrunner;
+    core::ConfigRules rules;
+    rules.cpus = std::max(1U, std::thread::hardware_concurrency());
+    rules.isListenAddress = [](std::string_view text) {
+        return http::parseListenAddress(text).has_value();
+    };
+    auto loaded = core::loadConfig(flags.config, explicitFile, rules);
+    if (const auto* error = std::get_if<core::ConfigError>(&loaded))
+    {
+        std::cerr << "pyrunnerd: " << error->message << "\n";
+        if (!flags.checkConfig)
+        {
+            systemd::logMessage(LOG_CRIT, "pyrunnerd: " + error->message);
+        }
+        return flags.checkConfig ? 1 : exitBadConfig;
+    }
+    auto config = std::get<core::Config>(std::move(loaded));
+    applyFlags(flags, config.server);
+    return config;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     return pyrunner::systemd::runDaemon("pyrunnerd", [argc, argv] {
         CLI::App app{"pyrunnerd: runs Python submissions in sandboxed transient systemd units"};
-        Settings settings;
-        addOptions(app, settings);
+        Flags flags;
+        addOptions(app, flags);
         CLI11_PARSE(app, argc, argv);
-        return serve(settings);
+        const bool explicitFile = app.get_option("--config")->count() > 0;
+        auto configured = configure(flags, explicitFile);
+        if (const int* status = std::get_if<int>(&configured))
+        {
+            return *status;
+        }
+        if (flags.checkConfig)
+        {
+            std::cout << flags.config
+                      << (explicitFile || ::access(flags.config.c_str(), F_OK) == 0
+                              ? ": valid\n"
+                              : ": not there; the built-in defaults apply\n");
+            return 0;
+        }
+        return serve(std::get<pyrunner::core::Config>(configured));
     });
 }

@@ -2,6 +2,7 @@
 // bus, takes typed runs from the HTTP front's user only, checks them against the operator's
 // maxima, and starts each as a sandboxed transient unit. Wiring only.
 
+#include "core/config.hpp"
 #include "core/fd.hpp"
 #include "core/run_files.hpp"
 #include "core/sandbox_policy.hpp"
@@ -19,19 +20,27 @@
 #include <fcntl.h>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
+#include <variant>
 
 namespace
 {
 
+// Exit status for a configuration that cannot be used (sysexits.h's EX_CONFIG); the unit
+// does not restart on it (RestartPreventExitStatus=).
+constexpr int exitBadConfig = 78;
+
 struct Settings
 {
-    std::string stateDir = "/var/lib/pyrunner";
+    // The front's file: the broker takes its state directory and limits from it.
+    std::string config{pyrunner::core::defaultConfigPath};
+    std::optional<std::string> stateDir;
     std::string frontUser = "pyrunner";
     std::string python = "/usr/bin/python3";
     std::string unitStats = PYRUNNER_UNIT_STATS_PATH;
@@ -40,7 +49,11 @@ struct Settings
 
 void addOptions(CLI::App& app, Settings& s)
 {
-    app.add_option("--state-dir", s.stateDir, "where runs' output is kept")->capture_default_str();
+    app.add_option("--config", s.config,
+                   "pyrunnerd's configuration file, for [server] state_dir and [limits]")
+        ->capture_default_str();
+    app.add_option("--state-dir", s.stateDir,
+                   "where runs' output is kept (overrides the file; /var/lib/pyrunner)");
     app.add_option("--front-user", s.frontUser, "the only user whose calls are served")
         ->capture_default_str();
     app.add_option("--python", s.python, "the interpreter runs use")
@@ -89,9 +102,10 @@ std::string writeWarmBootstrap(const std::string& stateDir)
     return path;
 }
 
-int serve(const Settings& s)
+int serve(const Settings& s, const pyrunner::core::Config& config)
 {
     using namespace pyrunner;
+    const auto stateDir = s.stateDir.value_or(config.server.stateDir);
     const passwd* front = ::getpwnam(s.frontUser.c_str());
     if (front == nullptr)
     {
@@ -101,13 +115,13 @@ int serve(const Settings& s)
     // Before any thread starts, so that every thread inherits the mask.
     const systemd::StopSignals stopSignals;
 
-    core::RunFiles::createLayout(s.stateDir, front->pw_uid, front->pw_gid);
-    const core::RunFiles files(s.stateDir);
+    core::RunFiles::createLayout(stateDir, front->pw_uid, front->pw_gid);
+    const core::RunFiles files(stateDir);
     systemd::UnitSettings unitSettings;
     unitSettings.python = s.python;
     unitSettings.unitStatsHelper = s.unitStats;
-    unitSettings.inaccessiblePaths = {"-" + s.stateDir};
-    unitSettings.warmBootstrap = writeWarmBootstrap(s.stateDir);
+    unitSettings.inaccessiblePaths = {"-" + stateDir};
+    unitSettings.warmBootstrap = writeWarmBootstrap(stateDir);
     // A warm unit that dies before its handover must not take the broker with it.
     ::signal(SIGPIPE, SIG_IGN);
     // Without the bus the broker is of no use: exit and let systemd restart it.
@@ -115,8 +129,7 @@ int serve(const Settings& s)
     systemd::BrokerSettings brokerSettings;
     brokerSettings.frontUid = front->pw_uid;
     brokerSettings.frontGid = front->pw_gid;
-    brokerSettings.policy.limits =
-        core::LimitPolicy::forCpus(std::max(1U, std::thread::hardware_concurrency()));
+    brokerSettings.policy.limits = config.limits;
     systemd::BrokerService service(sandbox, files, brokerSettings);
     std::promise<systemd::LayerReport> probed;
     service.probeLayers([&probed](const systemd::LayerReport& r) { probed.set_value(r); });
@@ -145,6 +158,16 @@ int main(int argc, char** argv)
         Settings settings;
         addOptions(app, settings);
         CLI11_PARSE(app, argc, argv);
-        return serve(settings);
+        pyrunner::core::ConfigRules rules;
+        rules.cpus = std::max(1U, std::thread::hardware_concurrency());
+        auto config = pyrunner::core::loadConfig(settings.config,
+                                                 app.get_option("--config")->count() > 0, rules);
+        if (const auto* error = std::get_if<pyrunner::core::ConfigError>(&config))
+        {
+            std::cerr << "pyrunner-broker: " << error->message << "\n";
+            pyrunner::systemd::logMessage(LOG_CRIT, "pyrunner-broker: " + error->message);
+            return exitBadConfig;
+        }
+        return serve(settings, std::get<pyrunner::core::Config>(config));
     });
 }

@@ -1,0 +1,88 @@
+#pragma once
+
+#include "core/limits.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace pyrunner::core
+{
+
+inline constexpr std::string_view defaultConfigPath = "/etc/pyrunner/pyrunner.toml";
+
+// The bounds every setting must keep, whether it comes from the file or a flag.
+struct Bound
+{
+    std::uint64_t min;
+    std::uint64_t max;
+};
+
+namespace bounds
+{
+inline constexpr Bound maxRunning{1, 1024};
+inline constexpr Bound maxQueued{0, 100000};
+inline constexpr Bound warmPool{0, 64};
+inline constexpr Bound retentionSeconds{1, 366ULL * 86400ULL};
+inline constexpr Bound diskBudgetMb{1, 1ULL << 30U};
+inline constexpr Bound httpThreads{1, 256};
+} // namespace bounds
+
+// The hard bounds of the limits' defaults and maxima: the operator chooses within them.
+Limits hardLimitBounds();
+
+// pyrunnerd's settings; pyrunner-broker reads stateDir and the limits from the same file.
+struct ServerSettings
+{
+    std::string listen = "127.0.0.1:8080";
+    std::string stateDir = "/var/lib/pyrunner";
+    // Empty: <stateDir>/front/runs.sqlite3.
+    std::string store;
+    std::size_t maxRunning = 1;
+    std::size_t maxQueued = 64;
+    // Off until a warm unit's stop-post helper no longer opens the handover FIFO as its
+    // stdin, which waits when no broker holds the FIFO (docs/performance.md).
+    std::size_t warmPool = 0;
+    // A day.
+    unsigned retentionSeconds = 86400;
+    std::uint64_t diskBudgetMb = 10240;
+    unsigned httpThreads = 4;
+
+    bool operator==(const ServerSettings&) const = default;
+};
+
+struct Config
+{
+    ServerSettings server;
+    LimitPolicy limits;
+};
+
+// What the file would give if it were empty: one running run per CPU.
+Config defaultConfig(unsigned cpus);
+
+struct ConfigError
+{
+    // "FILE:LINE: one sentence." (no line when the file as a whole is at fault)
+    std::string message;
+};
+
+struct ConfigRules
+{
+    unsigned cpus = 1;
+    // Checks the listen address's syntax; none: any string is taken.
+    std::function<bool(std::string_view)> isListenAddress;
+};
+
+// The TOML text of the file `path` (named in errors only) over defaultConfig: every key
+// known and every value in range, or the first fault found.
+std::variant<Config, ConfigError> parseConfig(std::string_view text, std::string_view path,
+                                              const ConfigRules& rules);
+
+// Reads and parses `path`. A missing file is the defaults unless `required`.
+std::variant<Config, ConfigError> loadConfig(const std::string& path, bool required,
+                                             const ConfigRules& rules);
+
+} // namespace pyrunner::core
