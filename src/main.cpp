@@ -103,11 +103,10 @@ int serve(const Settings& s)
     managerOptions.maxRunning = s.maxRunning;
     managerOptions.maxQueued = s.maxQueued;
     managerOptions.warmPool = s.warmPool;
-    core::RunManager manager(sandbox, files, store, managerOptions,
-                             [&retention](const core::Run& run) {
-        systemd::logRunFinished(run);
-        retention.poke();
-    });
+    systemd::JournalEvents journal;
+    core::OnFinished pokeRetention([&retention](const core::Run& /*run*/) { retention.poke(); });
+    core::RunEventsFanOut events({journal, pokeRetention});
+    core::RunManager manager(sandbox, files, store, managerOptions, events);
     const auto recovery = manager.recover();
     retention.start();
     for (const auto& stray : recovery.strays)

@@ -158,6 +158,7 @@ void Api::submit(RouteId route, const Request& request, const Reply& reply) cons
         return;
     }
     auto& runRequest = std::get<core::RunRequest>(parsed);
+    runRequest.client = request.client;
     if (!runRequest.wait)
     {
         const auto submitted = service_.submit(std::move(runRequest), {});

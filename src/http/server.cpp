@@ -117,6 +117,14 @@ void addHeaders(Http::ResponseWriter& writer, const Response& response)
     }
 }
 
+// "192.0.2.1:5000", "[2001:db8::1]:5000".
+std::string clientOf(const Http::Request& request)
+{
+    const auto& address = request.address();
+    const auto host = address.family() == AF_INET6 ? "[" + address.host() + "]" : address.host();
+    return host + ":" + std::to_string(static_cast<std::uint16_t>(address.port()));
+}
+
 // The writer of one request, answered once, maybe later and from another thread.
 class PendingReply
 {
@@ -183,12 +191,14 @@ class RequestHandler : public Http::Handler
             const auto contentTypeHeader = request.headers().tryGetRaw("Content-Type");
             const std::string contentType = contentTypeHeader ? contentTypeHeader->value() : "";
             const auto wait = request.query().get("wait");
+            const auto client = clientOf(request);
             const Request apiRequest{
                 Http::methodString(request.method()),
                 request.resource(),
                 contentType,
                 request.body(),
                 wait ? std::optional<std::string_view>(*wait) : std::nullopt,
+                client,
             };
             api_->handle(apiRequest,
                          [pending](const Response& response) { pending->send(response); });

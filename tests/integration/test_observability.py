@@ -1,0 +1,118 @@
+"""What operators watch: the structured journal entries of runs, GET /metrics, GET /openapi.json."""
+
+import json
+import time
+
+from api_client import describe
+from deployment import BROKER_UNIT
+
+# MESSAGE_ID= of each kind of entry (src/systemd/journal.hpp).
+ACCEPTED = "7ebb9436da364bf2bd6b2e8b5ab97368"
+REFUSED = "4787821ebce0423a925a1e209284bdeb"
+STARTED = "c6aa511646d047f7b88931c6dd3506b0"
+FINISHED = "0c36b95154694abab660b1ce3b2c4fd8"
+BROKER_RUN = "5c5dc928376f48f4b6150fbd65755519"
+SLEEPER = "import time\ntime.sleep(60)\n"
+# CLIENT= of the tests' requests: they come from the loopback, each from a port of its own.
+LOOPBACK_CLIENT = "127.0.0.1:"
+
+
+def journal_entries(machine, *matches):
+    """The machine's journal entries that carry every FIELD=value of matches, oldest first."""
+    # Makes journald write out what it has received, so that entries sent before now are read.
+    machine.run("journalctl", "--sync")
+    listed = machine.run("journalctl", "--no-pager", "-o", "json", *matches, check=False).stdout
+    return [json.loads(line) for line in listed.splitlines() if line.strip()]
+
+
+def by_message_id(entries):
+    kinds = {}
+    for entry in entries:
+        kinds.setdefault(entry.get("MESSAGE_ID"), []).append(entry)
+    return kinds
+
+
+def test_journal_tells_a_runs_story_by_its_id(server, machine):
+    run = server.run("print('journal')")
+    assert run["status"] == "succeeded", run
+    kinds = by_message_id(journal_entries(machine, f"RUN_ID={run['id']}"))
+
+    front = [kinds.get(kind, []) for kind in (ACCEPTED, STARTED, FINISHED)]
+    assert [len(entries) for entries in front] == [1, 1, 1], kinds
+    accepted, started, finished = (entries[0] for entries in front)
+    assert [accepted["STATUS"], started["STATUS"], finished["STATUS"]] == ["queued", "running", "succeeded"]
+    for entry in (accepted, started, finished):
+        assert entry["SYSLOG_IDENTIFIER"] == "pyrunnerd", entry
+        assert entry["_SYSTEMD_UNIT"] == server.unit + ".service", entry
+        assert entry["UNIT"] == run["unit"], entry
+        assert entry["CLIENT"].startswith(LOOPBACK_CLIENT), entry
+        assert run["id"] in entry["MESSAGE"], entry
+    assert finished["EXIT_CODE"] == "0", finished
+    assert "ERROR" not in finished and "SIGNAL" not in finished, finished
+    assert float(finished["DURATION_MS"]) == run["duration_ms"], finished
+    assert finished["PRIORITY"] == "6", finished
+
+    # The broker's side of the same run: asked by the front's bus connection, then the unit's end.
+    broker = {entry["STATUS"]: entry for entry in kinds.get(BROKER_RUN, [])}
+    assert set(broker) == {"starting", "unit_ended"}, kinds
+    assert all(entry["SYSLOG_IDENTIFIER"] == "pyrunner-broker" for entry in broker.values()), broker
+    assert broker["starting"]["UNIT"] == run["unit"]
+    assert broker["starting"]["CLIENT"].startswith(":"), broker["starting"]
+    assert broker["unit_ended"]["UNIT_RESULT"] == "success", broker["unit_ended"]
+
+
+def test_journal_gives_the_verdict_of_a_failed_run(server, machine):
+    run = server.run("import sys\nsys.exit(3)\n")
+    assert run["status"] == "failed", run
+    finished = journal_entries(machine, f"RUN_ID={run['id']}", f"MESSAGE_ID={FINISHED}")
+    assert len(finished) == 1, finished
+    assert finished[0]["STATUS"] == "failed" and finished[0]["EXIT_CODE"] == "3", finished
+    assert "exit code 3" in finished[0]["MESSAGE"], finished
+
+
+def test_journal_tells_a_cancelled_run(server, machine):
+    run = server.submit(SLEEPER)
+    server.wait_until_running(run["id"])
+    cancelled = server.delete(f"/runs/{run['id']}")
+    assert cancelled.status_code == 200, describe(cancelled)
+    # Cancelled at once, the run is logged once its unit is gone, which fills in its duration.
+    deadline = time.monotonic() + 30
+    while server.get_run(run["id"])["duration_ms"] is None:
+        assert time.monotonic() < deadline, "the cancelled run's unit never ended"
+        time.sleep(0.2)
+    finished = journal_entries(machine, f"RUN_ID={run['id']}", f"MESSAGE_ID={FINISHED}")
+    assert [entry["STATUS"] for entry in finished] == ["cancelled"], finished
+    assert finished[0]["UNIT"] == run["unit"], finished
+
+
+def test_journal_tells_a_submission_refused_for_a_full_queue(server_factory, machine):
+    server = server_factory(max_running=1, max_queued=0)
+    server.submit(SLEEPER)
+    refused = server.post("/run-json/", json={"code": "print(1)"})
+    assert refused.status_code == 429, describe(refused)
+    entries = journal_entries(machine, f"_SYSTEMD_UNIT={server.unit}.service", f"MESSAGE_ID={REFUSED}")
+    assert [(entry["STATUS"], entry["REASON"]) for entry in entries] == [("refused", "queue_full")], entries
+    assert entries[0]["CLIENT"].startswith(LOOPBACK_CLIENT), entries
+
+
+def wait_for_health(server, status_code):
+    """Polls /healthz until it answers status_code: the broker's coming and going reaches the
+    front as a bus signal, which the test cannot await otherwise."""
+    deadline = time.monotonic() + 10
+    while server.get("/healthz").status_code != status_code:
+        assert time.monotonic() < deadline, f"/healthz never answered {status_code}"
+        time.sleep(0.2)
+
+
+def test_journal_tells_submissions_refused_while_the_broker_is_away(server_factory, machine, broker_starter):
+    server = server_factory()
+    machine.run("systemctl", "stop", BROKER_UNIT, check=False)
+    try:
+        wait_for_health(server, 503)
+        refused = server.post("/run-json/", json={"code": "print(1)"})
+        assert refused.status_code == 503, describe(refused)
+    finally:
+        broker_starter()
+    entries = journal_entries(machine, f"_SYSTEMD_UNIT={server.unit}.service", f"MESSAGE_ID={REFUSED}")
+    assert [(entry["REASON"], entry["PRIORITY"]) for entry in entries] == [("unavailable", "4")], entries
+    wait_for_health(server, 200)
