@@ -3,6 +3,7 @@
 // the layers, and waits for SIGINT or SIGTERM.
 
 #include "core/limits.hpp"
+#include "core/metrics.hpp"
 #include "core/retention.hpp"
 #include "core/run_files.hpp"
 #include "core/run_manager.hpp"
@@ -90,11 +91,14 @@ int serve(const Settings& s)
     // The front's own bus connection gone, no run can be followed from this process: it
     // stops, and systemd starts it again (Restart=on-failure), to follow them anew.
     std::atomic<bool> busLost{false};
-    systemd::BrokerClient sandbox([&busLost] {
+    const auto metrics = std::make_shared<core::Metrics>();
+    systemd::BrokerClient sandbox(
+        [&busLost] {
         busLost = true;
         systemd::logMessage(LOG_ERR, "pyrunnerd lost its connection to the system bus; stopping");
         ::kill(::getpid(), SIGTERM);
-    });
+        },
+        [metrics] { metrics->brokerReconnected(); });
     core::RetentionOptions retentionOptions;
     retentionOptions.maxAge = std::chrono::seconds(s.retentionSeconds);
     retentionOptions.diskBudgetBytes = s.diskBudgetMb * http::mebibyte;
@@ -105,7 +109,7 @@ int serve(const Settings& s)
     managerOptions.warmPool = s.warmPool;
     systemd::JournalEvents journal;
     core::OnFinished pokeRetention([&retention](const core::Run& /*run*/) { retention.poke(); });
-    core::RunEventsFanOut events({journal, pokeRetention});
+    core::RunEventsFanOut events({journal, *metrics, pokeRetention});
     core::RunManager manager(sandbox, files, store, managerOptions, events);
     const auto recovery = manager.recover();
     retention.start();
@@ -122,6 +126,7 @@ int serve(const Settings& s)
     serverOptions.port = listen->port;
     serverOptions.threads = s.httpThreads;
     serverOptions.limits = core::LimitPolicy::forCpus(cpus);
+    serverOptions.metrics = metrics;
     http::Server server(manager, serverOptions);
     server.start();
     // Under Type=notify, systemd (and `systemd-run`) learn here that requests are served.

@@ -1,5 +1,6 @@
 #include "http/api.hpp"
 
+#include "http/metrics_text.hpp"
 #include "http/run_json.hpp"
 #include "http/utf8.hpp"
 
@@ -85,8 +86,12 @@ Api::Api(core::RunService& service, const ApiOptions& options)
 {
 }
 
-void Api::handle(const Request& request, const Reply& reply) const
+void Api::handle(const Request& request, const Reply& uncounted) const
 {
+    const Reply reply = [metrics = options_.metrics, uncounted](Response response) {
+        metrics->httpResponse(response.status);
+        uncounted(std::move(response));
+    };
     try
     {
         const auto matched = route(request.method, request.path);
@@ -125,6 +130,9 @@ void Api::handle(const Request& request, const Reply& reply) const
             return;
         case RouteId::Health:
             reply(health());
+            return;
+        case RouteId::Metrics:
+            reply(metrics());
             return;
         }
     }
@@ -238,6 +246,14 @@ Response Api::health() const
                               {"max_running", health.maxRunning},
                               {"max_queued", health.maxQueued},
                               {"layers", health.layers}});
+}
+
+Response Api::metrics() const
+{
+    return Response{200,
+                    std::string(prometheusContentType),
+                    prometheusText(options_.metrics->snapshot(), service_.health()),
+                    {}};
 }
 
 } // namespace pyrunner::http

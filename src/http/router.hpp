@@ -16,6 +16,7 @@ enum class RouteId
     GetStderr,
     CancelRun,
     Health,
+    Metrics,
 };
 
 struct Matched

@@ -286,6 +286,7 @@ class RequestHandler : public Http::Handler
                 const Response& response)
     {
         peer->putData(refusedMark, std::make_shared<bool>(true));
+        api_->options().metrics->httpResponse(response.status);
         Http::ResponseWriter writer(version, transport(), this, peer);
         addHeaders(writer, response);
         writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
@@ -318,8 +319,9 @@ struct Server::State
 
 Server::Server(core::RunService& service, ServerOptions options) : state_(std::make_unique<State>())
 {
-    state_->api = std::make_shared<const Api>(
-        service, ApiOptions{options.maxBodyBytes, options.maxCodeBytes, options.limits});
+    state_->api =
+        std::make_shared<const Api>(service, ApiOptions{options.maxBodyBytes, options.maxCodeBytes,
+                                                        options.limits, options.metrics});
     state_->options = std::move(options);
 }
 

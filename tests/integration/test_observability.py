@@ -5,6 +5,7 @@ import time
 
 from api_client import describe
 from deployment import BROKER_UNIT
+from prometheus_client.parser import text_string_to_metric_families
 
 # MESSAGE_ID= of each kind of entry (src/systemd/journal.hpp).
 ACCEPTED = "7ebb9436da364bf2bd6b2e8b5ab97368"
@@ -104,7 +105,7 @@ def wait_for_health(server, status_code):
         time.sleep(0.2)
 
 
-def test_journal_tells_submissions_refused_while_the_broker_is_away(server_factory, machine, broker_starter):
+def test_broker_away_is_journalled_and_counted(server_factory, machine, broker_starter):
     server = server_factory()
     machine.run("systemctl", "stop", BROKER_UNIT, check=False)
     try:
@@ -116,3 +117,71 @@ def test_journal_tells_submissions_refused_while_the_broker_is_away(server_facto
     entries = journal_entries(machine, f"_SYSTEMD_UNIT={server.unit}.service", f"MESSAGE_ID={REFUSED}")
     assert [(entry["REASON"], entry["PRIORITY"]) for entry in entries] == [("unavailable", "4")], entries
     wait_for_health(server, 200)
+    samples = scrape(server)
+    assert samples[("pyrunner_broker_reconnects_total", ())] == 1, samples
+    assert samples[("pyrunner_runs_refused_total", (("reason", "unavailable"),))] == 1, samples
+    assert samples[("pyrunner_systemd_up", ())] == 1, samples
+
+
+def scrape(server):
+    """GET /metrics parsed as Prometheus parses it: {(sample name, sorted labels): value}."""
+    response = server.get("/metrics")
+    assert response.status_code == 200, describe(response)
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4"), response.headers
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        assert family.documentation, family
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_metrics_count_runs_by_status_and_their_latency(server_factory):
+    server = server_factory(max_running=2, max_queued=4)
+    for _ in range(3):
+        assert server.run("print('counted')")["status"] == "succeeded"
+    assert server.run("raise SystemExit(2)")["status"] == "failed"
+    assert server.get("/nowhere").status_code == 404
+
+    samples = scrape(server)
+    finished = {labels[0][1]: value for (name, labels), value in samples.items()
+                if name == "pyrunner_runs_finished_total"}
+    assert finished == {"succeeded": 3, "failed": 1, "timed_out": 0, "out_of_memory": 0,
+                        "output_limit_exceeded": 0, "cancelled": 0, "error": 0}, samples
+    assert samples[("pyrunner_runs_accepted_total", ())] == 4
+    assert samples[("pyrunner_run_latency_seconds_count", ())] == 4
+    assert samples[("pyrunner_run_latency_seconds_bucket", (("le", "+Inf"),))] == 4
+    assert samples[("pyrunner_run_latency_seconds_sum", ())] > 0
+    buckets = sorted((float(labels[0][1]), value) for (name, labels), value in samples.items()
+                     if name == "pyrunner_run_latency_seconds_bucket")
+    assert buckets[0][0] == 0.01 and buckets[-2][0] == 300, buckets
+    assert [value for _, value in buckets] == sorted(value for _, value in buckets), buckets
+    assert samples[("pyrunner_runs_running", ())] == 0
+    assert samples[("pyrunner_runs_queued", ())] == 0
+    assert samples[("pyrunner_runs_running_max", ())] == 2
+    assert samples[("pyrunner_runs_queued_max", ())] == 4
+    assert samples[("pyrunner_http_responses_total", (("code", "4xx"),))] == 1
+    # The four runs and the harness's /healthz at start-up, at least.
+    assert samples[("pyrunner_http_responses_total", (("code", "2xx"),))] >= 5
+
+
+def test_metrics_show_running_and_queued_runs(server_factory):
+    server = server_factory(max_running=1, max_queued=2)
+    running = server.submit(SLEEPER)
+    queued = server.submit(SLEEPER)
+    samples = scrape(server)
+    assert samples[("pyrunner_runs_running", ())] == 1, samples
+    assert samples[("pyrunner_runs_queued", ())] == 1, samples
+    for run in (queued, running):
+        assert server.delete(f"/runs/{run['id']}").status_code == 200
+    samples = scrape(server)
+    assert samples[("pyrunner_runs_queued", ())] == 0, samples
+    assert samples[("pyrunner_runs_finished_total", (("status", "cancelled"),))] >= 1, samples
+
+
+def test_metrics_show_the_warm_pool(server_factory):
+    server = server_factory(extra_args=("--warm-pool", "2"))
+    samples = scrape(server)
+    idle = samples[("pyrunner_warm_units", (("state", "ready"),))] + samples[
+        ("pyrunner_warm_units", (("state", "starting"),))]
+    assert idle == 2, samples
