@@ -1,6 +1,7 @@
 #include "http/api.hpp"
 
 #include "http/metrics_text.hpp"
+#include "http/openapi.hpp"
 #include "http/run_json.hpp"
 #include "http/utf8.hpp"
 
@@ -134,6 +135,9 @@ void Api::handle(const Request& request, const Reply& uncounted) const
         case RouteId::Metrics:
             reply(metrics());
             return;
+        case RouteId::OpenApi:
+            reply(openApi());
+            return;
         }
     }
     catch (const std::exception& error)
@@ -246,6 +250,11 @@ Response Api::health() const
                               {"max_running", health.maxRunning},
                               {"max_queued", health.maxQueued},
                               {"layers", health.layers}});
+}
+
+Response Api::openApi()
+{
+    return Response{200, "application/json", std::string(openApiDocument()), {}};
 }
 
 Response Api::metrics() const

@@ -2,11 +2,13 @@
 
 import json
 import time
+from pathlib import Path
 
 from api_client import describe
 from deployment import BROKER_UNIT
 from prometheus_client.parser import text_string_to_metric_families
 
+REPO = Path(__file__).resolve().parents[2]
 # MESSAGE_ID= of each kind of entry (src/systemd/journal.hpp).
 ACCEPTED = "7ebb9436da364bf2bd6b2e8b5ab97368"
 REFUSED = "4787821ebce0423a925a1e209284bdeb"
@@ -185,3 +187,14 @@ def test_metrics_show_the_warm_pool(server_factory):
     idle = samples[("pyrunner_warm_units", (("state", "ready"),))] + samples[
         ("pyrunner_warm_units", (("state", "starting"),))]
     assert idle == 2, samples
+
+
+def test_openapi_document_is_served_as_it_is_in_docs(server):
+    response = server.get("/openapi.json")
+    assert response.status_code == 200, describe(response)
+    assert response.headers["Content-Type"].startswith("application/json"), response.headers
+    assert response.content == (REPO / "docs" / "openapi.json").read_bytes()
+    document = response.json()
+    assert document["openapi"].startswith("3.0."), document["openapi"]
+    for path in ("/run-json/", "/run-file/", "/runs/{id}", "/runs/{id}/stdout", "/healthz", "/metrics"):
+        assert path in document["paths"], sorted(document["paths"])
