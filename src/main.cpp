@@ -9,13 +9,13 @@
 #include "core/run_manager.hpp"
 #include "core/run_store.hpp"
 #include "http/listen_address.hpp"
+#include "http/probe.hpp"
 #include "http/server.hpp"
 #include "systemd/broker_client.hpp"
 #include "systemd/daemon.hpp"
 #include "systemd/journal.hpp"
 
 #include <CLI/CLI.hpp>
-#include <systemd/sd-daemon.h>
 
 #include <atomic>
 #include <csignal>
@@ -73,6 +73,35 @@ void addOptions(CLI::App& app, Settings& s)
         ->check(CLI::Range(1, 256));
 }
 
+// Returns on SIGINT or SIGTERM. Under WatchdogSec= it meanwhile pings systemd's watchdog, each
+// time only after the server has answered a request of its own over HTTP: a server whose
+// event loop or run lifecycle hangs is restarted, not kept alive by a timer.
+void serveUntilStopped(const pyrunner::systemd::StopSignals& stopSignals, const std::string& host,
+                       std::uint16_t port)
+{
+    using namespace pyrunner;
+    const systemd::Watchdog watchdog;
+    const auto period = watchdog.period();
+    if (!period)
+    {
+        stopSignals.wait();
+        return;
+    }
+    while (!stopSignals.waitFor(*period))
+    {
+        if (http::answersHttp(host, port, *period))
+        {
+            systemd::Watchdog::ping();
+        }
+        else
+        {
+            systemd::logMessage(LOG_WARNING,
+                                "pyrunnerd did not answer its own request in time; the "
+                                "watchdog goes without its ping");
+        }
+    }
+}
+
 int serve(const Settings& s)
 {
     using namespace pyrunner;
@@ -109,8 +138,10 @@ int serve(const Settings& s)
     managerOptions.warmPool = s.warmPool;
     systemd::JournalEvents journal;
     core::OnFinished pokeRetention([&retention](const core::Run& /*run*/) { retention.poke(); });
-    core::RunEventsFanOut events({journal, *metrics, pokeRetention});
+    systemd::ServiceStatus status("Serving on " + s.listen);
+    core::RunEventsFanOut events({journal, *metrics, status, pokeRetention});
     core::RunManager manager(sandbox, files, store, managerOptions, events);
+    status.follow(manager);
     const auto recovery = manager.recover();
     retention.start();
     for (const auto& stray : recovery.strays)
@@ -129,13 +160,14 @@ int serve(const Settings& s)
     serverOptions.metrics = metrics;
     http::Server server(manager, serverOptions);
     server.start();
-    // Under Type=notify, systemd (and `systemd-run`) learn here that requests are served.
-    sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", s.listen.c_str());
+    // Under Type=notify, systemd (and `systemd-run`) learn here that the bus is connected and
+    // requests are served.
+    status.ready();
     systemd::logMessage(LOG_INFO, "pyrunnerd listening on " + s.listen);
     std::cerr << "pyrunnerd: listening on " << s.listen << "\n";
 
-    stopSignals.wait();
-    sd_notify(0, "STOPPING=1");
+    serveUntilStopped(stopSignals, listen->host, server.port());
+    status.stopping();
     systemd::logMessage(LOG_INFO, "pyrunnerd stopping");
     // Blocking callers get a 503 that says where to poll; the runs go on under systemd, and
     // the store already holds everything the next start needs.

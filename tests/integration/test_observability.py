@@ -198,3 +198,41 @@ def test_openapi_document_is_served_as_it_is_in_docs(server):
     assert document["openapi"].startswith("3.0."), document["openapi"]
     for path in ("/run-json/", "/run-file/", "/runs/{id}", "/runs/{id}/stdout", "/healthz", "/metrics"):
         assert path in document["paths"], sorted(document["paths"])
+
+
+def unit_property(machine, unit, name):
+    return machine.run("systemctl", "show", "--value", "-p", name, unit).stdout.strip()
+
+
+def wait_for_unit_property(machine, unit, name, accept, timeout_s=15):
+    """Polls the unit's property until accept(value): systemd offers no way to await it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = unit_property(machine, unit, name)
+        if accept(value):
+            return value
+        assert time.monotonic() < deadline, f"{unit} {name} stayed {value!r}"
+        time.sleep(0.2)
+
+
+def test_status_line_tells_running_and_queued_runs(server_factory, machine):
+    server = server_factory(max_running=1, max_queued=2)
+    unit = server.unit + ".service"
+    port = server.options["port"]
+    assert unit_property(machine, unit, "StatusText") == f"Serving on 127.0.0.1:{port}: 0 running, 0 queued"
+    runs = [server.submit(SLEEPER) for _ in range(2)]
+    wait_for_unit_property(machine, unit, "StatusText", lambda text: text.endswith(": 1 running, 1 queued"))
+    for run in reversed(runs):
+        assert server.delete(f"/runs/{run['id']}").status_code == 200
+    wait_for_unit_property(machine, unit, "StatusText", lambda text: text.endswith(": 0 running, 0 queued"))
+
+
+def test_watchdog_is_pinged_while_the_server_answers(server_factory, machine):
+    server = server_factory(properties=("WatchdogSec=3",))
+    unit = server.unit + ".service"
+    assert unit_property(machine, unit, "WatchdogUSec") == "3s"
+    first = wait_for_unit_property(machine, unit, "WatchdogTimestampMonotonic", lambda value: value not in ("", "0"))
+    # Each ping moves the timestamp on; a server that never pinged would be killed by now.
+    wait_for_unit_property(machine, unit, "WatchdogTimestampMonotonic", lambda value: value != first)
+    assert unit_property(machine, unit, "ActiveState") == "active"
+    assert server.get("/healthz").status_code == 200
