@@ -117,12 +117,11 @@ void addHeaders(Http::ResponseWriter& writer, const Response& response)
     }
 }
 
-// "192.0.2.1:5000", "[2001:db8::1]:5000".
+// The peer's address without its port, so that `journalctl CLIENT=...` finds every run of a
+// client.
 std::string clientOf(const Http::Request& request)
 {
-    const auto& address = request.address();
-    const auto host = address.family() == AF_INET6 ? "[" + address.host() + "]" : address.host();
-    return host + ":" + std::to_string(static_cast<std::uint16_t>(address.port()));
+    return request.address().host();
 }
 
 // The writer of one request, answered once, maybe later and from another thread.

@@ -155,7 +155,7 @@ class RunManagerTest : public testing::Test
     {
         RunRequest request;
         request.code = "print(1)";
-        request.client = "192.0.2.7:4711";
+        request.client = "192.0.2.7";
         request.limits.outputBytes = 4;
         const auto result = manager_->submit(request, std::move(onFinal));
         return std::get<Submitted>(result).view.run.id;
@@ -249,7 +249,7 @@ TEST_F(RunManagerTest, TellsEveryStepOfARunWithItsClient)
     const auto id = submit();
     sandbox_.runs.at(id).second.onStarted();
     sandbox_.exit(id, 0);
-    const std::string client = "192.0.2.7:4711";
+    const std::string client = "192.0.2.7";
     EXPECT_EQ(events_.seen, (std::vector<std::string>{"accepted " + id + " " + client,
                                                       "started " + id + " " + client,
                                                       "finished " + id + " " + client}));
@@ -261,12 +261,12 @@ TEST_F(RunManagerTest, TellsRefusedSubmissions)
     auto& m = manager(1, 0);
     submit();
     RunRequest request;
-    request.client = "[2001:db8::1]:80";
+    request.client = "2001:db8::1";
     m.submit(request, {});
     sandbox_.up = false;
     m.submit(request, {});
-    EXPECT_EQ(events_.seen.at(1), "refused queue-full [2001:db8::1]:80");
-    EXPECT_EQ(events_.seen.at(2), "refused unavailable [2001:db8::1]:80");
+    EXPECT_EQ(events_.seen.at(1), "refused queue-full 2001:db8::1");
+    EXPECT_EQ(events_.seen.at(2), "refused unavailable 2001:db8::1");
 }
 
 TEST_F(RunManagerTest, TellsACancelledQueuedRunAsFinished)
