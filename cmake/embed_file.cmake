@@ -4,14 +4,15 @@
 #   cmake -DINPUT=... -DOUTPUT=... -DHEADER=... -DFUNCTION=... -P embed_file.cmake
 file(READ "${INPUT}" hex HEX)
 string(LENGTH "${hex}" length)
-set(literal "")
+set(initializer "")
 set(offset 0)
-# 64 bytes a line, each written as \xNN.
+# 16 bytes a line, each written as '\xNN': an array, not a string literal, so that no
+# compiler's limit on a literal's length applies.
 while(offset LESS length)
-    string(SUBSTRING "${hex}" ${offset} 128 chunk)
-    string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" chunk "${chunk}")
-    string(APPEND literal "    \"${chunk}\"\n")
-    math(EXPR offset "${offset} + 128")
+    string(SUBSTRING "${hex}" ${offset} 32 chunk)
+    string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1', " chunk "${chunk}")
+    string(APPEND initializer "    ${chunk}\n")
+    math(EXPR offset "${offset} + 32")
 endwhile()
 cmake_path(GET INPUT FILENAME source)
 file(WRITE "${OUTPUT}.new" "// Generated from ${source} by cmake/embed_file.cmake; edit ${source} instead.
@@ -19,8 +20,9 @@ file(WRITE "${OUTPUT}.new" "// Generated from ${source} by cmake/embed_file.cmak
 
 namespace
 {
-constexpr char bytes[] =
-${literal}    \"\";
+// One more than the file, so that an empty file still makes an array.
+constexpr char bytes[] = {
+${initializer}    '\\0'};
 } // namespace
 
 std::string_view ${FUNCTION}()
