@@ -17,6 +17,8 @@ PACKAGES=(
     systemd systemd-container dbus libnss-systemd procps
     # integration tests and the quick start
     curl python3 python3-pytest python3-requests
+    # parses GET /metrics the way Prometheus does (tests/integration/test_observability.py)
+    python3-prometheus-client
     # the .deb and .rpm (packaging/build) and their test in a clean root (packaging/test)
     git debhelper rpm lintian debootstrap
 )

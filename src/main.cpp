@@ -4,18 +4,19 @@
 
 #include "core/config.hpp"
 #include "core/limits.hpp"
+#include "core/metrics.hpp"
 #include "core/retention.hpp"
 #include "core/run_files.hpp"
 #include "core/run_manager.hpp"
 #include "core/run_store.hpp"
 #include "http/listen_address.hpp"
+#include "http/probe.hpp"
 #include "http/server.hpp"
 #include "systemd/broker_client.hpp"
 #include "systemd/daemon.hpp"
 #include "systemd/journal.hpp"
 
 #include <CLI/CLI.hpp>
-#include <systemd/sd-daemon.h>
 
 #include <atomic>
 #include <csignal>
@@ -108,6 +109,35 @@ void applyFlags(const Flags& f, pyrunner::core::ServerSettings& s)
     applyFlag(f.httpThreads, s.httpThreads);
 }
 
+// Returns on SIGINT or SIGTERM. Under WatchdogSec= it meanwhile pings systemd's watchdog, each
+// time only after the server has answered a request of its own over HTTP: a server whose
+// event loop or run lifecycle hangs is restarted, not kept alive by a timer.
+void serveUntilStopped(const pyrunner::systemd::StopSignals& stopSignals, const std::string& host,
+                       std::uint16_t port)
+{
+    using namespace pyrunner;
+    const systemd::Watchdog watchdog;
+    const auto period = watchdog.period();
+    if (!period)
+    {
+        stopSignals.wait();
+        return;
+    }
+    while (!stopSignals.waitFor(*period))
+    {
+        if (http::answersHttp(host, port, *period))
+        {
+            systemd::Watchdog::ping();
+        }
+        else
+        {
+            systemd::logMessage(LOG_WARNING,
+                                "pyrunnerd did not answer its own request in time; the "
+                                "watchdog goes without its ping");
+        }
+    }
+}
+
 int serve(const pyrunner::core::Config& config)
 {
     using namespace pyrunner;
@@ -126,11 +156,14 @@ int serve(const pyrunner::core::Config& config)
     // The front's own bus connection gone, no run can be followed from this process: it
     // stops, and systemd starts it again (Restart=on-failure), to follow them anew.
     std::atomic<bool> busLost{false};
-    systemd::BrokerClient sandbox([&busLost] {
+    const auto metrics = std::make_shared<core::Metrics>();
+    systemd::BrokerClient sandbox(
+        [&busLost] {
         busLost = true;
         systemd::logMessage(LOG_ERR, "pyrunnerd lost its connection to the system bus; stopping");
         ::kill(::getpid(), SIGTERM);
-    });
+        },
+        [metrics] { metrics->brokerReconnected(); });
     core::RetentionOptions retentionOptions;
     retentionOptions.maxAge = std::chrono::seconds(s.retentionSeconds);
     retentionOptions.diskBudgetBytes = s.diskBudgetMb * http::mebibyte;
@@ -139,11 +172,12 @@ int serve(const pyrunner::core::Config& config)
     managerOptions.maxRunning = s.maxRunning;
     managerOptions.maxQueued = s.maxQueued;
     managerOptions.warmPool = s.warmPool;
-    core::RunManager manager(sandbox, files, store, managerOptions,
-                             [&retention](const core::Run& run) {
-        systemd::logRunFinished(run);
-        retention.poke();
-    });
+    systemd::JournalEvents journal;
+    core::OnFinished pokeRetention([&retention](const core::Run& /*run*/) { retention.poke(); });
+    systemd::ServiceStatus status("Serving on " + s.listen);
+    core::RunEventsFanOut events({journal, *metrics, status, pokeRetention});
+    core::RunManager manager(sandbox, files, store, managerOptions, events);
+    status.follow(manager);
     const auto recovery = manager.recover();
     retention.start();
     for (const auto& stray : recovery.strays)
@@ -159,15 +193,17 @@ int serve(const pyrunner::core::Config& config)
     serverOptions.port = listen->port;
     serverOptions.threads = s.httpThreads;
     serverOptions.limits = config.limits;
+    serverOptions.metrics = metrics;
     http::Server server(manager, serverOptions);
     server.start();
-    // Under Type=notify, systemd (and `systemd-run`) learn here that requests are served.
-    sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", s.listen.c_str());
+    // Under Type=notify, systemd (and `systemd-run`) learn here that the bus is connected and
+    // requests are served.
+    status.ready();
     systemd::logMessage(LOG_INFO, "pyrunnerd listening on " + s.listen);
     std::cerr << "pyrunnerd: listening on " << s.listen << "\n";
 
-    stopSignals.wait();
-    sd_notify(0, "STOPPING=1");
+    serveUntilStopped(stopSignals, listen->host, server.port());
+    status.stopping();
     systemd::logMessage(LOG_INFO, "pyrunnerd stopping");
     // Blocking callers get a 503 that says where to poll; the runs go on under systemd, and
     // the store already holds everything the next start needs.

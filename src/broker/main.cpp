@@ -142,7 +142,20 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     sd_notify(0, "READY=1\nSTATUS=Serving org.pyrunner.Broker1");
     systemd::logMessage(LOG_INFO, "pyrunner-broker serving runs for user " + s.frontUser);
 
-    stopSignals.wait();
+    // Under WatchdogSec=, the ping goes through the bus thread, where every call to systemd
+    // and every request of the front is handled: a broker stuck there is restarted.
+    const systemd::Watchdog watchdog;
+    if (const auto period = watchdog.period())
+    {
+        while (!stopSignals.waitFor(*period))
+        {
+            sandbox.post([] { systemd::Watchdog::ping(); });
+        }
+    }
+    else
+    {
+        stopSignals.wait();
+    }
     sd_notify(0, "STOPPING=1");
     const bool lost = !sandbox.reachable();
     sandbox.stop();

@@ -42,6 +42,8 @@ struct RunRequest
     std::string environment = "default";
     Limits limits;
     bool wait = true;
+    // The submitter's address, for the operator's log; never stored, never shown to runs.
+    std::string client = {};
 };
 
 // What the API reports about a run. Output bytes live in the run's files, not here.

@@ -41,9 +41,8 @@ std::optional<double> durationFromRecord(const Run& run, const UnitEnd& end)
 } // namespace
 
 RunManager::RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store,
-                       RunManagerOptions options, FinishedHook onFinished)
-    : sandbox_(sandbox), files_(files), store_(store), options_(std::move(options)),
-      onFinished_(std::move(onFinished))
+                       RunManagerOptions options, RunEvents& events)
+    : sandbox_(sandbox), files_(files), store_(store), options_(std::move(options)), events_(events)
 {
 }
 
@@ -150,18 +149,22 @@ void RunManager::warmUnitEnded(const std::string& id, const UnitOutcome& outcome
 
 std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Completion onFinal)
 {
+    const auto client = request.client;
     if (!sandbox_.reachable())
     {
+        events_.refused(SubmitError::Unavailable, client);
         return SubmitError::Unavailable;
     }
     std::optional<Launch> now;
     Run snapshot;
     bool tookWarm = false;
     {
-        const std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         const bool slotFree = running_ < options_.maxRunning;
         if (!slotFree && queue_.size() >= options_.maxQueued)
         {
+            lock.unlock();
+            events_.refused(SubmitError::QueueFull, client);
             return SubmitError::QueueFull;
         }
         Entry entry;
@@ -174,7 +177,18 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         entry.run.limits = request.limits;
         entry.run.createdAt = Clock::now();
         // Durable before the client hears the run was accepted.
-        store_.insert(entry.run, request);
+        try
+        {
+            store_.insert(entry.run, request);
+        }
+        catch (const std::exception& error)
+        {
+            lock.unlock();
+            events_.failed(entry.run.id,
+                           std::string("The run store could not take the run: ") + error.what());
+            throw;
+        }
+        entry.client = client;
         entry.request = std::move(request);
         if (onFinal)
         {
@@ -191,6 +205,7 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         }
         snapshot = stored.run;
     }
+    events_.accepted(snapshot, client);
     if (now)
     {
         launch(std::move(*now));
@@ -252,18 +267,25 @@ void RunManager::launch(Launch run)
 
 void RunManager::markStarted(const std::string& id)
 {
-    const std::lock_guard lock(mutex_);
-    const auto it = runs_.find(id);
-    if (it == runs_.end() || isFinal(it->second.run.status))
+    Run snapshot;
+    std::string client;
     {
-        return;
+        const std::lock_guard lock(mutex_);
+        const auto it = runs_.find(id);
+        if (it == runs_.end() || isFinal(it->second.run.status))
+        {
+            return;
+        }
+        auto& entry = it->second;
+        entry.run.status = RunStatus::Running;
+        entry.run.startedAt = Clock::now();
+        entry.request.reset();
+        store_.update(entry.run);
+        store_.dropRequest(id);
+        snapshot = entry.run;
+        client = entry.client;
     }
-    auto& entry = it->second;
-    entry.run.status = RunStatus::Running;
-    entry.run.startedAt = Clock::now();
-    entry.request.reset();
-    store_.update(entry.run);
-    store_.dropRequest(id);
+    events_.started(snapshot, client);
 }
 
 bool RunManager::restartVanished(const std::string& id)
@@ -346,17 +368,14 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
 RunManager::Ending RunManager::endLocked(Entry& entry, std::uint64_t outputBytes)
 {
     store_.finish(entry.run, outputBytes);
-    Ending ending{entry.run, std::exchange(entry.waiters, {})};
+    Ending ending{entry.run, std::exchange(entry.waiters, {}), entry.client};
     runs_.erase(ending.run.id);
     return ending;
 }
 
 void RunManager::announce(const Ending& ending)
 {
-    if (onFinished_)
-    {
-        onFinished_(ending.run);
-    }
+    events_.finished(ending.run, ending.client);
     if (ending.waiters.empty())
     {
         return;
@@ -455,8 +474,12 @@ std::optional<RunView> RunManager::cancel(const std::string& id)
 Health RunManager::health() const
 {
     const std::lock_guard lock(mutex_);
-    return Health{sandbox_.reachable(), running_,           queue_.size(),
+    Health health{sandbox_.reachable(), running_,           queue_.size(),
                   options_.maxRunning,  options_.maxQueued, sandbox_.layers()};
+    health.warmReady = static_cast<std::size_t>(
+        std::count_if(warm_.begin(), warm_.end(), [](const WarmUnit& unit) { return unit.ready; }));
+    health.warmStarting = warm_.size() - health.warmReady;
+    return health;
 }
 
 std::vector<std::string> RunManager::environments() const

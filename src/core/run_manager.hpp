@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/run_events.hpp"
 #include "core/run_files.hpp"
 #include "core/run_service.hpp"
 #include "core/run_store.hpp"
@@ -45,10 +46,8 @@ struct Recovery
 class RunManager final : public RunService
 {
   public:
-    using FinishedHook = std::function<void(const Run&)>;
-
     RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store, RunManagerOptions options,
-               FinishedHook onFinished);
+               RunEvents& events);
 
     // Takes over the runs the store holds unfinished: each is followed to its end, or
     // started (again) if it never ran; then stops units of runs the store does not know.
@@ -73,6 +72,7 @@ class RunManager final : public RunService
         std::vector<Completion> waiters;
         bool launched = false;
         bool cancelRequested = false;
+        std::string client = {};
     };
 
     // A run leaving the queue for the sandbox, decided under the lock, done without it.
@@ -82,6 +82,7 @@ class RunManager final : public RunService
     {
         Run run;
         std::vector<Completion> waiters;
+        std::string client;
     };
 
     Launch takeForLaunch(Entry& entry);
@@ -107,7 +108,7 @@ class RunManager final : public RunService
     const RunFiles& files_;
     RunStore& store_;
     const RunManagerOptions options_;
-    const FinishedHook onFinished_;
+    RunEvents& events_;
 
     mutable std::mutex mutex_;
     // Runs not yet final.

@@ -34,6 +34,9 @@ struct Health
     std::size_t maxQueued = 0;
     // Each sandboxing layer and whether this host enforces it, as probed at start-up.
     std::map<std::string, bool> layers;
+    // Warm units waiting for a run: up and ready, or still starting.
+    std::size_t warmReady = 0;
+    std::size_t warmStarting = 0;
 };
 
 enum class SubmitError

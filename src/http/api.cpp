@@ -1,5 +1,7 @@
 #include "http/api.hpp"
 
+#include "http/metrics_text.hpp"
+#include "http/openapi.hpp"
 #include "http/run_json.hpp"
 #include "http/utf8.hpp"
 
@@ -85,8 +87,12 @@ Api::Api(core::RunService& service, const ApiOptions& options)
 {
 }
 
-void Api::handle(const Request& request, const Reply& reply) const
+void Api::handle(const Request& request, const Reply& uncounted) const
 {
+    const Reply reply = [metrics = options_.metrics, uncounted](Response response) {
+        metrics->httpResponse(response.status);
+        uncounted(std::move(response));
+    };
     try
     {
         const auto matched = route(request.method, request.path);
@@ -126,6 +132,12 @@ void Api::handle(const Request& request, const Reply& reply) const
         case RouteId::Health:
             reply(health());
             return;
+        case RouteId::Metrics:
+            reply(metrics());
+            return;
+        case RouteId::OpenApi:
+            reply(openApi());
+            return;
         }
     }
     catch (const std::exception& error)
@@ -158,6 +170,7 @@ void Api::submit(RouteId route, const Request& request, const Reply& reply) cons
         return;
     }
     auto& runRequest = std::get<core::RunRequest>(parsed);
+    runRequest.client = request.client;
     if (!runRequest.wait)
     {
         const auto submitted = service_.submit(std::move(runRequest), {});
@@ -237,6 +250,19 @@ Response Api::health() const
                               {"max_running", health.maxRunning},
                               {"max_queued", health.maxQueued},
                               {"layers", health.layers}});
+}
+
+Response Api::openApi()
+{
+    return Response{200, "application/json", std::string(openApiDocument()), {}};
+}
+
+Response Api::metrics() const
+{
+    return Response{200,
+                    std::string(prometheusContentType),
+                    prometheusText(options_.metrics->snapshot(), service_.health()),
+                    {}};
 }
 
 } // namespace pyrunner::http

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/metrics.hpp"
 #include "core/run_service.hpp"
 #include "http/blocking_waits.hpp"
 #include "http/message.hpp"
@@ -24,6 +25,8 @@ struct ApiOptions
     std::size_t maxBodyBytes = 2 * mebibyte;
     std::size_t maxCodeBytes = mebibyte;
     core::LimitPolicy limits = core::LimitPolicy::forCpus(1);
+    // Counts every answer; GET /metrics shows it.
+    std::shared_ptr<core::Metrics> metrics = std::make_shared<core::Metrics>();
 };
 
 Response jsonResponse(int status, const nlohmann::json& body);
@@ -51,6 +54,8 @@ class Api
     Response getOutput(const std::string& id, core::Stream stream) const;
     Response cancelRun(const std::string& id) const;
     Response health() const;
+    Response metrics() const;
+    static Response openApi();
     // Answers every blocking submission still waiting with 503 and where to poll, and
     // every later one at once: the server is stopping. Waits up to `grace` for submissions
     // in progress.

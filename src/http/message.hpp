@@ -21,6 +21,8 @@ struct Request
     std::string_view body;
     // The `wait` query parameter, when the URL has one.
     std::optional<std::string_view> wait;
+    // The peer's address ("192.0.2.1", "2001:db8::1"), for the operator's log.
+    std::string_view client = {};
 };
 
 struct Response

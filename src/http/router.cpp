@@ -20,7 +20,7 @@ struct Route
 
 constexpr std::string_view idSegment = "{id}";
 
-constexpr std::array<Route, 8> routes{{
+constexpr std::array<Route, 10> routes{{
     {"POST", {"run-json"}, RouteId::RunJson},
     {"POST", {"run-file"}, RouteId::RunFile},
     {"GET", {"runs", idSegment}, RouteId::GetRun},
@@ -29,6 +29,8 @@ constexpr std::array<Route, 8> routes{{
     {"GET", {"runs", idSegment, "stdout"}, RouteId::GetStdout},
     {"GET", {"runs", idSegment, "stderr"}, RouteId::GetStderr},
     {"GET", {"healthz"}, RouteId::Health},
+    {"GET", {"metrics"}, RouteId::Metrics},
+    {"GET", {"openapi.json"}, RouteId::OpenApi},
 }};
 
 bool isRunId(std::string_view text)
@@ -129,6 +131,26 @@ RouteResult route(std::string_view method, std::string_view path)
         return NotFound{};
     }
     return MethodNotAllowed{std::move(allow)};
+}
+
+std::vector<RouteSpec> routeTable()
+{
+    std::vector<RouteSpec> table;
+    table.reserve(routes.size());
+    for (const auto& each : routes)
+    {
+        std::string path;
+        for (const auto segment : each.segments)
+        {
+            if (!segment.empty())
+            {
+                path += '/';
+                path += segment;
+            }
+        }
+        table.push_back(RouteSpec{each.method, std::move(path)});
+    }
+    return table;
 }
 
 } // namespace pyrunner::http

@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace pyrunner::http
 {
@@ -16,6 +17,8 @@ enum class RouteId
     GetStderr,
     CancelRun,
     Health,
+    Metrics,
+    OpenApi,
 };
 
 struct Matched
@@ -44,5 +47,15 @@ inline constexpr std::size_t maxRunIdLength = 128;
 // `{id}` must be 1..maxRunIdLength characters of [A-Za-z0-9_-]; anything else is not found.
 // /status/{id} is a read-only alias of /runs/{id}: cancelling is DELETE /runs/{id} only.
 RouteResult route(std::string_view method, std::string_view path);
+
+// A route as documentation writes it: "GET", "/runs/{id}/stdout".
+struct RouteSpec
+{
+    std::string_view method;
+    std::string path;
+};
+
+// Every route the router knows.
+std::vector<RouteSpec> routeTable();
 
 } // namespace pyrunner::http

@@ -117,6 +117,13 @@ void addHeaders(Http::ResponseWriter& writer, const Response& response)
     }
 }
 
+// The peer's address without its port, so that `journalctl CLIENT=...` finds every run of a
+// client.
+std::string clientOf(const Http::Request& request)
+{
+    return request.address().host();
+}
+
 // The writer of one request, answered once, maybe later and from another thread.
 class PendingReply
 {
@@ -183,12 +190,14 @@ class RequestHandler : public Http::Handler
             const auto contentTypeHeader = request.headers().tryGetRaw("Content-Type");
             const std::string contentType = contentTypeHeader ? contentTypeHeader->value() : "";
             const auto wait = request.query().get("wait");
+            const auto client = clientOf(request);
             const Request apiRequest{
                 Http::methodString(request.method()),
                 request.resource(),
                 contentType,
                 request.body(),
                 wait ? std::optional<std::string_view>(*wait) : std::nullopt,
+                client,
             };
             api_->handle(apiRequest,
                          [pending](const Response& response) { pending->send(response); });
@@ -276,6 +285,7 @@ class RequestHandler : public Http::Handler
                 const Response& response)
     {
         peer->putData(refusedMark, std::make_shared<bool>(true));
+        api_->options().metrics->httpResponse(response.status);
         Http::ResponseWriter writer(version, transport(), this, peer);
         addHeaders(writer, response);
         writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
@@ -308,8 +318,9 @@ struct Server::State
 
 Server::Server(core::RunService& service, ServerOptions options) : state_(std::make_unique<State>())
 {
-    state_->api = std::make_shared<const Api>(
-        service, ApiOptions{options.maxBodyBytes, options.maxCodeBytes, options.limits});
+    state_->api =
+        std::make_shared<const Api>(service, ApiOptions{options.maxBodyBytes, options.maxCodeBytes,
+                                                        options.limits, options.metrics});
     state_->options = std::move(options);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/limits.hpp"
+#include "core/metrics.hpp"
 #include "core/run_service.hpp"
 #include "http/request_parser.hpp"
 
@@ -29,6 +30,8 @@ struct ServerOptions
     // idle keep-alive connection stays open. A blocking request cut off by it loses only its
     // answer: the run goes on and GET /runs/{id} shows it.
     std::chrono::milliseconds waitTimeout = std::chrono::minutes(10);
+    // The counters GET /metrics shows; the server counts its answers into them.
+    std::shared_ptr<core::Metrics> metrics = std::make_shared<core::Metrics>();
 };
 
 // The HTTP server: serves the API on its own threads until shutdown().

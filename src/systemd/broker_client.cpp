@@ -45,8 +45,9 @@ bool brokerAbsent(const sdbus::Error& error)
 
 } // namespace
 
-BrokerClient::BrokerClient(std::function<void()> onConnectionLost)
-    : onConnectionLost_(std::move(onConnectionLost))
+BrokerClient::BrokerClient(std::function<void()> onConnectionLost,
+                           std::function<void()> onBrokerBack)
+    : onConnectionLost_(std::move(onConnectionLost)), onBrokerBack_(std::move(onBrokerBack))
 {
     try
     {
@@ -310,6 +311,10 @@ void BrokerClient::brokerArrived()
     brokerUp_ = true;
     logMessage(LOG_INFO, "pyrunnerd: the sandbox broker is there; following " +
                              std::to_string(runs_.size()) + " runs again");
+    if (onBrokerBack_)
+    {
+        onBrokerBack_();
+    }
     fetchLayers();
     for (const auto& [method, runId] : std::exchange(deferred_, {}))
     {

@@ -33,8 +33,11 @@ class BrokerClient final : public core::Sandbox
   public:
     // Connects to the system bus; throws std::runtime_error with a sentence if it cannot.
     // `onConnectionLost` runs once, on the bus thread, if the front's own bus connection
-    // drops: the runs can no longer be followed from this process.
-    explicit BrokerClient(std::function<void()> onConnectionLost);
+    // drops: the runs can no longer be followed from this process. `onBrokerBack` runs on the
+    // bus thread each time a broker takes the name after the front started without one or
+    // lost it.
+    explicit BrokerClient(std::function<void()> onConnectionLost,
+                          std::function<void()> onBrokerBack = {});
     ~BrokerClient() override;
     BrokerClient(const BrokerClient&) = delete;
     BrokerClient& operator=(const BrokerClient&) = delete;
@@ -67,6 +70,7 @@ class BrokerClient final : public core::Sandbox
     void abandonAll();
 
     const std::function<void()> onConnectionLost_;
+    const std::function<void()> onBrokerBack_;
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IProxy> broker_;
     std::vector<std::unique_ptr<void, std::function<void(void*)>>> matches_;

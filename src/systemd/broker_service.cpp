@@ -3,6 +3,7 @@
 #include "core/run_id.hpp"
 #include "core/unit_end.hpp"
 #include "systemd/journal.hpp"
+#include "systemd/unit_properties.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -49,7 +50,23 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
             [this](const std::string& id, const std::vector<std::uint8_t>& code,
                    const std::vector<std::uint8_t>& stdinData, const std::vector<std::string>& args,
                    const broker::WireLimits& limits) {
-        startRun(id, code, stdinData, args, limits);
+        // The bus peer that asked: the front's connection.
+        const auto* asking = object_->getCurrentlyProcessedMessage();
+        const auto client = asking != nullptr ? asking->getSender() : std::string();
+        try
+        {
+            startRun(id, code, stdinData, args, limits);
+        }
+        catch (const sdbus::Error& e)
+        {
+            // The id is the caller's: only a well-formed one goes into the log.
+            const auto shown = core::isRunId(id) ? id : std::string("with a malformed id");
+            logRun(LOG_ERR, shown, "start_failed",
+                   "The broker did not start run " + shown + ": " + e.getMessage(),
+                   {{"CLIENT", client}});
+            throw;
+        }
+        logRun(LOG_INFO, id, "starting", "The broker starts run " + id + ".", {{"CLIENT", client}});
         });
     object_->registerMethod("PrepareRun")
         .onInterface(iface)
@@ -143,9 +160,29 @@ core::SandboxCallbacks BrokerService::callbacksFor(const std::string& id)
         // Losing sight of the unit (systemd re-executing, the unit collected before its
         // properties were read) is no loss when its stop record is there.
         const auto recorded = outcome.started ? std::nullopt : core::outcomeOf(files_.unitEnd(id));
-        emitExited(id, recorded.value_or(outcome));
+        const auto& seen = recorded.value_or(outcome);
+        logRun(seen.error.empty() ? LOG_INFO : LOG_ERR, id, "unit_ended",
+               "The unit of run " + id + " ended" +
+                   (seen.result.empty() ? "" : " with result " + seen.result) +
+                   (seen.error.empty() ? "." : ": " + seen.error),
+               {{"UNIT_RESULT", seen.result}, {"ERROR", seen.error}});
+        emitExited(id, seen);
     };
     return callbacks;
+}
+
+void BrokerService::logRun(int priority, const std::string& id, std::string_view status,
+                           std::string message,
+                           std::vector<std::pair<std::string_view, std::string>> extra) const
+{
+    JournalEntry entry{priority,
+                       std::move(message),
+                       message_ids::brokerRun,
+                       {{"RUN_ID", core::isRunId(id) ? id : std::string()},
+                        {"UNIT", core::isRunId(id) ? unitNameFor(id) : std::string()},
+                        {"STATUS", std::string(status)}}};
+    entry.fields.insert(entry.fields.end(), extra.begin(), extra.end());
+    send(entry);
 }
 
 void BrokerService::emitExited(const std::string& id, const core::UnitOutcome& outcome)

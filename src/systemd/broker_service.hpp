@@ -65,6 +65,9 @@ class BrokerService
     void killRun(const std::string& id);
     void releaseRun(const std::string& id);
     core::SandboxCallbacks callbacksFor(const std::string& id);
+    // A journal entry about one run as the broker sees it.
+    void logRun(int priority, const std::string& id, std::string_view status, std::string message,
+                std::vector<std::pair<std::string_view, std::string>> extra = {}) const;
     void emitExited(const std::string& id, const core::UnitOutcome& outcome);
     // Throws AccessDenied unless the message being handled comes from the front's user.
     void requireFront() const;

@@ -2,57 +2,151 @@
 
 #include <systemd/sd-journal.h>
 
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <optional>
+#include <sys/uio.h>
 #include <syslog.h>
+#include <type_traits>
 
 namespace pyrunner::systemd
 {
 namespace
 {
 
-std::string field(const char* name, const std::string& value)
+// Shortest text that reads back as the same number.
+std::string number(double value)
 {
-    return std::string(name) + "=" + value;
+    std::array<char, 32> text{};
+    const auto [end, error] = std::to_chars(text.data(), text.data() + text.size(), value);
+    return error == std::errc{} ? std::string(text.data(), end) : std::string();
+}
+
+template <typename Number> std::string optionalNumber(const std::optional<Number>& value)
+{
+    if (!value)
+    {
+        return {};
+    }
+    if constexpr (std::is_floating_point_v<Number>)
+    {
+        return number(*value);
+    }
+    else
+    {
+        return std::to_string(*value);
+    }
+}
+
+std::string outcomeOf(const core::Run& run)
+{
+    if (run.exitCode)
+    {
+        return "exit code " + std::to_string(*run.exitCode);
+    }
+    if (run.signal)
+    {
+        return "signal " + *run.signal;
+    }
+    return run.error.value_or("no exit status");
+}
+
+JournalEntry runEntry(int priority, std::string message, std::string_view messageId,
+                      const core::Run& run, std::string_view client)
+{
+    return JournalEntry{priority,
+                        std::move(message),
+                        messageId,
+                        {{"RUN_ID", run.id},
+                         {"UNIT", run.unit},
+                         {"STATUS", std::string(core::toString(run.status))},
+                         {"CLIENT", std::string(client)},
+                         {"ENVIRONMENT", run.environment}}};
 }
 
 } // namespace
 
-void logRunFinished(const core::Run& run)
+void send(const JournalEntry& entry)
 {
-    const auto status = std::string(core::toString(run.status));
-    std::string outcome;
-    if (run.exitCode)
+    std::vector<std::string> lines;
+    lines.reserve(entry.fields.size() + 4);
+    lines.push_back("MESSAGE=" + entry.message);
+    lines.push_back("PRIORITY=" + std::to_string(entry.priority));
+    // pyrunnerd or pyrunner-broker.
+    lines.push_back(std::string("SYSLOG_IDENTIFIER=") + program_invocation_short_name);
+    if (!entry.messageId.empty())
     {
-        outcome = "exit code " + std::to_string(*run.exitCode);
+        lines.push_back("MESSAGE_ID=" + std::string(entry.messageId));
     }
-    else if (run.signal)
+    for (const auto& [name, value] : entry.fields)
     {
-        outcome = "signal " + *run.signal;
+        if (!value.empty())
+        {
+            lines.push_back(std::string(name) + "=" + value);
+        }
     }
-    else
+    std::vector<iovec> vector;
+    vector.reserve(lines.size());
+    for (auto& line : lines)
     {
-        outcome = run.error.value_or("no exit status");
+        vector.push_back(iovec{line.data(), line.size()});
     }
-    const auto message = field("MESSAGE", "Run " + run.id + " " + status + " (" + outcome + ").");
-    const auto runId = field("RUN_ID", run.id);
-    const auto unit = field("UNIT", run.unit);
-    const auto statusField = field("STATUS", status);
-    const auto exitCode =
-        field("EXIT_CODE", run.exitCode ? std::to_string(*run.exitCode) : std::string());
-    const auto signal = field("SIGNAL", run.signal.value_or(""));
-    const auto duration =
-        field("DURATION_MS", run.durationMs ? std::to_string(*run.durationMs) : std::string());
-    const auto error = field("ERROR", run.error.value_or(""));
-    const int priority = run.status == core::RunStatus::Error ? LOG_ERR : LOG_INFO;
-    sd_journal_send("%s", message.c_str(), "PRIORITY=%d", priority, "%s", runId.c_str(), "%s",
-                    unit.c_str(), "%s", statusField.c_str(), "%s", exitCode.c_str(), "%s",
-                    signal.c_str(), "%s", duration.c_str(), "%s", error.c_str(),
-                    "SYSLOG_IDENTIFIER=pyrunnerd", nullptr);
+    // Logging is best effort: a journal that is not there must not stop a run.
+    sd_journal_sendv(vector.data(), static_cast<int>(vector.size()));
 }
 
 void logMessage(int priority, const std::string& message)
 {
-    sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%d", priority,
-                    "SYSLOG_IDENTIFIER=pyrunnerd", nullptr);
+    send(JournalEntry{priority, message, {}, {}});
+}
+
+void JournalEvents::accepted(const core::Run& run, std::string_view client)
+{
+    auto entry = runEntry(LOG_INFO, "Run " + run.id + " accepted from " + std::string(client) + ".",
+                          message_ids::runAccepted, run, client);
+    send(entry);
+}
+
+void JournalEvents::refused(core::SubmitError reason, std::string_view client)
+{
+    const bool full = reason == core::SubmitError::QueueFull;
+    send(JournalEntry{full ? LOG_NOTICE : LOG_WARNING,
+                      std::string("Run from ") + std::string(client) + " refused: " +
+                          (full ? "the queue is full." : "systemd or the broker is out of reach."),
+                      message_ids::runRefused,
+                      {{"STATUS", "refused"},
+                       {"REASON", full ? "queue_full" : "unavailable"},
+                       {"CLIENT", std::string(client)}}});
+}
+
+void JournalEvents::started(const core::Run& run, std::string_view client)
+{
+    send(runEntry(LOG_INFO, "Run " + run.id + " started in " + run.unit + ".",
+                  message_ids::runStarted, run, client));
+}
+
+void JournalEvents::finished(const core::Run& run, std::string_view client)
+{
+    const auto status = std::string(core::toString(run.status));
+    auto entry = runEntry(run.status == core::RunStatus::Error ? LOG_ERR : LOG_INFO,
+                          "Run " + run.id + " " + status + " (" + outcomeOf(run) + ").",
+                          message_ids::runFinished, run, client);
+    entry.fields.emplace_back("EXIT_CODE", optionalNumber(run.exitCode));
+    entry.fields.emplace_back("SIGNAL", run.signal.value_or(""));
+    entry.fields.emplace_back("DURATION_MS", optionalNumber(run.durationMs));
+    entry.fields.emplace_back("CPU_TIME_MS", optionalNumber(run.cpuTimeMs));
+    entry.fields.emplace_back("MEMORY_PEAK_BYTES", optionalNumber(run.memoryPeakBytes));
+    entry.fields.emplace_back("ERROR", run.error.value_or(""));
+    send(entry);
+}
+
+void JournalEvents::failed(std::string_view runId, std::string_view message)
+{
+    send(JournalEntry{LOG_ERR,
+                      std::string(message),
+                      message_ids::serverError,
+                      {{"RUN_ID", std::string(runId)}, {"STATUS", "error"}}});
 }
 
 } // namespace pyrunner::systemd

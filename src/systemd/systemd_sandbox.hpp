@@ -48,6 +48,8 @@ class SystemdSandbox
     void stop();
     // Returns when the bus thread has ended: the connection is lost, or stop() was called.
     void wait() { bus_->wait(); }
+    // Runs `task` on the bus thread, behind whatever it is busy with.
+    void post(std::function<void()> task) { bus_->post(std::move(task)); }
 
     // Callbacks run on the bus thread. `run.outputDir` must exist.
     void start(core::SandboxRun run, core::SandboxCallbacks callbacks);

@@ -98,19 +98,21 @@ def start_broker(machine):
                     + machine.journal("-u", BROKER_UNIT, "-n", "100"), pytrace=False)
 
 
-def start_server(machine, max_running=4, max_queued=16, extra_args=(), port=None):
+def start_server(machine, max_running=4, max_queued=16, extra_args=(), port=None, properties=()):
     """A pyrunnerd of its own: its own port and its own run store, so that it can be killed
-    and started again over the same store (restart_server)."""
+    and started again over the same store (restart_server). properties: more unit settings
+    ("WatchdogSec=3")."""
     port = port or free_port()
     server = Server(f"http://127.0.0.1:{port}", f"pyrunnerd-{port}", STATE_DIR)
     server.options = {"max_running": max_running, "max_queued": max_queued,
-                      "extra_args": tuple(extra_args), "port": port}
+                      "extra_args": tuple(extra_args), "port": port, "properties": tuple(properties)}
     # Type=notify: systemd-run returns once pyrunnerd says READY=1, i.e. it is serving,
     # and fails if the server dies first.
     started = machine.run(
         "systemd-run", "--quiet", f"--unit={server.unit}", "--collect",
         "--property=Type=notify", f"--property=User={FRONT_USER}",
         f"--property=Environment={server.secret[0]}={server.secret[1]}",
+        *(f"--property={setting}" for setting in properties),
         str(BUILD / "pyrunnerd"),
         "--listen", f"127.0.0.1:{port}",
         "--state-dir", server.state_dir,

@@ -80,6 +80,37 @@ class FakeSandbox final : public Sandbox
     const RunFiles* files = nullptr;
 };
 
+// Each event as "<what> <run id or reason> <client or message>".
+class RecordedEvents final : public RunEvents
+{
+  public:
+    void accepted(const Run& run, std::string_view client) override
+    {
+        seen.push_back("accepted " + run.id + " " + std::string(client));
+    }
+    void refused(SubmitError reason, std::string_view client) override
+    {
+        const auto* why = reason == SubmitError::QueueFull ? "queue-full" : "unavailable";
+        seen.push_back(std::string("refused ") + why + " " + std::string(client));
+    }
+    void started(const Run& run, std::string_view client) override
+    {
+        seen.push_back("started " + run.id + " " + std::string(client));
+    }
+    void finished(const Run& run, std::string_view client) override
+    {
+        seen.push_back("finished " + run.id + " " + std::string(client));
+        finishedRuns.push_back(run);
+    }
+    void failed(std::string_view runId, std::string_view message) override
+    {
+        seen.push_back("failed " + std::string(runId) + " " + std::string(message));
+    }
+
+    std::vector<std::string> seen;
+    std::vector<Run> finishedRuns;
+};
+
 class RunManagerTest : public testing::Test
 {
   protected:
@@ -107,8 +138,7 @@ class RunManagerTest : public testing::Test
         options.maxRunning = running;
         options.maxQueued = queued;
         options.warmPool = warm;
-        manager_.emplace(sandbox_, files_, *store_, options,
-                         [this](const core::Run& run) { logged_.push_back(run); });
+        manager_.emplace(sandbox_, files_, *store_, options, events_);
         return *manager_;
     }
 
@@ -125,6 +155,7 @@ class RunManagerTest : public testing::Test
     {
         RunRequest request;
         request.code = "print(1)";
+        request.client = "192.0.2.7";
         request.limits.outputBytes = 4;
         const auto result = manager_->submit(request, std::move(onFinal));
         return std::get<Submitted>(result).view.run.id;
@@ -139,7 +170,7 @@ class RunManagerTest : public testing::Test
     RunFiles files_;
     std::unique_ptr<RunStore> store_;
     FakeSandbox sandbox_;
-    std::vector<core::Run> logged_;
+    RecordedEvents events_;
     std::optional<RunManager> manager_;
 };
 
@@ -208,8 +239,56 @@ TEST_F(RunManagerTest, CompletionGetsTheVerdictAndTheCappedOutput)
     EXPECT_TRUE(seen->run.stdoutTruncated);
     EXPECT_EQ(seen->output.stderrData, "ok");
     EXPECT_FALSE(seen->run.stderrTruncated);
-    ASSERT_EQ(logged_.size(), 1U);
-    EXPECT_EQ(logged_[0].id, id);
+    ASSERT_EQ(events_.finishedRuns.size(), 1U);
+    EXPECT_EQ(events_.finishedRuns[0].id, id);
+}
+
+TEST_F(RunManagerTest, TellsEveryStepOfARunWithItsClient)
+{
+    manager(1, 1);
+    const auto id = submit();
+    sandbox_.runs.at(id).second.onStarted();
+    sandbox_.exit(id, 0);
+    const std::string client = "192.0.2.7";
+    EXPECT_EQ(events_.seen, (std::vector<std::string>{"accepted " + id + " " + client,
+                                                      "started " + id + " " + client,
+                                                      "finished " + id + " " + client}));
+    EXPECT_EQ(events_.finishedRuns.at(0).status, RunStatus::Succeeded);
+}
+
+TEST_F(RunManagerTest, TellsRefusedSubmissions)
+{
+    auto& m = manager(1, 0);
+    submit();
+    RunRequest request;
+    request.client = "2001:db8::1";
+    m.submit(request, {});
+    sandbox_.up = false;
+    m.submit(request, {});
+    EXPECT_EQ(events_.seen.at(1), "refused queue-full 2001:db8::1");
+    EXPECT_EQ(events_.seen.at(2), "refused unavailable 2001:db8::1");
+}
+
+TEST_F(RunManagerTest, TellsACancelledQueuedRunAsFinished)
+{
+    auto& m = manager(1, 1);
+    submit();
+    const auto queued = submit();
+    m.cancel(queued);
+    ASSERT_EQ(events_.finishedRuns.size(), 1U);
+    EXPECT_EQ(events_.finishedRuns[0].id, queued);
+    EXPECT_EQ(events_.finishedRuns[0].status, RunStatus::Cancelled);
+}
+
+TEST_F(RunManagerTest, HealthCountsWarmUnitsReadyAndStarting)
+{
+    auto& m = manager(1, 1, 2);
+    m.recover();
+    ASSERT_EQ(sandbox_.prepared.size(), 2U);
+    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    const auto health = m.health();
+    EXPECT_EQ(health.warmReady, 1U);
+    EXPECT_EQ(health.warmStarting, 1U);
 }
 
 TEST_F(RunManagerTest, CancellingAQueuedRunEndsItWithoutTheSandbox)
