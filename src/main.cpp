@@ -11,14 +11,19 @@
 #include "http/server.hpp"
 #include "systemd/broker_client.hpp"
 #include "systemd/daemon.hpp"
+#include "systemd/env_client.hpp"
 #include "systemd/journal.hpp"
 
 #include <CLI/CLI.hpp>
 #include <systemd/sd-daemon.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <syslog.h>
 #include <thread>
 #include <unistd.h>
@@ -70,6 +75,61 @@ void addOptions(CLI::App& app, Settings& s)
     app.add_option("--http-threads", s.httpThreads, "HTTP worker threads")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
+}
+
+// pyrunnerd env create NAME --requirements FILE [--find-links DIR]
+struct CreateCommand
+{
+    std::string name;
+    std::string requirements;
+    // Empty: the broker's --wheel-dir.
+    std::string findLinks;
+};
+
+CLI::App* addCreateCommand(CLI::App& app, CreateCommand& c)
+{
+    auto* env = app.add_subcommand("env", "manage Python environments (as root)");
+    env->require_subcommand(1);
+    auto* create = env->add_subcommand(
+        "create", "build an environment from a requirements file in a sandboxed unit of its own");
+    create->add_option("name", c.name, "the new environment's name")->required();
+    create->add_option("--requirements", c.requirements, "the requirements file")
+        ->required()
+        ->check(CLI::ExistingFile);
+    create
+        ->add_option("--find-links", c.findLinks,
+                     "the directory of wheels to install from (default: the broker's "
+                     "--wheel-dir)")
+        ->check(CLI::ExistingDirectory);
+    return create;
+}
+
+int createEnvironment(const CreateCommand& c)
+{
+    constexpr std::size_t maxRequirementsBytes = 1024ULL * 1024ULL;
+    // The broker's own limit on a build comes first; this only bounds the wait.
+    constexpr std::chrono::hours maxWait{2};
+    std::ifstream in(c.requirements);
+    const std::string text(std::istreambuf_iterator<char>(in), {});
+    if (!in.good() && !in.eof())
+    {
+        std::cerr << "pyrunnerd: cannot read " << c.requirements << "\n";
+        return 1;
+    }
+    if (text.size() > maxRequirementsBytes)
+    {
+        std::cerr << "pyrunnerd: " << c.requirements << " is larger than 1 MiB\n";
+        return 1;
+    }
+    const auto findLinks =
+        c.findLinks.empty() ? c.findLinks : std::filesystem::absolute(c.findLinks).string();
+    const auto result = pyrunner::systemd::createEnvironment(c.name, text, findLinks, maxWait);
+    (result.created ? std::cout : std::cerr) << result.message << "\n";
+    if (result.created)
+    {
+        std::cout << "pyrunnerd: environment " << c.name << " created\n";
+    }
+    return result.created ? 0 : 1;
 }
 
 int serve(const Settings& s)
@@ -149,7 +209,13 @@ int main(int argc, char** argv)
         CLI::App app{"pyrunnerd: runs Python submissions in sandboxed transient systemd units"};
         Settings settings;
         addOptions(app, settings);
+        CreateCommand create;
+        const auto* createCommand = addCreateCommand(app, create);
         CLI11_PARSE(app, argc, argv);
+        if (createCommand->parsed())
+        {
+            return createEnvironment(create);
+        }
         return serve(settings);
     });
 }

@@ -51,6 +51,7 @@ class Api
     Response getOutput(const std::string& id, core::Stream stream) const;
     Response cancelRun(const std::string& id) const;
     Response health() const;
+    Response environments() const;
     // Answers every blocking submission still waiting with 503 and where to poll, and
     // every later one at once: the server is stopping. Waits up to `grace` for submissions
     // in progress.

@@ -20,7 +20,7 @@ struct Route
 
 constexpr std::string_view idSegment = "{id}";
 
-constexpr std::array<Route, 8> routes{{
+constexpr std::array<Route, 9> routes{{
     {"POST", {"run-json"}, RouteId::RunJson},
     {"POST", {"run-file"}, RouteId::RunFile},
     {"GET", {"runs", idSegment}, RouteId::GetRun},
@@ -29,6 +29,7 @@ constexpr std::array<Route, 8> routes{{
     {"GET", {"runs", idSegment, "stdout"}, RouteId::GetStdout},
     {"GET", {"runs", idSegment, "stderr"}, RouteId::GetStderr},
     {"GET", {"healthz"}, RouteId::Health},
+    {"GET", {"environments"}, RouteId::Environments},
 }};
 
 bool isRunId(std::string_view text)

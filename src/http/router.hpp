@@ -16,6 +16,7 @@ enum class RouteId
     GetStderr,
     CancelRun,
     Health,
+    Environments,
 };
 
 struct Matched

@@ -353,6 +353,13 @@ void SystemdSandbox::startOnBus(const core::SandboxRun& run, core::SandboxCallba
     startUnit(path, unit);
 }
 
+void SystemdSandbox::runUnit(const TransientUnit& unit, core::SandboxCallbacks callbacks)
+{
+    const auto path = unitObjectPath(unit.name);
+    track(path, unit.name, std::move(callbacks));
+    startUnit(path, unit);
+}
+
 SystemdSandbox::Tracker& SystemdSandbox::track(const std::string& path, std::string unitName,
                                                core::SandboxCallbacks callbacks)
 {

@@ -87,10 +87,7 @@ void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
     p.push_back({"PrivateDevices", true});
     p.push_back({"WorkingDirectory", std::string("/tmp")});
     p.push_back({"UMask", privateUmask});
-    auto hidden = hiddenSockets;
-    hidden.insert(hidden.end(), settings.inaccessiblePaths.begin(),
-                  settings.inaccessiblePaths.end());
-    p.push_back({"InaccessiblePaths", hidden});
+    p.push_back({"InaccessiblePaths", hiddenPaths(settings)});
 }
 
 void addKernel(std::vector<Property>& p)
@@ -180,7 +177,10 @@ void addOutput(std::vector<Property>& p, const core::SandboxRun& run)
     // systemd opens these as root before dropping privileges; the run only gets the fds.
     p.push_back({"StandardOutputFileToAppend", run.outputDir + "/stdout"});
     p.push_back({"StandardErrorFileToAppend", run.outputDir + "/stderr"});
-    p.push_back({"Environment", StringList{"LANG=C.UTF-8"}});
+    StringList variables{"LANG=C.UTF-8"};
+    variables.insert(variables.end(), run.interpreter.variables.begin(),
+                     run.interpreter.variables.end());
+    p.push_back({"Environment", variables});
 }
 
 void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
@@ -192,6 +192,16 @@ void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
                                         {"privileged", "ignore-failure", "no-env-expand"}}}});
 }
 
+// The environment's interpreter and flags, then -B (nothing written next to the sources,
+// which are read-only anyway) and -u (output reaches the files as it is written).
+StringList pythonArgv(const core::Interpreter& interpreter, const std::string& script)
+{
+    StringList argv{interpreter.python};
+    argv.insert(argv.end(), interpreter.flags.begin(), interpreter.flags.end());
+    argv.insert(argv.end(), {"-B", "-u", script});
+    return argv;
+}
+
 void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
                  const UnitSettings& settings, const std::string& unitName)
 {
@@ -200,12 +210,11 @@ void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
     p.push_back(
         {"LoadCredential", std::vector<CredentialSource>{
                                {codeCredential, run.outputDir + "/" + core::RunFiles::codeName}}});
-    StringList argv{settings.python, "-I", "-B", "-u",
-                    "/run/credentials/" + unitName + "/" + codeCredential};
+    auto argv = pythonArgv(run.interpreter, "/run/credentials/" + unitName + "/" + codeCredential);
     argv.insert(argv.end(), run.args.begin(), run.args.end());
     // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
-    p.push_back(
-        {"ExecStartEx", std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
+    p.push_back({"ExecStartEx",
+                 std::vector<ExecCommand>{{run.interpreter.python, argv, {"no-env-expand"}}}});
     addStopPost(p, run, settings);
 }
 
@@ -214,14 +223,22 @@ void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
 {
     p.push_back({"LoadCredential",
                  std::vector<CredentialSource>{{warmBootstrapCredential, settings.warmBootstrap}}});
-    const StringList argv{settings.python, "-I", "-B", "-u",
-                          "/run/credentials/" + unitName + "/" + warmBootstrapCredential};
-    p.push_back(
-        {"ExecStartEx", std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
+    const auto argv = pythonArgv(prepared.interpreter,
+                                 "/run/credentials/" + unitName + "/" + warmBootstrapCredential);
+    p.push_back({"ExecStartEx",
+                 std::vector<ExecCommand>{{prepared.interpreter.python, argv, {"no-env-expand"}}}});
     addStopPost(p, prepared, settings);
 }
 
 } // namespace
+
+StringList hiddenPaths(const UnitSettings& settings)
+{
+    auto hidden = hiddenSockets;
+    hidden.insert(hidden.end(), settings.inaccessiblePaths.begin(),
+                  settings.inaccessiblePaths.end());
+    return hidden;
+}
 
 std::string unitNameFor(const std::string& runId)
 {

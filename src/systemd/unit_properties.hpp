@@ -71,7 +71,6 @@ struct TransientUnit
 // Fixed by the operator, never by a request.
 struct UnitSettings
 {
-    std::string python = "/usr/bin/python3";
     std::string slice = "pyrunner.slice";
     // The privileged ExecStopPost helper that records the cgroup's figures.
     std::string unitStatsHelper;
@@ -82,6 +81,10 @@ struct UnitSettings
     // How long a warm unit may wait for its run before systemd ends it.
     std::uint64_t warmIdleMaxUsec = std::uint64_t{600} * 1000000;
 };
+
+// What no unit of pyrunner's may see: the host's bus and systemd sockets, other units'
+// state, the cgroup tree and the operator's own (the server's state directory).
+StringList hiddenPaths(const UnitSettings& settings);
 
 std::string unitNameFor(const std::string& runId);
 // The run id in a run unit's name; nothing for any other unit.

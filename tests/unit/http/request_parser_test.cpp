@@ -167,7 +167,7 @@ TEST(ParseRunJson, UnknownFieldsAreNamed)
 {
     EXPECT_EQ(refusedJson(R"({"code": "", "timeout": 5})"),
               (HttpError{400, "Unknown field \"timeout\" in the request body; the known fields "
-                              "are code, stdin, args, environment, limits, wait."}));
+                              "are code, stdin, args, environment, requirements, limits, wait."}));
 }
 
 TEST(ParseRunJson, MistypedFieldsAreNamed)
@@ -395,7 +395,7 @@ TEST(ParseRunFile, OptionsAreCheckedLikeTheJsonBody)
     check("{", "The options part is not valid JSON (UTF-8).");
     check("[]", "The options part must be a JSON object.");
     check(R"({"x": 1})", "Unknown field \"x\" in the options part; the known fields are stdin, "
-                         "args, environment, limits, wait.");
+                         "args, environment, requirements, limits, wait.");
     check(R"({"environment": "nope"})",
           "Unknown environment \"nope\"; available: default, science.");
     check(R"({"limits": {"tasks": 1000}})", "limits.tasks must be between 1 and 256.");
