@@ -52,7 +52,7 @@ std::string environmentOf(const RunRequest& request)
 
 RunManager::RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store,
                        RunManagerOptions options, FinishedHook onFinished)
-    : sandbox_(sandbox), files_(files), store_(store), options_(std::move(options)),
+    : sandbox_(sandbox), files_(files), store_(store), options_(options),
       onFinished_(std::move(onFinished))
 {
 }

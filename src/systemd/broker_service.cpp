@@ -207,9 +207,9 @@ void BrokerService::startWithRequirements(core::SandboxRun run)
             if (const auto* error = std::get_if<std::string>(&resolved))
             {
                 active_.erase(run.id);
-                core::UnitOutcome failed;
-                failed.error = *error;
-                emitExited(run.id, failed);
+                core::UnitOutcome unbuilt;
+                unbuilt.error = *error;
+                emitExited(run.id, unbuilt);
                 return;
             }
             run.interpreter = std::get<core::Interpreter>(resolved);
