@@ -166,6 +166,10 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
     }
     if (sandbox_.isPrepared(id))
     {
+        if (environment != core::defaultEnvironment)
+        {
+            throw sdbus::Error(invalidArgs, "A warm unit runs the default environment only.");
+        }
         // Its warm unit and files are there; the run goes to it over its stdin.
         run.outputDir = files_.path(id);
         sandbox_.startPrepared(run, callbacksFor(id));

@@ -81,6 +81,26 @@ TEST(ParseRunJson, OnlyCodeTakesEveryDefault)
     EXPECT_TRUE(request.wait);
 }
 
+TEST(ParseRunJson, RequirementsAreNormalised)
+{
+    const auto request =
+        acceptedJson(R"({"code": "", "requirements": ["Pandas >= 1.5", "numpy", "NumPy"]})");
+    EXPECT_EQ(request.requirements, (std::vector<std::string>{"numpy", "pandas>=1.5"}));
+    EXPECT_EQ(request.environment, "default");
+}
+
+TEST(ParseRunJson, RequirementsMustBePlainNamesOnTopOfTheDefaultEnvironment)
+{
+    EXPECT_EQ(refusedJson(R"({"code": "", "requirements": "numpy"})").message,
+              "requirements must be an array of strings such as \"pandas>=1.5\".");
+    EXPECT_EQ(refusedJson(R"({"code": "", "requirements": ["numpy", "-r /etc/shadow"]})").status,
+              400);
+    EXPECT_EQ(
+        refusedJson(R"({"code": "", "environment": "science", "requirements": ["numpy"]})").message,
+        "requirements are installed on top of the default environment; leave environment out or "
+        "set it to \"default\".");
+}
+
 TEST(ParseRunJson, EveryFieldIsRead)
 {
     const auto request = acceptedJson(R"({"code": "x", "stdin": "in\u0000put", "args": ["a", "b c"],
