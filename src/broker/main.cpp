@@ -125,6 +125,7 @@ int serve(const Settings& s)
     systemd::UnitSettings unitSettings;
     unitSettings.unitStatsHelper = s.unitStats;
     unitSettings.inaccessiblePaths = {"-" + s.stateDir};
+    unitSettings.environmentsDir = s.environments.directory;
     unitSettings.warmBootstrap = writeWarmBootstrap(s.stateDir);
     // A warm unit that dies before its handover must not take the broker with it.
     ::signal(SIGPIPE, SIG_IGN);

@@ -71,13 +71,13 @@ std::vector<Environment> shippedEnvironments(const std::string& python)
 {
     Environment plain;
     plain.name = std::string(defaultEnvironment);
-    plain.interpreter = Interpreter{python, {"-I", "-S"}, {}};
+    plain.interpreter = Interpreter{python, {"-I", "-S"}, {}, {}};
 
     Environment science;
     science.name = "datascience";
     // The run's /tmp is private to it, so the cache written there is its own.
     science.interpreter =
-        Interpreter{python, {"-I"}, {"MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/.matplotlib"}};
+        Interpreter{python, {"-I"}, {"MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/.matplotlib"}, {}};
     science.checkImports = {"numpy", "pandas", "matplotlib.pyplot"};
     return {plain, science};
 }
@@ -87,7 +87,7 @@ Environment venvEnvironment(const std::string& name, EnvironmentKind kind, const
     Environment environment;
     environment.name = name;
     environment.kind = kind;
-    environment.interpreter = Interpreter{dir + "/bin/python", {"-I"}, {}};
+    environment.interpreter = Interpreter{dir + "/bin/python", {"-I"}, {}, dir};
     return environment;
 }
 

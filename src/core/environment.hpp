@@ -21,6 +21,9 @@ struct Interpreter
     std::vector<std::string> flags{"-I", "-S"};
     // NAME=value, set for the run on top of LANG.
     std::vector<std::string> variables;
+    // The venv the run sees (read-only) of the environments directory; empty for the
+    // system's interpreter.
+    std::string directory;
 
     bool operator==(const Interpreter&) const = default;
 };

@@ -28,6 +28,11 @@ void addSandbox(std::vector<Property>& p, const UnitSettings& settings)
     p.push_back({"PrivateNetwork", true});
     p.push_back({"PrivateIPC", true});
     p.push_back({"InaccessiblePaths", hiddenPaths(settings)});
+    if (!settings.environmentsDir.empty())
+    {
+        p.push_back({"TemporaryFileSystem",
+                     std::vector<TemporaryFs>{{settings.environmentsDir, "ro,mode=0755"}}});
+    }
     for (const char* name : {"ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
                              "ProtectControlGroups", "ProtectClock", "ProtectHostname",
                              "LockPersonality", "RestrictRealtime"})

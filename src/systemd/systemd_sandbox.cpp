@@ -83,7 +83,24 @@ sdbus::Variant toVariant(const PropertyValue& value)
         }
         return sdbus::Variant(out);
     },
-        [](const auto& plain) { return sdbus::Variant(plain); },
+        [](const std::vector<TemporaryFs>& filesystems) {
+        std::vector<sdbus::Struct<std::string, std::string>> out;
+        out.reserve(filesystems.size());
+        for (const auto& f : filesystems)
+        {
+            out.emplace_back(f.path, f.options);
+        }
+        return sdbus::Variant(out);
+        },
+        [](const std::vector<BindMount>& mounts) {
+        std::vector<sdbus::Struct<std::string, std::string, bool, std::uint64_t>> out;
+        out.reserve(mounts.size());
+        for (const auto& m : mounts)
+        {
+            out.emplace_back(m.source, m.destination, m.ignoreMissing, m.flags);
+        }
+        return sdbus::Variant(out);
+        }, [](const auto& plain) { return sdbus::Variant(plain); },
         }, value);
 }
 

@@ -79,6 +79,24 @@ void addIdentity(std::vector<Property>& p)
     p.push_back({"PrivateUsers", true});
 }
 
+// The environments directory as an empty read-only tmpfs, with the run's own environment
+// bound back in read-only: other environments are none of the run's business.
+void addEnvironment(std::vector<Property>& p, const core::Interpreter& interpreter,
+                    const UnitSettings& settings)
+{
+    if (settings.environmentsDir.empty())
+    {
+        return;
+    }
+    p.push_back({"TemporaryFileSystem",
+                 std::vector<TemporaryFs>{{settings.environmentsDir, "ro,mode=0755"}}});
+    if (!interpreter.directory.empty())
+    {
+        p.push_back({"BindReadOnlyPaths",
+                     std::vector<BindMount>{{interpreter.directory, interpreter.directory}}});
+    }
+}
+
 void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
 {
     p.push_back({"ProtectSystem", std::string("strict")});
@@ -268,6 +286,7 @@ TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& sett
     addLifecycle(p);
     addIdentity(p);
     addFilesystem(p, settings);
+    addEnvironment(p, run.interpreter, settings);
     addKernel(p);
     addLimits(p, run.limits, run.limits, std::uint64_t{run.limits.wallTimeS} * usecPerSec);
     addInput(p, run);
@@ -287,6 +306,7 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
     addLifecycle(p);
     addIdentity(p);
     addFilesystem(p, settings);
+    addEnvironment(p, prepared.interpreter, settings);
     addKernel(p);
     // The broker ends the run at its own wall limit, counted from handover; this only
     // bounds a unit that waits too long, or one whose broker is gone.

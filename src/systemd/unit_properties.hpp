@@ -50,11 +50,32 @@ struct IpPrefix
     bool operator==(const IpPrefix&) const = default;
 };
 
+// TemporaryFileSystem: a(ss), the path and its mount options.
+struct TemporaryFs
+{
+    std::string path;
+    std::string options;
+
+    bool operator==(const TemporaryFs&) const = default;
+};
+
+// BindReadOnlyPaths: a(ssbt), source, destination, ignore a missing source, mount flags.
+struct BindMount
+{
+    std::string source;
+    std::string destination;
+    bool ignoreMissing = false;
+    std::uint64_t flags = 0;
+
+    bool operator==(const BindMount&) const = default;
+};
+
 using Bytes = std::vector<std::uint8_t>;
 using StringList = std::vector<std::string>;
-using PropertyValue = std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string,
-                                   StringList, Bytes, std::vector<ExecCommand>, NameFilter,
-                                   std::vector<CredentialSource>, std::vector<IpPrefix>>;
+using PropertyValue =
+    std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string, StringList, Bytes,
+                 std::vector<ExecCommand>, NameFilter, std::vector<CredentialSource>,
+                 std::vector<IpPrefix>, std::vector<TemporaryFs>, std::vector<BindMount>>;
 
 struct Property
 {
@@ -76,6 +97,8 @@ struct UnitSettings
     std::string unitStatsHelper;
     // Hidden from every run.
     std::vector<std::string> inaccessiblePaths;
+    // The built environments: each run sees its own only.
+    std::string environmentsDir;
     // Root-only file with the warm units' bootstrap (warm_bootstrap.hpp).
     std::string warmBootstrap;
     // How long a warm unit may wait for its run before systemd ends it.

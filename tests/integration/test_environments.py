@@ -25,6 +25,8 @@ PNG_MAGIC = "89504e470d0a1a0a"
 # How long a new environment may take to reach a front after the broker announced it.
 LISTING_DEADLINE_S = 10
 BUILD_TIMEOUT_S = 300
+# The broker's --environments-dir.
+ENVIRONMENTS_DIR = "/var/lib/pyrunner-environments"
 
 
 def environments(server):
@@ -177,12 +179,16 @@ def test_an_operator_builds_an_environment_from_local_wheels(machine, server, tm
         f"import os, {module}\n"
         f"info = os.stat({module}.__file__)\n"
         f"print({module}.VALUE, info.st_uid, oct(info.st_mode & 0o222))\n"
+        f"print(os.listdir('{ENVIRONMENTS_DIR}'))\n"
         f"try:\n    open(os.path.join(os.path.dirname({module}.__file__), 'x.py'), 'w')\n"
         "except OSError as e:\n    print(e.strerror)\n"
     )
     run = server.run(code, environment=name)
     assert run["status"] == "succeeded", run
-    assert run["stdout"] == "42 0 0o0\nRead-only file system\n", run
+    # Its own environment, and no other.
+    assert run["stdout"] == f"42 0 0o0\n['{name}']\nRead-only file system\n", run
+    others = server.run(f"import os; print(os.listdir('{ENVIRONMENTS_DIR}'))")
+    assert (others["status"], others["stdout"]) == ("succeeded", "[]\n"), others
 
     again = machine.run(str(BUILD / "pyrunnerd"), "env", "create", name,
                         "--requirements", str(requirements), "--find-links", str(wheels),
