@@ -27,8 +27,13 @@ constexpr std::size_t logTailBytes = 3000;
 constexpr const char* requirementsRecord = "pyrunner-requirements.txt";
 constexpr mode_t directoryMode = 0755;
 
-std::string tail(const std::string& text, std::size_t bytes)
+// The end of a log, without its final newlines.
+std::string tail(std::string text, std::size_t bytes)
 {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    {
+        text.pop_back();
+    }
     return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
 }
 
@@ -227,8 +232,8 @@ void EnvironmentManager::requirementsBuilt(const std::string& name,
     std::variant<core::Interpreter, std::string> result;
     if (error)
     {
-        result = "Installing the requirements failed (" + *error +
-                 "); the installer said: " + tail(log, logTailBytes);
+        result = "Installing the requirements failed: " + *error +
+                 ". The installer said: " + tail(log, logTailBytes);
     }
     else if (const auto interpreter = interpreterOf(name))
     {

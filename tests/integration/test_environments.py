@@ -6,6 +6,7 @@ tiny local package, so nothing comes from the network.
 """
 
 import concurrent.futures
+import json
 import os
 import re
 import subprocess
@@ -225,6 +226,79 @@ def test_requirements_are_built_once_for_concurrent_runs_and_reused(server, demo
     third = server.run(code, requirements=[f"{name}==2.0"])
     assert (third["status"], third["stdout"]) == ("succeeded", "demo\n"), third
     assert environments(server)[third["environment"]]["builds"] == 1
+
+
+# A build backend that attacks the host while pip builds its package, and ships what it found
+# in the package itself, for a run to print.
+HOSTILE_BACKEND = r"""
+import base64, errno, hashlib, json, os, socket, zipfile
+
+def attempt(action):
+    try:
+        return repr(action())
+    except OSError as error:
+        return errno.errorcode[error.errno]
+
+def connect(family, address):
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(2)
+        s.connect(address)
+
+FOUND = {
+    "uid": os.getuid(),
+    "write_etc": attempt(lambda: open("/etc/pyrunner-pwned", "w")),
+    "write_usr": attempt(lambda: open("/usr/lib/python3/dist-packages/pwned.py", "w")),
+    "state": attempt(lambda: os.listdir("/var/lib/pyrunner")),
+    "environments": attempt(lambda: os.listdir("/var/lib/pyrunner-environments")),
+    "bus": attempt(lambda: connect(socket.AF_UNIX, "/run/dbus/system_bus_socket")),
+    "network": attempt(lambda: connect(socket.AF_INET, ("127.0.0.1", PORT))),
+}
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    files = {
+        "hostile/__init__.py": "FOUND = " + repr(json.dumps(FOUND, sort_keys=True)) + "\n",
+        "hostile-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: hostile\nVersion: 1.0\n",
+        "hostile-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    record.append("hostile-1.0.dist-info/RECORD,,")
+    files["hostile-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
+    name = "hostile-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+    return name
+"""
+
+
+def test_a_hostile_install_script_is_contained_in_its_build_unit(machine, server, tmp_path):
+    source = tmp_path / "hostile-1.0"
+    source.mkdir()
+    (source / "backend.py").write_text(HOSTILE_BACKEND.replace("PORT", server.base_url.rsplit(":", 1)[1]))
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "hostile"\nversion = "1.0"\n'
+    )
+    (source / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: hostile\nVersion: 1.0\n")
+    wheels = BUILD / "wheels"
+    wheels.mkdir(exist_ok=True)
+    subprocess.run(["tar", "-czf", str(wheels / "hostile-1.0.tar.gz"), "-C", str(tmp_path), "hostile-1.0"],
+                   check=True, timeout=60)
+    (wheels / "hostile-1.0.tar.gz").chmod(0o644)
+
+    run = server.run("import hostile; print(hostile.FOUND)", requirements=["hostile==1.0"])
+    assert run["status"] == "succeeded", run
+    found = json.loads(run["stdout"])
+    assert found["uid"] != 0
+    assert found["write_etc"] == found["write_usr"] == "EROFS", found
+    assert found["state"] in ("EACCES", "ENOENT"), found
+    assert found["environments"] == "[]", found
+    assert found["bus"] in ("ENOENT", "EACCES", "ECONNREFUSED"), found
+    assert found["network"] in ("EAFNOSUPPORT", "EPERM", "ENETUNREACH", "ECONNREFUSED"), found
+    assert machine.run("test", "-e", "/etc/pyrunner-pwned", check=False).returncode != 0
 
 
 def test_a_requirement_that_cannot_be_installed_is_an_error_with_the_installers_log(server):
