@@ -9,6 +9,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     libsdbus-c++-dev libpistache-dev nlohmann-json3-dev libsystemd-dev libgmime-3.0-dev
     libcli11-dev libsqlite3-dev libtomlplusplus-dev
+    libcli11-dev libsqlite3-dev libssl-dev
     # unit tests and source checks
     libgtest-dev libgmock-dev googletest clang-format clang-tidy
     # the fuzz targets: clang++ and its runtimes for -fsanitize=fuzzer,address,undefined
@@ -19,6 +20,9 @@ PACKAGES=(
     curl python3 python3-pytest python3-requests
     # parses GET /metrics the way Prometheus does (tests/integration/test_observability.py)
     python3-prometheus-client
+    # the shipped "datascience" environment, and building operators' and per-run environments
+    python3-numpy python3-pandas python3-matplotlib
+    python3-venv python3-pip python3-setuptools python3-wheel
     # the .deb and .rpm (packaging/build) and their test in a clean root (packaging/test)
     git debhelper rpm lintian debootstrap
 )

@@ -14,13 +14,18 @@
 #include "http/server.hpp"
 #include "systemd/broker_client.hpp"
 #include "systemd/daemon.hpp"
+#include "systemd/env_client.hpp"
 #include "systemd/journal.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <string_view>
 #include <syslog.h>
@@ -54,6 +59,61 @@ struct Flags
 CLI::Range range(pyrunner::core::Bound bound)
 {
     return CLI::Range(bound.min, bound.max);
+}
+
+// pyrunnerd env create NAME --requirements FILE [--find-links DIR]
+struct CreateCommand
+{
+    std::string name;
+    std::string requirements;
+    // Empty: the broker's --wheel-dir.
+    std::string findLinks;
+};
+
+CLI::App* addCreateCommand(CLI::App& app, CreateCommand& c)
+{
+    auto* env = app.add_subcommand("env", "manage Python environments (as root)");
+    env->require_subcommand(1);
+    auto* create = env->add_subcommand(
+        "create", "build an environment from a requirements file in a sandboxed unit of its own");
+    create->add_option("name", c.name, "the new environment's name")->required();
+    create->add_option("--requirements", c.requirements, "the requirements file")
+        ->required()
+        ->check(CLI::ExistingFile);
+    create
+        ->add_option("--find-links", c.findLinks,
+                     "the directory of wheels to install from (default: the broker's "
+                     "--wheel-dir)")
+        ->check(CLI::ExistingDirectory);
+    return create;
+}
+
+int createEnvironment(const CreateCommand& c)
+{
+    constexpr std::size_t maxRequirementsBytes = 1024ULL * 1024ULL;
+    // The broker's own limit on a build comes first; this only bounds the wait.
+    constexpr std::chrono::hours maxWait{2};
+    std::ifstream in(c.requirements);
+    const std::string text(std::istreambuf_iterator<char>(in), {});
+    if (!in.good() && !in.eof())
+    {
+        std::cerr << "pyrunnerd: cannot read " << c.requirements << "\n";
+        return 1;
+    }
+    if (text.size() > maxRequirementsBytes)
+    {
+        std::cerr << "pyrunnerd: " << c.requirements << " is larger than 1 MiB\n";
+        return 1;
+    }
+    const auto findLinks =
+        c.findLinks.empty() ? c.findLinks : std::filesystem::absolute(c.findLinks).string();
+    const auto result = pyrunner::systemd::createEnvironment(c.name, text, findLinks, maxWait);
+    (result.created ? std::cout : std::cerr) << result.message << "\n";
+    if (result.created)
+    {
+        std::cout << "pyrunnerd: environment " << c.name << " created\n";
+    }
+    return result.created ? 0 : 1;
 }
 
 void addOptions(CLI::App& app, Flags& f)
@@ -245,7 +305,13 @@ int main(int argc, char** argv)
         CLI::App app{"pyrunnerd: runs Python submissions in sandboxed transient systemd units"};
         Flags flags;
         addOptions(app, flags);
+        CreateCommand create;
+        const auto* createCommand = addCreateCommand(app, create);
         CLI11_PARSE(app, argc, argv);
+        if (createCommand->parsed())
+        {
+            return createEnvironment(create);
+        }
         const bool explicitFile = app.get_option("--config")->count() > 0;
         auto configured = configure(flags, explicitFile);
         if (const int* status = std::get_if<int>(&configured))

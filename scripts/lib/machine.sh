@@ -165,7 +165,10 @@ machine_start() {
         machine_say "PID 1 is systemd: using the host's systemd"
         return 0
     fi
-    local dir binds=()
+    # /etc starts empty, but what Debian's Python packages need from it is the host's, read-only:
+    # the alternatives (numpy finds libblas.so.3 through them) and matplotlib's configuration.
+    local dir binds=(--bind-ro=/etc/alternatives)
+    [[ -e /etc/matplotlibrc ]] && binds+=(--bind-ro=/etc/matplotlibrc)
     for dir; do
         binds+=("--bind-ro=$dir")
     done

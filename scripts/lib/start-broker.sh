@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs inside the systemd that will host pyrunner (a throwaway machine, or a host whose PID 1
 # is systemd): creates the HTTP front's system user, installs the broker's D-Bus policy and
-# starts pyrunner-broker from a build directory, unless it is already running.
+# starts pyrunner-broker from a build directory, unless it is already running. Runs'
+# requirements are installed from BUILD_DIR/wheels.
 #   start-broker.sh BUILD_DIR
 set -euo pipefail
 
@@ -19,5 +20,6 @@ if ! systemctl is-active --quiet "$UNIT"; then
     # Type=notify: returns once the broker owns its bus name, and fails if it dies first.
     systemd-run --quiet --unit="$UNIT" --collect --property=Type=notify \
         --description="pyrunner broker (development)" \
-        "$BUILD/pyrunner-broker" --unit-stats "$BUILD/pyrunner-unit-stats"
+        "$BUILD/pyrunner-broker" --unit-stats "$BUILD/pyrunner-unit-stats" \
+        --wheel-dir "$BUILD/wheels"
 fi

@@ -45,6 +45,8 @@ struct Settings
     std::string python = "/usr/bin/python3";
     std::string unitStats = PYRUNNER_UNIT_STATS_PATH;
     bool requireAllLayers = false;
+    pyrunner::systemd::EnvironmentSettings environments;
+    std::uint64_t buildMaxMb = 2048;
 };
 
 void addOptions(CLI::App& app, Settings& s)
@@ -56,12 +58,29 @@ void addOptions(CLI::App& app, Settings& s)
                    "where runs' output is kept (overrides the file; /var/lib/pyrunner)");
     app.add_option("--front-user", s.frontUser, "the only user whose calls are served")
         ->capture_default_str();
-    app.add_option("--python", s.python, "the interpreter runs use")
+    app.add_option("--python", s.python, "the interpreter of the shipped environments")
         ->capture_default_str()
         ->check(CLI::ExistingFile);
     app.add_option("--unit-stats", s.unitStats, "the units' ExecStopPost helper")
         ->capture_default_str()
         ->check(CLI::ExistingFile);
+    app.add_option("--environments-dir", s.environments.directory,
+                   "where built environments are kept (outside the state directory)")
+        ->capture_default_str();
+    app.add_option("--wheel-dir", s.environments.wheelDir,
+                   "the packages runs' requirements are installed from (none: runs may not "
+                   "list requirements)");
+    app.add_option("--build-timeout-s", s.environments.buildTimeoutS,
+                   "how long an environment's build may take")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 86400));
+    app.add_option("--build-memory-mb", s.environments.buildMemoryMb,
+                   "memory an environment's build may use")
+        ->capture_default_str()
+        ->check(CLI::Range(64, 1 << 20));
+    app.add_option("--build-max-mb", s.buildMaxMb, "the largest environment a build may leave")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 20));
     app.add_flag("--require-all-layers", s.requireAllLayers,
                  "refuse to start when the host does not enforce every sandboxing layer");
 }
@@ -118,9 +137,9 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     core::RunFiles::createLayout(stateDir, front->pw_uid, front->pw_gid);
     const core::RunFiles files(stateDir);
     systemd::UnitSettings unitSettings;
-    unitSettings.python = s.python;
     unitSettings.unitStatsHelper = s.unitStats;
     unitSettings.inaccessiblePaths = {"-" + stateDir};
+    unitSettings.environmentsDir = s.environments.directory;
     unitSettings.warmBootstrap = writeWarmBootstrap(stateDir);
     // A warm unit that dies before its handover must not take the broker with it.
     ::signal(SIGPIPE, SIG_IGN);
@@ -130,7 +149,19 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     brokerSettings.frontUid = front->pw_uid;
     brokerSettings.frontGid = front->pw_gid;
     brokerSettings.policy.limits = config.limits;
-    systemd::BrokerService service(sandbox, files, brokerSettings);
+    auto environmentSettings = s.environments;
+    environmentSettings.python = s.python;
+    environmentSettings.buildMaxBytes = s.buildMaxMb * 1024ULL * 1024ULL;
+    systemd::BrokerService* announcer = nullptr;
+    systemd::EnvironmentManager environments(sandbox, files, front->pw_gid, environmentSettings,
+                                             brokerSettings.policy.limits.defaults, [&announcer] {
+                                                 if (announcer != nullptr)
+                                                 {
+                                                     announcer->emitEnvironmentsChanged();
+                                                 }
+                                             });
+    systemd::BrokerService service(sandbox, files, environments, brokerSettings);
+    announcer = &service;
     std::promise<systemd::LayerReport> probed;
     service.probeLayers([&probed](const systemd::LayerReport& r) { probed.set_value(r); });
     sandbox.start();

@@ -40,6 +40,9 @@ struct RunRequest
     std::string stdinData;
     std::vector<std::string> args;
     std::string environment = "default";
+    // Packages to install on top of the default environment (normalised, see
+    // environment_requirements.hpp); the run then runs in the environment built from them.
+    std::vector<std::string> requirements;
     Limits limits;
     bool wait = true;
     // The submitter's address, for the operator's log; never stored, never shown to runs.

@@ -1,5 +1,6 @@
 #include "core/run_manager.hpp"
 
+#include "core/environment_requirements.hpp"
 #include "core/run_id.hpp"
 #include "core/verdict.hpp"
 
@@ -14,7 +15,6 @@ namespace
 // Queue slots free as runs end, which is usually within seconds.
 constexpr unsigned minRetryAfterSeconds = 1;
 constexpr std::size_t maxWarmFailures = 3;
-constexpr const char* warmEnvironment = "default";
 
 const char* fileOf(Stream stream)
 {
@@ -38,11 +38,21 @@ std::optional<double> durationFromRecord(const Run& run, const UnitEnd& end)
                               : std::nullopt;
 }
 
+// The environment a request runs in: its own requirements' when it lists any.
+std::string environmentOf(const RunRequest& request)
+{
+    if (request.requirements.empty())
+    {
+        return request.environment;
+    }
+    return requirementsEnvironmentName(NormalisedRequirements{request.requirements});
+}
+
 } // namespace
 
 RunManager::RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store,
                        RunManagerOptions options, RunEvents& events)
-    : sandbox_(sandbox), files_(files), store_(store), options_(std::move(options)), events_(events)
+    : sandbox_(sandbox), files_(files), store_(store), options_(options), events_(events)
 {
 }
 
@@ -168,12 +178,15 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
             return SubmitError::QueueFull;
         }
         Entry entry;
-        const auto warm =
-            slotFree && request.environment == warmEnvironment ? takeWarmLocked() : std::nullopt;
+        // Stored so: a restart that starts the run again finds its requirements' environment.
+        request.environment = environmentOf(request);
+        entry.run.environment = request.environment;
+        // The warm units run the default environment; every other takes the cold path.
+        const auto warm = slotFree && entry.run.environment == defaultEnvironment ? takeWarmLocked()
+                                                                                  : std::nullopt;
         tookWarm = warm.has_value();
         entry.run.id = warm.value_or(newRunId());
         entry.run.unit = sandbox_.unitName(entry.run.id);
-        entry.run.environment = request.environment;
         entry.run.limits = request.limits;
         entry.run.createdAt = Clock::now();
         // Durable before the client hears the run was accepted.
@@ -226,6 +239,8 @@ RunManager::Launch RunManager::takeForLaunch(Entry& entry)
     run.code = entry.request->code;
     run.stdinData = entry.request->stdinData;
     run.args = entry.request->args;
+    run.environment = entry.request->environment;
+    run.requirements = entry.request->requirements;
     run.limits = entry.run.limits;
     return run;
 }
@@ -482,9 +497,17 @@ Health RunManager::health() const
     return health;
 }
 
-std::vector<std::string> RunManager::environments() const
+std::vector<Environment> RunManager::environments() const
 {
-    return options_.environments;
+    auto known = sandbox_.environments();
+    if (known.empty())
+    {
+        // Not heard from the privileged side yet: the default environment is always there.
+        Environment plain;
+        plain.name = std::string(defaultEnvironment);
+        known.push_back(plain);
+    }
+    return known;
 }
 
 unsigned RunManager::retryAfterSeconds() const

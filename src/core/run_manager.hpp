@@ -22,7 +22,6 @@ struct RunManagerOptions
 {
     std::size_t maxRunning = 1;
     std::size_t maxQueued = 64;
-    std::vector<std::string> environments{"default"};
     // Warm units kept ready for runs of the default environment; 0 turns them off.
     // Off until a warm unit's stop-post helper no longer opens the handover FIFO as its
     // stdin, which waits when no broker holds the FIFO (docs/performance.md).
@@ -59,7 +58,7 @@ class RunManager final : public RunService
     std::optional<std::string> output(const std::string& id, Stream stream) const override;
     std::optional<RunView> cancel(const std::string& id) override;
     Health health() const override;
-    std::vector<std::string> environments() const override;
+    std::vector<Environment> environments() const override;
     unsigned retryAfterSeconds() const override;
 
   private:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/environment.hpp"
 #include "core/run.hpp"
 
 #include <functional>
@@ -71,8 +72,8 @@ class RunService
     virtual std::optional<std::string> output(const std::string& id, Stream stream) const = 0;
     virtual std::optional<RunView> cancel(const std::string& id) = 0;
     virtual Health health() const = 0;
-    // Environment names a request may choose.
-    virtual std::vector<std::string> environments() const = 0;
+    // The environments a request may choose.
+    virtual std::vector<Environment> environments() const = 0;
     // Seconds a client should wait before retrying when the queue is full.
     virtual unsigned retryAfterSeconds() const = 0;
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/environment.hpp"
 #include "core/limits.hpp"
 
 #include <cstdint>
@@ -20,6 +21,12 @@ struct SandboxRun
     std::string stdinData;
     std::vector<std::string> args;
     Limits limits;
+    // The environment the front asked for, and the run's own requirements (a normalised
+    // list, whose environment is requirementsEnvironmentName of it).
+    std::string environment = std::string(defaultEnvironment);
+    std::vector<std::string> requirements;
+    // Resolved from `environment` by the privileged side.
+    Interpreter interpreter;
     // Root-owned directory the run's stdout, stderr and cgroup figures are written to;
     // chosen by the privileged side, never by a request.
     std::string outputDir;
@@ -83,6 +90,8 @@ class Sandbox
     virtual bool reachable() const = 0;
     // Each sandboxing layer and whether the host enforces it.
     virtual std::map<std::string, bool> layers() const = 0;
+    // The environments runs may choose, as the privileged side probed them.
+    virtual std::vector<Environment> environments() const = 0;
 };
 
 } // namespace pyrunner::core

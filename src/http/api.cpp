@@ -138,6 +138,9 @@ void Api::handle(const Request& request, const Reply& uncounted) const
         case RouteId::OpenApi:
             reply(openApi());
             return;
+        case RouteId::Environments:
+            reply(environments());
+            return;
         }
     }
     catch (const std::exception& error)
@@ -160,7 +163,16 @@ void Api::submit(RouteId route, const Request& request, const Reply& reply) cons
         reply(bodyTooLarge(request.body.size(), options_.maxBodyBytes));
         return;
     }
-    const SubmissionRules rules{options_.limits, service_.environments(), options_.maxCodeBytes};
+    std::vector<std::string> names;
+    for (const auto& environment : service_.environments())
+    {
+        // A requirements environment is chosen by listing the requirements, not by its name.
+        if (environment.kind != core::EnvironmentKind::Requirements)
+        {
+            names.push_back(environment.name);
+        }
+    }
+    const SubmissionRules rules{options_.limits, std::move(names), options_.maxCodeBytes};
     auto parsed = route == RouteId::RunJson
                       ? parseRunJson(request.contentType, request.body, request.wait, rules)
                       : parseRunFile(request.contentType, request.body, request.wait, rules);
@@ -263,6 +275,11 @@ Response Api::metrics() const
                     std::string(prometheusContentType),
                     prometheusText(options_.metrics->snapshot(), service_.health()),
                     {}};
+}
+
+Response Api::environments() const
+{
+    return jsonResponse(200, {{"environments", environmentsToJson(service_.environments())}});
 }
 
 } // namespace pyrunner::http

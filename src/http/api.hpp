@@ -56,6 +56,7 @@ class Api
     Response health() const;
     Response metrics() const;
     static Response openApi();
+    Response environments() const;
     // Answers every blocking submission still waiting with 503 and where to poll, and
     // every later one at once: the server is stopping. Waits up to `grace` for submissions
     // in progress.

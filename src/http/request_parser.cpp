@@ -1,5 +1,6 @@
 #include "http/request_parser.hpp"
 
+#include "core/environment_requirements.hpp"
 #include "core/sandbox_policy.hpp"
 #include "http/utf8.hpp"
 
@@ -176,6 +177,22 @@ std::optional<HttpError> readArgs(const json& value, std::vector<std::string>& a
     return std::nullopt;
 }
 
+std::optional<HttpError> readRequirements(const json& value, std::vector<std::string>& out)
+{
+    if (!value.is_array() ||
+        !std::all_of(value.begin(), value.end(), [](const json& item) { return item.is_string(); }))
+    {
+        return badRequest("requirements must be an array of strings such as \"pandas>=1.5\".");
+    }
+    auto normalised = core::normaliseRequirements(value.get<std::vector<std::string>>());
+    if (const auto* problem = std::get_if<std::string>(&normalised))
+    {
+        return badRequest(*problem);
+    }
+    out = std::get<core::NormalisedRequirements>(normalised).entries;
+    return std::nullopt;
+}
+
 // Where the fields come from: the body of /run-json/ or the options part of /run-file/.
 struct Source
 {
@@ -224,6 +241,13 @@ std::optional<HttpError> readFields(const json& object, const Source& source,
             }
             request.environment = value.get<std::string>();
         }
+        else if (key == "requirements")
+        {
+            if (auto error = readRequirements(value, request.requirements))
+            {
+                return error;
+            }
+        }
         else if (key == "limits")
         {
             if (auto error = readLimits(value, limits))
@@ -243,7 +267,7 @@ std::optional<HttpError> readFields(const json& object, const Source& source,
         {
             return badRequest("Unknown field " + inQuotes(key) + " in " + std::string(source.name) +
                               "; the known fields are " + (source.takesCode ? "code, " : "") +
-                              "stdin, args, environment, limits, wait.");
+                              "stdin, args, environment, requirements, limits, wait.");
         }
     }
     return std::nullopt;
@@ -290,6 +314,11 @@ ParseResult finish(core::RunRequest request, const core::LimitRequest& limits,
     {
         return badRequest("Unknown environment " + inQuotes(request.environment) +
                           "; available: " + joined(rules.environments) + ".");
+    }
+    if (!request.requirements.empty() && request.environment != core::defaultEnvironment)
+    {
+        return badRequest("requirements are installed on top of the default environment; leave "
+                          "environment out or set it to \"default\".");
     }
     auto resolved = core::resolveLimits(limits, rules.limits);
     if (const auto* error = std::get_if<core::LimitError>(&resolved))

@@ -20,7 +20,7 @@ struct Route
 
 constexpr std::string_view idSegment = "{id}";
 
-constexpr std::array<Route, 10> routes{{
+constexpr std::array<Route, 11> routes{{
     {"POST", {"run-json"}, RouteId::RunJson},
     {"POST", {"run-file"}, RouteId::RunFile},
     {"GET", {"runs", idSegment}, RouteId::GetRun},
@@ -31,6 +31,7 @@ constexpr std::array<Route, 10> routes{{
     {"GET", {"healthz"}, RouteId::Health},
     {"GET", {"metrics"}, RouteId::Metrics},
     {"GET", {"openapi.json"}, RouteId::OpenApi},
+    {"GET", {"environments"}, RouteId::Environments},
 }};
 
 bool isRunId(std::string_view text)

@@ -19,6 +19,7 @@ enum class RouteId
     Health,
     Metrics,
     OpenApi,
+    Environments,
 };
 
 struct Matched

@@ -76,6 +76,30 @@ json runToJson(const core::RunView& view)
     };
 }
 
+json environmentsToJson(const std::vector<core::Environment>& environments)
+{
+    auto out = json::array();
+    for (const auto& environment : environments)
+    {
+        auto packages = json::array();
+        for (const auto& package : environment.packages)
+        {
+            packages.push_back({{"name", package.name}, {"version", package.version}});
+        }
+        json entry{{"name", environment.name},
+                   {"kind", core::toString(environment.kind)},
+                   {"python_version", environment.pythonVersion},
+                   {"packages", std::move(packages)}};
+        if (environment.kind == core::EnvironmentKind::Requirements)
+        {
+            entry["requirements"] = environment.requirements;
+            entry["builds"] = environment.builds;
+        }
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
 json errorJson(std::string_view message)
 {
     return {{"error", message}};

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/environment.hpp"
 #include "core/run.hpp"
 #include "core/run_service.hpp"
 
@@ -7,12 +8,17 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pyrunner::http
 {
 
 // The Run object of the API: every field present, null where there is nothing yet.
 nlohmann::json runToJson(const core::RunView& view);
+
+// GET /environments: each environment with its kind, Python version and packages; those
+// built for requirements also with the list and how often this server's broker built them.
+nlohmann::json environmentsToJson(const std::vector<core::Environment>& environments);
 
 // RFC 3339 in UTC with milliseconds, e.g. "2026-11-26T10:12:59.123Z".
 std::string formatTimestamp(core::TimePoint time);

@@ -63,4 +63,32 @@ core::UnitOutcome fromWire(const WireOutcome& outcome)
     return out;
 }
 
+WireEnvironment toWire(const core::Environment& environment)
+{
+    std::vector<WirePackage> packages;
+    packages.reserve(environment.packages.size());
+    for (const auto& package : environment.packages)
+    {
+        packages.emplace_back(package.name, package.version);
+    }
+    return {environment.name,          std::string(core::toString(environment.kind)),
+            environment.pythonVersion, packages,
+            environment.requirements,  environment.builds};
+}
+
+core::Environment fromWire(const WireEnvironment& environment)
+{
+    core::Environment out;
+    out.name = environment.get<0>();
+    out.kind = core::parseEnvironmentKind(environment.get<1>());
+    out.pythonVersion = environment.get<2>();
+    for (const auto& package : environment.get<3>())
+    {
+        out.packages.push_back(core::Package{package.get<0>(), package.get<1>()});
+    }
+    out.requirements = environment.get<4>();
+    out.builds = environment.get<5>();
+    return out;
+}
+
 } // namespace pyrunner::systemd::broker

@@ -58,6 +58,8 @@ BrokerClient::BrokerClient(std::function<void()> onConnectionLost,
                                                  [this](sdbus::Message& m) { onRunStarted(m); }));
         matches_.push_back(connection_->addMatch(signalMatch("RunExited"),
                                                  [this](sdbus::Message& m) { onRunExited(m); }));
+        matches_.push_back(connection_->addMatch(signalMatch("EnvironmentsChanged"),
+                                                 [this](sdbus::Message&) { fetchEnvironments(); }));
         matches_.push_back(connection_->addMatch(
             std::string("type='signal',sender='") + busService + "',path='" + busPath +
                 "',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" +
@@ -80,6 +82,7 @@ BrokerClient::BrokerClient(std::function<void()> onConnectionLost,
     {
         // Before the bus thread starts, so this thread may still use the connection.
         fetchLayers();
+        fetchEnvironments();
     }
     bus_ = std::make_unique<BusThread>(*connection_, [this] { abandonAll(); });
     bus_->start();
@@ -130,6 +133,38 @@ void BrokerClient::fetchLayers()
     layers_ = std::move(layers);
 }
 
+std::vector<core::Environment> BrokerClient::environments() const
+{
+    const std::lock_guard lock(layersMutex_);
+    return environments_;
+}
+
+void BrokerClient::fetchEnvironments()
+{
+    std::vector<broker::WireEnvironment> wire;
+    try
+    {
+        broker_->callMethod("Environments")
+            .onInterface(broker::interfaceName)
+            .withTimeout(callTimeout)
+            .storeResultsTo(wire);
+    }
+    catch (const sdbus::Error& e)
+    {
+        logMessage(LOG_WARNING,
+                   "pyrunnerd: cannot ask the broker for its environments: " + e.getMessage());
+        return;
+    }
+    std::vector<core::Environment> environments;
+    environments.reserve(wire.size());
+    for (const auto& environment : wire)
+    {
+        environments.push_back(broker::fromWire(environment));
+    }
+    const std::lock_guard lock(layersMutex_);
+    environments_ = std::move(environments);
+}
+
 void BrokerClient::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {
@@ -151,7 +186,7 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
             .onInterface(broker::interfaceName)
             .withTimeout(callTimeout)
             .withArguments(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
-                           broker::toWire(run.limits));
+                           broker::toWire(run.limits), run.environment, run.requirements);
         unconfirmed_.erase(run.id);
     }
     catch (const sdbus::Error& e)
@@ -316,6 +351,7 @@ void BrokerClient::brokerArrived()
         onBrokerBack_();
     }
     fetchLayers();
+    fetchEnvironments();
     for (const auto& [method, runId] : std::exchange(deferred_, {}))
     {
         callBroker(method, runId);

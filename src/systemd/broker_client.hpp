@@ -53,6 +53,7 @@ class BrokerClient final : public core::Sandbox
     void release(const std::string& runId) override;
     bool reachable() const override;
     std::map<std::string, bool> layers() const override;
+    std::vector<core::Environment> environments() const override;
 
     // Stops the bus thread; no callback runs after it returns.
     void stop();
@@ -65,6 +66,7 @@ class BrokerClient final : public core::Sandbox
     void onBrokerOwner(sdbus::Message& message);
     void brokerArrived();
     void fetchLayers();
+    void fetchEnvironments();
     void endRun(const std::string& runId, core::UnitOutcome outcome);
     void callBroker(const char* method, const std::string& runId);
     void abandonAll();
@@ -84,9 +86,12 @@ class BrokerClient final : public core::Sandbox
     // Kills and releases asked while no broker was there: sent when one arrives.
     std::vector<std::pair<const char*, std::string>> deferred_;
     std::atomic<bool> brokerUp_{false};
-    // The broker's start-up probe, asked for each time a broker arrives.
+    // The broker's start-up probe, asked for each time a broker arrives; guards
+    // environments_ too.
     mutable std::mutex layersMutex_;
     std::map<std::string, bool> layers_;
+    // The broker's environments, asked for when it arrives and whenever it says they changed.
+    std::vector<core::Environment> environments_;
     std::unique_ptr<BusThread> bus_;
 };
 

@@ -1,5 +1,6 @@
 #include "systemd/broker_service.hpp"
 
+#include "core/environment_requirements.hpp"
 #include "core/run_id.hpp"
 #include "core/unit_end.hpp"
 #include "systemd/journal.hpp"
@@ -35,27 +36,50 @@ void requireRunId(const std::string& id)
     }
 }
 
+// The front sends requirements normalised and the environment named after them; anything else
+// is refused, so that a run never gets an environment built for another list.
+std::optional<std::string> checkRequirements(const std::string& environment,
+                                             const std::vector<std::string>& requirements)
+{
+    if (requirements.empty())
+    {
+        return std::nullopt;
+    }
+    const auto normalised = core::normaliseRequirements(requirements);
+    if (const auto* problem = std::get_if<std::string>(&normalised))
+    {
+        return *problem;
+    }
+    const auto& list = std::get<core::NormalisedRequirements>(normalised);
+    if (list.entries != requirements || core::requirementsEnvironmentName(list) != environment)
+    {
+        return "The requirements must come normalised, in the environment named after them.";
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& files,
-                             const BrokerSettings& settings)
-    : sandbox_(sandbox), files_(files), settings_(settings),
+                             EnvironmentManager& environments, const BrokerSettings& settings)
+    : sandbox_(sandbox), files_(files), environments_(environments), settings_(settings),
       object_(sdbus::createObject(sandbox.connection(), broker::objectPath))
 {
     const auto* iface = broker::interfaceName;
     object_->registerMethod("StartRun")
         .onInterface(iface)
-        .withInputParamNames("id", "code", "stdin", "args", "limits")
+        .withInputParamNames("id", "code", "stdin", "args", "limits", "environment", "requirements")
         .implementedAs(
             [this](const std::string& id, const std::vector<std::uint8_t>& code,
                    const std::vector<std::uint8_t>& stdinData, const std::vector<std::string>& args,
-                   const broker::WireLimits& limits) {
+                   const broker::WireLimits& limits, const std::string& environment,
+                   const std::vector<std::string>& requirements) {
         // The bus peer that asked: the front's connection.
         const auto* asking = object_->getCurrentlyProcessedMessage();
         const auto client = asking != nullptr ? asking->getSender() : std::string();
         try
         {
-            startRun(id, code, stdinData, args, limits);
+            startRun(id, code, stdinData, args, limits, environment, requirements);
         }
         catch (const sdbus::Error& e)
         {
@@ -94,6 +118,19 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
             requireFront();
             return layers_;
         });
+    object_->registerMethod("Environments")
+        .onInterface(iface)
+        .withOutputParamNames("environments")
+        .implementedAs([this] { return environmentList(); });
+    object_->registerMethod("CreateEnvironment")
+        .onInterface(iface)
+        .withInputParamNames("name", "requirements", "find_links")
+        .withOutputParamNames("log")
+        .implementedAs([this](sdbus::Result<std::string>&& result, const std::string& name,
+                              const std::string& requirements, const std::string& findLinks) {
+            createEnvironment(std::move(result), name, requirements, findLinks);
+        });
+    object_->registerSignal("EnvironmentsChanged").onInterface(iface);
     object_->registerSignal("RunStarted").onInterface(iface).withParameters<std::string>("id");
     object_->registerSignal("RunExited")
         .onInterface(iface)
@@ -114,7 +151,9 @@ void BrokerService::requireFront() const
 
 void BrokerService::startRun(const std::string& id, const std::vector<std::uint8_t>& code,
                              const std::vector<std::uint8_t>& stdinData,
-                             const std::vector<std::string>& args, const broker::WireLimits& limits)
+                             const std::vector<std::string>& args, const broker::WireLimits& limits,
+                             const std::string& environment,
+                             const std::vector<std::string>& requirements)
 {
     requireFront();
     core::SandboxRun run;
@@ -123,12 +162,31 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
     run.stdinData = textOf(stdinData);
     run.args = args;
     run.limits = broker::fromWire(limits);
+    run.environment = environment;
+    run.requirements = requirements;
     if (auto problem = core::checkSandboxRun(run, settings_.policy))
     {
         throw sdbus::Error(invalidArgs, *problem);
     }
+    if (auto problem = checkRequirements(environment, requirements))
+    {
+        throw sdbus::Error(invalidArgs, *problem);
+    }
+    const auto interpreter = environments_.interpreterOf(environment);
+    if (!interpreter && requirements.empty())
+    {
+        throw sdbus::Error(invalidArgs, "There is no environment \"" + environment + "\".");
+    }
+    if (interpreter)
+    {
+        run.interpreter = *interpreter;
+    }
     if (sandbox_.isPrepared(id))
     {
+        if (environment != core::defaultEnvironment)
+        {
+            throw sdbus::Error(invalidArgs, "A warm unit runs the default environment only.");
+        }
         // Its warm unit and files are there; the run goes to it over its stdin.
         run.outputDir = files_.path(id);
         sandbox_.startPrepared(run, callbacksFor(id));
@@ -146,7 +204,72 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
         throw sdbus::Error(failed, std::string("Cannot prepare the run: ") + e.what() + ".");
     }
     active_.insert(id);
+    if (!interpreter)
+    {
+        startWithRequirements(std::move(run));
+        return;
+    }
     sandbox_.start(std::move(run), callbacksFor(id));
+}
+
+void BrokerService::startWithRequirements(core::SandboxRun run)
+{
+    const auto id = run.id;
+    waitingForEnvironment_.insert(id);
+    core::NormalisedRequirements requirements{run.requirements};
+    environments_.resolveRequirements(
+        requirements, [this, run = std::move(run)](
+                          std::variant<core::Interpreter, std::string> resolved) mutable {
+            if (waitingForEnvironment_.erase(run.id) == 0)
+            {
+                // Killed while it waited: already reported ended.
+                return;
+            }
+            if (const auto* error = std::get_if<std::string>(&resolved))
+            {
+                active_.erase(run.id);
+                core::UnitOutcome unbuilt;
+                unbuilt.error = *error;
+                emitExited(run.id, unbuilt);
+                return;
+            }
+            run.interpreter = std::get<core::Interpreter>(resolved);
+            const auto runId = run.id;
+            sandbox_.start(std::move(run), callbacksFor(runId));
+        });
+}
+
+std::vector<broker::WireEnvironment> BrokerService::environmentList()
+{
+    requireFront();
+    std::vector<broker::WireEnvironment> out;
+    for (const auto& environment : environments_.list())
+    {
+        out.push_back(broker::toWire(environment));
+    }
+    return out;
+}
+
+void BrokerService::createEnvironment(sdbus::Result<std::string>&& result, const std::string& name,
+                                      const std::string& requirements, const std::string& findLinks)
+{
+    const auto* message = object_->getCurrentlyProcessedMessage();
+    if (message == nullptr || message->getCredsUid() != 0)
+    {
+        throw sdbus::Error(accessDenied, "Only root may create environments.");
+    }
+    // Shared: the reply is move-only, the completion a std::function.
+    auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
+    environments_.create(name, requirements, findLinks,
+                         [reply](std::optional<std::string> error, const std::string& log) {
+        if (error)
+        {
+            reply->returnError(
+                sdbus::Error(failed, "The environment was not created: " + *error + ".\n" + log));
+            return;
+        }
+        reply->returnResults(log);
+    });
 }
 
 core::SandboxCallbacks BrokerService::callbacksFor(const std::string& id)
@@ -199,6 +322,8 @@ void BrokerService::prepareRun(const std::string& id)
     core::SandboxRun prepared;
     prepared.id = id;
     prepared.limits = settings_.policy.limits.defaults;
+    // Warm units serve the default environment only.
+    prepared.interpreter = environments_.defaultInterpreter();
     try
     {
         // Fails if the id was used before, as for StartRun.
@@ -250,6 +375,7 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
     probe.id = core::newRunId();
     probe.code = std::string(layerProbeCode());
     probe.limits = settings_.policy.limits.defaults;
+    probe.interpreter = environments_.defaultInterpreter();
     probe.outputDir = files_.create(probe.id, settings_.frontGid);
     files_.writePrivate(probe.id, core::RunFiles::codeName, probe.code);
     core::SandboxCallbacks callbacks;
@@ -259,27 +385,46 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
         layers_ = layerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data,
                               files_.cgroupStats(id), limits);
         files_.remove(id);
-        // The name last: a front that sees the broker arrive finds the layers known.
-        try
-        {
-            sandbox_.connection().requestName(broker::serviceName);
-        }
-        catch (const sdbus::Error& e)
-        {
-            // Another broker holds it, or the policy is missing: nothing to serve.
-            logMessage(LOG_ERR, "pyrunner-broker cannot own " + std::string(broker::serviceName) +
-                                    ": " + e.getMessage());
-            ::kill(::getpid(), SIGTERM);
-        }
-        done(layers_);
+        environments_.probeAll([this, done] { takeBusName(done); });
     };
     sandbox_.start(std::move(probe), std::move(callbacks));
+}
+
+void BrokerService::takeBusName(const std::function<void(const LayerReport&)>& done)
+{
+    // The name last: a front that sees the broker arrive finds the layers and environments
+    // known.
+    try
+    {
+        sandbox_.connection().requestName(broker::serviceName);
+    }
+    catch (const sdbus::Error& e)
+    {
+        // Another broker holds it, or the policy is missing: nothing to serve.
+        logMessage(LOG_ERR, "pyrunner-broker cannot own " + std::string(broker::serviceName) +
+                                ": " + e.getMessage());
+        ::kill(::getpid(), SIGTERM);
+    }
+    done(layers_);
+}
+
+void BrokerService::emitEnvironmentsChanged()
+{
+    object_->emitSignal("EnvironmentsChanged").onInterface(broker::interfaceName);
 }
 
 void BrokerService::killRun(const std::string& id)
 {
     requireFront();
     requireRunId(id);
+    if (waitingForEnvironment_.erase(id) != 0)
+    {
+        active_.erase(id);
+        core::UnitOutcome stopped;
+        stopped.error = "The run was stopped while its environment was being built.";
+        emitExited(id, stopped);
+        return;
+    }
     // Also a run this broker does not follow: after a restart the front stops units of
     // runs it does not know. The id names only a run unit, nothing else.
     sandbox_.kill(id);

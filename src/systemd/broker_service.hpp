@@ -3,6 +3,7 @@
 #include "core/run_files.hpp"
 #include "core/sandbox_policy.hpp"
 #include "systemd/broker_api.hpp"
+#include "systemd/env_manager.hpp"
 #include "systemd/layer_probe.hpp"
 #include "systemd/systemd_sandbox.hpp"
 
@@ -16,6 +17,7 @@
 namespace sdbus
 {
 class IObject;
+template <typename... Results> class Result;
 } // namespace sdbus
 
 namespace pyrunner::systemd
@@ -39,21 +41,33 @@ class BrokerService
     // Registers the object; the bus name is taken once the layer probe is done. Throws
     // sdbus::Error if it cannot.
     BrokerService(SystemdSandbox& sandbox, const core::RunFiles& files,
-                  const BrokerSettings& settings);
+                  EnvironmentManager& environments, const BrokerSettings& settings);
     ~BrokerService();
     BrokerService(const BrokerService&) = delete;
     BrokerService& operator=(const BrokerService&) = delete;
     BrokerService(BrokerService&&) = delete;
     BrokerService& operator=(BrokerService&&) = delete;
 
-    // Runs the layer probe as a real run unit, then takes the bus name (or, if it cannot,
+    // Runs the layer probe as a real run unit, then the environments' probes, then takes the
+    // bus name (or, if it cannot,
     // says so and asks the process to stop); `done` gets the report on the bus thread.
     void probeLayers(std::function<void(const LayerReport&)> done);
+    // Tells the fronts to ask for the environments again.
+    void emitEnvironmentsChanged();
 
   private:
     void startRun(const std::string& id, const std::vector<std::uint8_t>& code,
                   const std::vector<std::uint8_t>& stdinData, const std::vector<std::string>& args,
-                  const broker::WireLimits& limits);
+                  const broker::WireLimits& limits, const std::string& environment,
+                  const std::vector<std::string>& requirements);
+    // Starts the run's unit once its requirements' environment is there, or ends the run
+    // with the build's error.
+    void startWithRequirements(core::SandboxRun run);
+    void takeBusName(const std::function<void(const LayerReport&)>& done);
+    std::vector<broker::WireEnvironment> environmentList();
+    // Root only (the operator): builds an environment, answering when it is done.
+    void createEnvironment(sdbus::Result<std::string>&& result, const std::string& name,
+                           const std::string& requirements, const std::string& findLinks);
     // Starts a warm unit for the run id the front will submit next: StartRun with that id
     // hands the run to it. RunExited comes if it ends before.
     void prepareRun(const std::string& id);
@@ -74,10 +88,13 @@ class BrokerService
 
     SystemdSandbox& sandbox_;
     const core::RunFiles& files_;
+    EnvironmentManager& environments_;
     const BrokerSettings settings_;
     std::unique_ptr<sdbus::IObject> object_;
     // Runs whose unit has not ended; touched only on the bus thread.
     std::set<std::string> active_;
+    // Runs waiting for their requirements' environment; a kill ends them at once.
+    std::set<std::string> waitingForEnvironment_;
     // What the start-up probe found; touched only on the bus thread.
     LayerReport layers_;
 };

@@ -91,6 +91,15 @@ sdbus::Variant toVariant(const PropertyValue& value)
             out.emplace_back(c.id, c.path);
         }
         return sdbus::Variant(out);
+        },
+        [](const std::vector<TemporaryFs>& filesystems) {
+        std::vector<sdbus::Struct<std::string, std::string>> out;
+        out.reserve(filesystems.size());
+        for (const auto& f : filesystems)
+        {
+            out.emplace_back(f.path, f.options);
+        }
+        return sdbus::Variant(out);
         }, [](const auto& plain) { return sdbus::Variant(plain); },
         }, value);
 }
@@ -362,6 +371,13 @@ void SystemdSandbox::startOnBus(const core::SandboxRun& run, core::SandboxCallba
         return;
     }
     const auto unit = buildRunUnit(run, settings_);
+    track(path, unit.name, std::move(callbacks));
+    startUnit(path, unit);
+}
+
+void SystemdSandbox::runUnit(const TransientUnit& unit, core::SandboxCallbacks callbacks)
+{
+    const auto path = unitObjectPath(unit.name);
     track(path, unit.name, std::move(callbacks));
     startUnit(path, unit);
 }

@@ -53,6 +53,10 @@ class SystemdSandbox
 
     // Callbacks run on the bus thread. `run.outputDir` must exist.
     void start(core::SandboxRun run, core::SandboxCallbacks callbacks);
+    // On the bus thread: starts a unit other than a run's (an environment's build) and
+    // follows it to its end as a run's.
+    void runUnit(const TransientUnit& unit, core::SandboxCallbacks callbacks);
+    const UnitSettings& unitSettings() const { return settings_; }
     // Ends the run's whole unit at once; harmless when it has already ended.
     void kill(const std::string& runId);
     // On the bus thread, so that a start() posted afterwards finds it: starts a warm unit for

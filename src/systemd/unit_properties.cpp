@@ -79,6 +79,24 @@ void addIdentity(std::vector<Property>& p)
     p.push_back({"PrivateUsers", true});
 }
 
+// The environments directory as an empty read-only tmpfs, with the run's own environment
+// bound back in read-only: other environments are none of the run's business.
+void addEnvironment(std::vector<Property>& p, const core::Interpreter& interpreter,
+                    const UnitSettings& settings)
+{
+    if (settings.environmentsDir.empty())
+    {
+        return;
+    }
+    p.push_back({"TemporaryFileSystem",
+                 std::vector<TemporaryFs>{{settings.environmentsDir, "ro,mode=0755"}}});
+    if (!interpreter.directory.empty())
+    {
+        p.push_back({"BindReadOnlyPaths",
+                     std::vector<BindMount>{{interpreter.directory, interpreter.directory}}});
+    }
+}
+
 void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
 {
     p.push_back({"ProtectSystem", std::string("strict")});
@@ -87,10 +105,7 @@ void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
     p.push_back({"PrivateDevices", true});
     p.push_back({"WorkingDirectory", std::string("/tmp")});
     p.push_back({"UMask", privateUmask});
-    auto hidden = hiddenSockets;
-    hidden.insert(hidden.end(), settings.inaccessiblePaths.begin(),
-                  settings.inaccessiblePaths.end());
-    p.push_back({"InaccessiblePaths", hidden});
+    p.push_back({"InaccessiblePaths", hiddenPaths(settings)});
 }
 
 void addKernel(std::vector<Property>& p)
@@ -180,7 +195,10 @@ void addOutput(std::vector<Property>& p, const core::SandboxRun& run)
     // systemd opens these as root before dropping privileges; the run only gets the fds.
     p.push_back({"StandardOutputFileToAppend", run.outputDir + "/stdout"});
     p.push_back({"StandardErrorFileToAppend", run.outputDir + "/stderr"});
-    p.push_back({"Environment", StringList{"LANG=C.UTF-8"}});
+    StringList variables{"LANG=C.UTF-8"};
+    variables.insert(variables.end(), run.interpreter.variables.begin(),
+                     run.interpreter.variables.end());
+    p.push_back({"Environment", variables});
 }
 
 void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
@@ -192,6 +210,16 @@ void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
                                         {"privileged", "ignore-failure", "no-env-expand"}}}});
 }
 
+// The environment's interpreter and flags, then -B (nothing written next to the sources,
+// which are read-only anyway) and -u (output reaches the files as it is written).
+StringList pythonArgv(const core::Interpreter& interpreter, const std::string& script)
+{
+    StringList argv{interpreter.python};
+    argv.insert(argv.end(), interpreter.flags.begin(), interpreter.flags.end());
+    argv.insert(argv.end(), {"-B", "-u", script});
+    return argv;
+}
+
 void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
                  const UnitSettings& settings, const std::string& unitName)
 {
@@ -200,12 +228,11 @@ void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
     p.push_back(
         {"LoadCredential", std::vector<CredentialSource>{
                                {codeCredential, run.outputDir + "/" + core::RunFiles::codeName}}});
-    StringList argv{settings.python, "-I", "-B", "-u",
-                    "/run/credentials/" + unitName + "/" + codeCredential};
+    auto argv = pythonArgv(run.interpreter, "/run/credentials/" + unitName + "/" + codeCredential);
     argv.insert(argv.end(), run.args.begin(), run.args.end());
     // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
-    p.push_back(
-        {"ExecStartEx", std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
+    p.push_back({"ExecStartEx",
+                 std::vector<ExecCommand>{{run.interpreter.python, argv, {"no-env-expand"}}}});
     addStopPost(p, run, settings);
 }
 
@@ -214,18 +241,23 @@ void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
 {
     p.push_back({"LoadCredential",
                  std::vector<CredentialSource>{{warmBootstrapCredential, settings.warmBootstrap}}});
-    const StringList argv{settings.python,
-                          "-I",
-                          "-B",
-                          "-u",
-                          "/run/credentials/" + unitName + "/" + warmBootstrapCredential,
-                          warmHandoverMountPoint};
-    p.push_back(
-        {"ExecStartEx", std::vector<ExecCommand>{{settings.python, argv, {"no-env-expand"}}}});
+    auto argv = pythonArgv(prepared.interpreter,
+                           "/run/credentials/" + unitName + "/" + warmBootstrapCredential);
+    argv.emplace_back(warmHandoverMountPoint);
+    p.push_back({"ExecStartEx",
+                 std::vector<ExecCommand>{{prepared.interpreter.python, argv, {"no-env-expand"}}}});
     addStopPost(p, prepared, settings);
 }
 
 } // namespace
+
+StringList hiddenPaths(const UnitSettings& settings)
+{
+    auto hidden = hiddenSockets;
+    hidden.insert(hidden.end(), settings.inaccessiblePaths.begin(),
+                  settings.inaccessiblePaths.end());
+    return hidden;
+}
 
 std::string unitNameFor(const std::string& runId)
 {
@@ -255,6 +287,7 @@ TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& sett
     addLifecycle(p);
     addIdentity(p);
     addFilesystem(p, settings);
+    addEnvironment(p, run.interpreter, settings);
     addKernel(p);
     addLimits(p, run.limits, run.limits, std::uint64_t{run.limits.wallTimeS} * usecPerSec);
     addInput(p, run);
@@ -274,6 +307,7 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
     addLifecycle(p);
     addIdentity(p);
     addFilesystem(p, settings);
+    addEnvironment(p, prepared.interpreter, settings);
     addKernel(p);
     // The broker ends the run at its own wall limit, counted from handover; this only
     // bounds a unit that waits too long, or one whose broker is gone.

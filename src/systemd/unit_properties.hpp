@@ -50,6 +50,15 @@ struct IpPrefix
     bool operator==(const IpPrefix&) const = default;
 };
 
+// TemporaryFileSystem: a(ss), the path and its mount options.
+struct TemporaryFs
+{
+    std::string path;
+    std::string options;
+
+    bool operator==(const TemporaryFs&) const = default;
+};
+
 // BindReadOnlyPaths: a(ssbt), source, destination, ignore a missing source, mount flags.
 struct BindMount
 {
@@ -66,7 +75,7 @@ using StringList = std::vector<std::string>;
 using PropertyValue =
     std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string, StringList, Bytes,
                  std::vector<ExecCommand>, NameFilter, std::vector<CredentialSource>,
-                 std::vector<IpPrefix>, std::vector<BindMount>>;
+                 std::vector<IpPrefix>, std::vector<TemporaryFs>, std::vector<BindMount>>;
 
 struct Property
 {
@@ -83,17 +92,22 @@ struct TransientUnit
 // Fixed by the operator, never by a request.
 struct UnitSettings
 {
-    std::string python = "/usr/bin/python3";
     std::string slice = "pyrunner.slice";
     // The privileged ExecStopPost helper that records the cgroup's figures.
     std::string unitStatsHelper;
     // Hidden from every run.
     std::vector<std::string> inaccessiblePaths;
+    // The built environments: each run sees its own only.
+    std::string environmentsDir;
     // Root-only file with the warm units' bootstrap (warm_bootstrap.hpp).
     std::string warmBootstrap;
     // How long a warm unit may wait for its run before systemd ends it.
     std::uint64_t warmIdleMaxUsec = std::uint64_t{600} * 1000000;
 };
+
+// What no unit of pyrunner's may see: the host's bus and systemd sockets, other units'
+// state, the cgroup tree and the operator's own (the server's state directory).
+StringList hiddenPaths(const UnitSettings& settings);
 
 std::string unitNameFor(const std::string& runId);
 // The run id in a run unit's name; nothing for any other unit.

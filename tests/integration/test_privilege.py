@@ -6,7 +6,7 @@ import secrets
 from deployment import FRONT_USER, STATE_DIR
 
 BROKER = ("org.pyrunner.Broker1", "/org/pyrunner/Broker1", "org.pyrunner.Broker1")
-START_RUN_SIGNATURE = "sayayas(uuuuut)"
+START_RUN_SIGNATURE = "sayayas(uuuuut)sas"
 DEFAULT_LIMITS = ["10", "10", "256", "100", "64", "1048576"]
 # The overflow uid: some user that is neither root nor the front.
 NOBODY = "65534"
@@ -26,7 +26,7 @@ def bytes_arg(text):
 def start_run(machine, user, run_id, code, limits=DEFAULT_LIMITS, args=()):
     return as_user(
         machine, user, "busctl", "call", *BROKER, "StartRun", START_RUN_SIGNATURE,
-        run_id, *bytes_arg(code), "0", str(len(args)), *args, *limits,
+        run_id, *bytes_arg(code), "0", str(len(args)), *args, *limits, "default", "0",
     )
 
 

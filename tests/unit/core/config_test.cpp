@@ -47,7 +47,7 @@ TEST(ParseConfig, AnEmptyFileGivesTheDefaults)
     EXPECT_EQ(config.server.store, "");
     EXPECT_EQ(config.server.maxRunning, 3U);
     EXPECT_EQ(config.server.maxQueued, 64U);
-    EXPECT_EQ(config.server.warmPool, 0U);
+    EXPECT_EQ(config.server.warmPool, 2U);
     EXPECT_EQ(config.server.retentionSeconds, 86400U);
     EXPECT_EQ(config.server.diskBudgetMb, 10240U);
     EXPECT_EQ(config.server.httpThreads, 4U);

@@ -20,6 +20,13 @@ namespace
 {
 
 // Records what the manager asks and lets the test end runs when it chooses.
+SandboxRun runWithId(const std::string& id)
+{
+    SandboxRun run;
+    run.id = id;
+    return run;
+}
+
 class FakeSandbox final : public Sandbox
 {
   public:
@@ -37,7 +44,7 @@ class FakeSandbox final : public Sandbox
     void prepare(const std::string& runId, SandboxCallbacks callbacks) override
     {
         prepared.push_back(runId);
-        runs[runId] = {SandboxRun{runId, {}, {}, {}, {}, {}}, std::move(callbacks)};
+        runs[runId] = {runWithId(runId), std::move(callbacks)};
     }
     void follow(const std::string& runId, SandboxCallbacks callbacks) override
     {
@@ -50,13 +57,14 @@ class FakeSandbox final : public Sandbox
             callbacks.onExited(vanished);
             return;
         }
-        runs[runId] = {SandboxRun{runId, {}, {}, {}, {}, {}}, std::move(callbacks)};
+        runs[runId] = {runWithId(runId), std::move(callbacks)};
     }
     std::vector<std::string> strayRuns() override { return strays; }
     void kill(const std::string& runId) override { killed.push_back(runId); }
     void release(const std::string& runId) override { released.push_back(runId); }
     bool reachable() const override { return up; }
     std::map<std::string, bool> layers() const override { return {{"seccomp", true}}; }
+    std::vector<Environment> environments() const override { return {}; }
 
     void exit(const std::string& id, int status)
     {

@@ -71,6 +71,16 @@ class ApiTest : public ::testing::Test
     Api api{service, ApiOptions{1024, 256, core::LimitPolicy::forCpus(1)}};
 };
 
+TEST_F(ApiTest, EnvironmentsAreListedWithTheirPythonVersionAndPackages)
+{
+    const auto response = call("GET", "/environments");
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(body(response), json::parse(R"({"environments": [
+        {"name": "default", "kind": "shipped", "python_version": "3.11.2", "packages": []},
+        {"name": "science", "kind": "shipped", "python_version": "3.11.2",
+         "packages": [{"name": "numpy", "version": "1.24.2"}]}]})"));
+}
+
 TEST_F(ApiTest, ASubmissionWithoutWaitIsAcceptedAtOnce)
 {
     const auto response =

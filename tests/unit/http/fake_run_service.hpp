@@ -63,7 +63,17 @@ class FakeRunService : public core::RunService
 
     core::Health health() const override { return healthReport; }
 
-    std::vector<std::string> environments() const override { return {"default", "science"}; }
+    std::vector<core::Environment> environments() const override
+    {
+        core::Environment plain;
+        plain.name = "default";
+        plain.pythonVersion = "3.11.2";
+        core::Environment science;
+        science.name = "science";
+        science.pythonVersion = "3.11.2";
+        science.packages = {{"numpy", "1.24.2"}};
+        return {plain, science};
+    }
 
     unsigned retryAfterSeconds() const override { return 7; }
 

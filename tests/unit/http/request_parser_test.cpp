@@ -81,6 +81,26 @@ TEST(ParseRunJson, OnlyCodeTakesEveryDefault)
     EXPECT_TRUE(request.wait);
 }
 
+TEST(ParseRunJson, RequirementsAreNormalised)
+{
+    const auto request =
+        acceptedJson(R"({"code": "", "requirements": ["Pandas >= 1.5", "numpy", "NumPy"]})");
+    EXPECT_EQ(request.requirements, (std::vector<std::string>{"numpy", "pandas>=1.5"}));
+    EXPECT_EQ(request.environment, "default");
+}
+
+TEST(ParseRunJson, RequirementsMustBePlainNamesOnTopOfTheDefaultEnvironment)
+{
+    EXPECT_EQ(refusedJson(R"({"code": "", "requirements": "numpy"})").message,
+              "requirements must be an array of strings such as \"pandas>=1.5\".");
+    EXPECT_EQ(refusedJson(R"({"code": "", "requirements": ["numpy", "-r /etc/shadow"]})").status,
+              400);
+    EXPECT_EQ(
+        refusedJson(R"({"code": "", "environment": "science", "requirements": ["numpy"]})").message,
+        "requirements are installed on top of the default environment; leave environment out or "
+        "set it to \"default\".");
+}
+
 TEST(ParseRunJson, EveryFieldIsRead)
 {
     const auto request = acceptedJson(R"({"code": "x", "stdin": "in\u0000put", "args": ["a", "b c"],
@@ -167,7 +187,7 @@ TEST(ParseRunJson, UnknownFieldsAreNamed)
 {
     EXPECT_EQ(refusedJson(R"({"code": "", "timeout": 5})"),
               (HttpError{400, "Unknown field \"timeout\" in the request body; the known fields "
-                              "are code, stdin, args, environment, limits, wait."}));
+                              "are code, stdin, args, environment, requirements, limits, wait."}));
 }
 
 TEST(ParseRunJson, MistypedFieldsAreNamed)
@@ -395,7 +415,7 @@ TEST(ParseRunFile, OptionsAreCheckedLikeTheJsonBody)
     check("{", "The options part is not valid JSON (UTF-8).");
     check("[]", "The options part must be a JSON object.");
     check(R"({"x": 1})", "Unknown field \"x\" in the options part; the known fields are stdin, "
-                         "args, environment, limits, wait.");
+                         "args, environment, requirements, limits, wait.");
     check(R"({"environment": "nope"})",
           "Unknown environment \"nope\"; available: default, science.");
     check(R"({"limits": {"tasks": 1000}})", "limits.tasks must be between 1 and 256.");

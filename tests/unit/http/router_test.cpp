@@ -39,6 +39,7 @@ TEST(Router, EveryRouteOfTheContractMatches)
     EXPECT_EQ(matched("GET", "/runs/abc/stdout").id, RouteId::GetStdout);
     EXPECT_EQ(matched("GET", "/runs/abc/stderr").id, RouteId::GetStderr);
     EXPECT_EQ(matched("GET", "/healthz").id, RouteId::Health);
+    EXPECT_EQ(matched("GET", "/environments").id, RouteId::Environments);
 }
 
 TEST(Router, TrailingSlashIsOptional)

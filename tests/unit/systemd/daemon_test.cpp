@@ -34,7 +34,7 @@ class LoadOnly final : public core::RunService
     }
     std::optional<core::RunView> cancel(const std::string& /*id*/) override { return {}; }
     core::Health health() const override { return load; }
-    std::vector<std::string> environments() const override { return {}; }
+    std::vector<core::Environment> environments() const override { return {}; }
     unsigned retryAfterSeconds() const override { return 1; }
 
     core::Health load;

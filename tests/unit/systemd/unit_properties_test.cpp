@@ -121,10 +121,25 @@ TEST(RunUnit, DeliversTheCodeAsAPrivateCredentialAndRunsItIsolated)
     ASSERT_EQ(exec.size(), 1U);
     EXPECT_EQ(exec[0].path, "/usr/bin/python3");
     EXPECT_EQ(exec[0].argv,
-              (StringList{"/usr/bin/python3", "-I", "-B", "-u",
+              (StringList{"/usr/bin/python3", "-I", "-S", "-B", "-u",
                           "/run/credentials/pyrunner-0123456789abcdef0123456789abcdef.service/"
                           "main.py",
                           "$HOME", "two words"}));
+}
+
+TEST(RunUnit, StartsTheEnvironmentsInterpreterWithItsVariables)
+{
+    auto run = sampleRun();
+    run.interpreter =
+        core::venvEnvironment("tools", core::EnvironmentKind::Operator, "/envs/tools").interpreter;
+    run.interpreter.variables = {"MPLBACKEND=Agg"};
+    const auto unit = buildRunUnit(run, sampleSettings());
+    const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(exec.size(), 1U);
+    EXPECT_EQ(exec[0].path, "/envs/tools/bin/python");
+    EXPECT_EQ(exec[0].argv[1], "-I");
+    EXPECT_EQ(exec[0].argv[2], "-B");
+    EXPECT_EQ(get<StringList>(unit, "Environment"), (StringList{"LANG=C.UTF-8", "MPLBACKEND=Agg"}));
 }
 
 TEST(RunUnit, PassesArgumentsWithoutEnvironmentExpansion)
