@@ -23,7 +23,8 @@ bool isRunIdChar(char c)
 
 bool takesRunId(RouteId id)
 {
-    return id != RouteId::RunJson && id != RouteId::RunFile && id != RouteId::Health;
+    return id != RouteId::RunJson && id != RouteId::RunFile && id != RouteId::Health &&
+           id != RouteId::Environments;
 }
 
 bool isKnownMethod(std::string_view method)
