@@ -197,6 +197,16 @@ def test_an_operator_builds_an_environment_from_local_wheels(machine, server, tm
     assert again.returncode != 0
 
 
+@pytest.mark.parametrize("user", ["pyrunner", "65534"])
+def test_only_root_may_create_environments(machine, user):
+    called = machine.run("setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--",
+                         "busctl", "call", "org.pyrunner.Broker1", "/org/pyrunner/Broker1",
+                         "org.pyrunner.Broker1", "CreateEnvironment", "sss", "mine", "pkg\n", "/tmp",
+                         check=False)
+    assert called.returncode != 0
+    assert "denied" in called.stderr.lower(), called.stderr
+
+
 @pytest.fixture(scope="module")
 def demo_package(tmp_path_factory):
     """A package in the broker's wheel directory, new for this session."""
