@@ -5,8 +5,6 @@
 #include "systemd/journal.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -102,14 +100,8 @@ std::vector<EnvironmentManager::Candidate> EnvironmentManager::candidatesOnDisk(
                                                  entry.path().string());
         if (requirements)
         {
-            std::error_code ignored;
-            const auto record = entry.path() / requirementsRecord;
-            if (fs::file_size(record, ignored) <= logMaxBytes)
-            {
-                std::ifstream in(record);
-                environment.requirements =
-                    lines(std::string(std::istreambuf_iterator<char>(in), {}));
-            }
+            const auto record = readFrozenFile(entry.path() / requirementsRecord, logMaxBytes);
+            environment.requirements = lines(record.value_or(""));
         }
         out.push_back(Candidate{std::move(environment), entry.path().string()});
     }
@@ -313,14 +305,16 @@ void EnvironmentManager::finishBuild(const std::string& name, const std::string&
     {
         error = "the installer failed";
     }
-    else if (core::isRequirementsEnvironmentName(name))
-    {
-        // Into the venv before it is frozen with it.
-        std::ofstream(fs::path(builtVenvPath(token)) / requirementsRecord) << requirements;
-    }
-    if (!error)
+    else
     {
         error = freezeTree(builtVenvPath(token), target, settings_.buildMaxBytes);
+    }
+    // Once the tree is root's: written into the build's own, it could follow a planted link.
+    if (!error && core::isRequirementsEnvironmentName(name) &&
+        !addFrozenFile(target + "/" + requirementsRecord, requirements))
+    {
+        removeTree(target);
+        error = "the build left a file where the requirements are recorded";
     }
     removeTree(stateDir);
     std::error_code ignored;

@@ -1,5 +1,8 @@
 #include "systemd/env_tree.hpp"
 
+#include "core/fd.hpp"
+
+#include <fcntl.h>
 #include <filesystem>
 #include <sys/stat.h>
 #include <system_error>
@@ -103,6 +106,35 @@ std::optional<std::string> freezeTree(const std::string& from, const std::string
         removeTree(to);
     }
     return problem;
+}
+
+bool addFrozenFile(const std::string& path, const std::string& text)
+{
+    constexpr mode_t readOnly = 0444;
+    const core::UniqueFd fd(
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, readOnly));
+    return fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+}
+
+std::optional<std::string> readFrozenFile(const std::string& path, std::size_t maxBytes)
+{
+    const core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    struct stat info
+    {
+    };
+    if (!fd || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode) ||
+        static_cast<std::uint64_t>(info.st_size) > maxBytes)
+    {
+        return std::nullopt;
+    }
+    std::string text(static_cast<std::size_t>(info.st_size), '\0');
+    const auto got = ::read(fd.get(), text.data(), text.size());
+    if (got < 0)
+    {
+        return std::nullopt;
+    }
+    text.resize(static_cast<std::size_t>(got));
+    return text;
 }
 
 void removeTree(const std::string& path)

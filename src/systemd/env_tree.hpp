@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,5 +19,12 @@ std::optional<std::string> freezeTree(const std::string& from, const std::string
 
 // Removes a tree without following any symbolic link in it; harmless when it is not there.
 void removeTree(const std::string& path);
+
+// Adds a new read-only file (root's, 0444) to a frozen tree; false if anything, a link
+// included, is already at `path`.
+bool addFrozenFile(const std::string& path, const std::string& text);
+
+// The file at `path` if it is a regular file of at most `maxBytes`, never through a link.
+std::optional<std::string> readFrozenFile(const std::string& path, std::size_t maxBytes);
 
 } // namespace pyrunner::systemd

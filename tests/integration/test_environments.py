@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from api_client import describe
+from deployment import BROKER_UNIT
 
 # As conftest.py finds it; the machine sees it at the same path.
 BUILD = Path(os.environ.get("PYRUNNER_BUILD_DIR", Path(__file__).resolve().parents[2] / "build")).resolve()
@@ -197,6 +198,16 @@ def test_an_operator_builds_an_environment_from_local_wheels(machine, server, tm
     assert again.returncode != 0
 
 
+@pytest.mark.parametrize("user", ["pyrunner", "65534"])
+def test_only_root_may_create_environments(machine, user):
+    called = machine.run("setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--",
+                         "busctl", "call", "org.pyrunner.Broker1", "/org/pyrunner/Broker1",
+                         "org.pyrunner.Broker1", "CreateEnvironment", "sss", "mine", "pkg\n", "/tmp",
+                         check=False)
+    assert called.returncode != 0
+    assert "denied" in called.stderr.lower(), called.stderr
+
+
 @pytest.fixture(scope="module")
 def demo_package(tmp_path_factory):
     """A package in the broker's wheel directory, new for this session."""
@@ -226,6 +237,27 @@ def test_requirements_are_built_once_for_concurrent_runs_and_reused(server, demo
     third = server.run(code, requirements=[f"{name}==2.0"])
     assert (third["status"], third["stdout"]) == ("succeeded", "demo\n"), third
     assert environments(server)[third["environment"]]["builds"] == 1
+
+
+def test_a_built_requirements_environment_outlives_the_broker(server, machine, broker_starter,
+                                                                demo_package):
+    name, module = demo_package
+    code = f"import {module}; print({module}.VALUE)"
+    first = server.run(code, requirements=[f"{name}==2.0"])
+    assert first["status"] == "succeeded", first
+
+    machine.run("systemctl", "stop", BROKER_UNIT, check=False)
+    broker_starter()
+    # The front asks the new broker for its environments when it sees it arrive.
+    deadline = time.monotonic() + LISTING_DEADLINE_S
+    while first["environment"] not in environments(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    entry = environments(server)[first["environment"]]
+    assert (entry["requirements"], entry["builds"]) == ([f"{name}==2.0"], 0), entry
+
+    again = server.run(code, requirements=[f"{name}==2.0"])
+    assert (again["status"], again["stdout"]) == ("succeeded", "demo\n"), again
+    assert environments(server)[first["environment"]]["builds"] == 0
 
 
 # A build backend that attacks the host while pip builds its package, and ships what it found

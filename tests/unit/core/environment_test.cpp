@@ -28,13 +28,14 @@ TEST(ShippedEnvironments, DefaultIsIsolatedWithoutSiteSoItSeesTheStandardLibrary
     EXPECT_TRUE(plain.interpreter.variables.empty());
 }
 
-TEST(ShippedEnvironments, DatascienceDrawsHeadlessWithItsCacheInTheRunsPrivateTmp)
+TEST(ShippedEnvironments, DatascienceDrawsHeadlessCachesInTheRunsTmpAndRunsBlasSingleThreaded)
 {
     const auto shipped = shippedEnvironments("/usr/bin/python3");
     const auto& science = named(shipped, "datascience");
     EXPECT_EQ(science.interpreter.flags, std::vector<std::string>{"-I"});
     EXPECT_EQ(science.interpreter.variables,
-              (std::vector<std::string>{"MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/.matplotlib"}));
+              (std::vector<std::string>{"MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/.matplotlib",
+                                        "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1"}));
     EXPECT_EQ(science.checkImports,
               (std::vector<std::string>{"numpy", "pandas", "matplotlib.pyplot"}));
 }

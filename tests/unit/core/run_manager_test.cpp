@@ -430,6 +430,40 @@ TEST_F(RunManagerTest, ARunTakesAWarmUnitAndThePoolRefills)
     EXPECT_EQ(m.find(id)->run.status, RunStatus::Succeeded);
 }
 
+TEST_F(RunManagerTest, ARunOfAnotherEnvironmentTakesNoWarmUnit)
+{
+    auto& m = manager(2, 2, 1);
+    m.recover();
+    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    RunRequest request;
+    request.environment = "datascience";
+    const auto id = std::get<Submitted>(m.submit(request, {})).view.run.id;
+    EXPECT_NE(id, sandbox_.prepared[0]);
+    EXPECT_EQ(sandbox_.runs.at(id).first.environment, "datascience");
+}
+
+TEST_F(RunManagerTest, ARunWithRequirementsRunsInTheirEnvironmentAndTakesNoWarmUnit)
+{
+    auto& m = manager(2, 2, 1);
+    m.recover();
+    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    RunRequest request;
+    request.requirements = {"numpy"};
+    const auto view = std::get<Submitted>(m.submit(request, {})).view;
+    EXPECT_NE(view.run.id, sandbox_.prepared[0]);
+    EXPECT_EQ(view.run.environment, "req-e09f656c130b9c08b2c5ab7187c89129");
+    const auto& launched = sandbox_.runs.at(view.run.id).first;
+    EXPECT_EQ(launched.environment, view.run.environment);
+    EXPECT_EQ(launched.requirements, std::vector<std::string>{"numpy"});
+}
+
+TEST_F(RunManagerTest, TheDefaultEnvironmentIsThereBeforeThePrivilegedSideSaysWhich)
+{
+    const auto environments = manager(1, 1).environments();
+    ASSERT_EQ(environments.size(), 1U);
+    EXPECT_EQ(environments[0].name, "default");
+}
+
 TEST_F(RunManagerTest, AQueuedRunTakesNoWarmUnit)
 {
     auto& m = manager(1, 2, 1);

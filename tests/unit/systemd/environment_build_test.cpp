@@ -146,5 +146,16 @@ TEST_F(FreezeTreeTest, RefusesATreeThatIsALink)
     EXPECT_TRUE(fs::exists("/etc/passwd"));
 }
 
+TEST_F(FreezeTreeTest, AddsAFileOnlyWhereNothingIsAndReadsItNeverThroughALink)
+{
+    ASSERT_EQ(freezeTree(from_, to_, 1 << 20), std::nullopt);
+    EXPECT_TRUE(addFrozenFile(to_ / "record.txt", "numpy\n"));
+    EXPECT_EQ(readFrozenFile(to_ / "record.txt", 100), "numpy\n");
+    EXPECT_EQ(readFrozenFile(to_ / "record.txt", 2), std::nullopt);
+    EXPECT_FALSE(addFrozenFile(to_ / "record.txt", "again"));
+    EXPECT_FALSE(addFrozenFile(to_ / "python", "through the link"));
+    EXPECT_EQ(readFrozenFile(to_ / "python", 1 << 20), std::nullopt);
+}
+
 } // namespace
 } // namespace pyrunner::systemd
