@@ -43,8 +43,6 @@ struct ServerSettings
     std::string store;
     std::size_t maxRunning = 1;
     std::size_t maxQueued = 64;
-    // Off until a warm unit's stop-post helper no longer opens the handover FIFO as its
-    // stdin, which waits when no broker holds the FIFO (docs/performance.md).
     std::size_t warmPool = 2;
     // A day.
     unsigned retentionSeconds = 86400;

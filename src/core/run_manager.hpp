@@ -23,8 +23,6 @@ struct RunManagerOptions
     std::size_t maxRunning = 1;
     std::size_t maxQueued = 64;
     // Warm units kept ready for runs of the default environment; 0 turns them off.
-    // Off until a warm unit's stop-post helper no longer opens the handover FIFO as its
-    // stdin, which waits when no broker holds the FIFO (docs/performance.md).
     std::size_t warmPool = 0;
 };
 
