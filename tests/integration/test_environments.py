@@ -210,7 +210,7 @@ def test_only_root_may_create_environments(machine, user):
 
 @pytest.fixture(scope="module")
 def demo_package(tmp_path_factory):
-    """A package in the broker's wheel directory, new for this session."""
+    """A package in the broker's wheel directory, new for this test run."""
     name = f"pyrunner-demo-{uuid.uuid4().hex[:8]}"
     module = make_wheel(tmp_path_factory.mktemp("demo"), name, "2.0", "demo", BUILD / "wheels")
     return name, module
