@@ -12,8 +12,8 @@ before each, each run timed with perf_counter around the whole request. Throughp
 each concurrency, each variant in turn has that many workers loop for --seconds. The
 servers' CPU time (front, broker, and systemd itself) is read from /proc before and after
 each throughput phase, which has one variant alone on the machine; their peak RSS is VmHWM
-at the end. With numpy and pandas importable by /usr/bin/python3, a script importing them
-is timed through each variant too.
+at the end. Where pyrunner has its datascience environment, a script importing numpy and
+pandas is timed through each variant too (in that environment).
 
 It prints tables and ratio lines, then everything as one JSON line; the exit status is 1
 if any run failed (its results are still printed) and 2 on bad usage.
@@ -38,6 +38,10 @@ HEAVY = "import numpy, pandas; print(1)"
 # pandas needs more than the default 256 MB to import; the same limits for (c) below.
 HEAVY_LIMITS = {"memory_mb": 512, "wall_time_s": 30}
 HEAVY_PROPERTIES = ["MemoryMax=512M", "RuntimeMaxSec=30", "LimitCPU=30:31"]
+HEAVY_ENVIRONMENT = "datascience"
+# The interpreter flags of pyrunner's environments (docs/environments.md): the default one
+# has the standard library only (-S), datascience Debian's packages too.
+ENVIRONMENT_FLAGS = {"default": ["-I", "-S"], "datascience": ["-I"]}
 HEAVY_RUNS = 20
 # Untimed runs per variant first: the first run of each path pays for cold caches.
 WARMUP_RUNS = 3
@@ -54,12 +58,14 @@ PERCENTILES = (50, 90, 99)
 class HttpRun:
     """One blocking POST /run-json/ per call over a keep-alive connection of its own."""
 
-    def __init__(self, url, code, expected, limits=None):
+    def __init__(self, url, code, expected, limits=None, environment=None):
         parsed = urllib.parse.urlsplit(url)
         self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=RUN_TIMEOUT_S)
         request = {"code": code}
         if limits:
             request["limits"] = limits
+        if environment:
+            request["environment"] = environment
         self.body = json.dumps(request)
         self.expected = expected
 
@@ -129,21 +135,26 @@ def read_properties(path):
         return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def systemd_run_argv(properties, code):
+def systemd_run_argv(properties, flags, code):
     argv = ["systemd-run", "--wait", "--pipe", "--quiet", "--collect"]
     for prop in properties:
         argv += ["-p", prop]
-    return argv + [PYTHON, "-I", "-B", "-u", "-c", code]
+    return argv + [PYTHON, *flags, "-B", "-u", "-c", code]
 
 
-def variants(args, code, expected, python_code, python_expected, limits=None, extra_properties=()):
+def variants(args, code, expected, python_code, python_expected, limits=None, extra_properties=(),
+             environment=None):
+    """The four ways to run `code`; pyrunner's in `environment` (None: the default one), and
+    systemd-run's with that environment's interpreter flags."""
     properties = read_properties(args.properties) + list(extra_properties)
-    chosen = [Variant("cold", lambda: HttpRun(args.cold_url, code, expected, limits), args.cold_unit)]
+    flags = ENVIRONMENT_FLAGS[environment or "default"]
+    chosen = [Variant("cold", lambda: HttpRun(args.cold_url, code, expected, limits, environment),
+                      args.cold_unit)]
     if args.warm_url:
-        chosen.append(Variant("warm", lambda: HttpRun(args.warm_url, code, expected, limits),
+        chosen.append(Variant("warm", lambda: HttpRun(args.warm_url, code, expected, limits, environment),
                               args.warm_unit))
     chosen.append(Variant("systemd-run",
-                          lambda: CommandRun(systemd_run_argv(properties, code), expected)))
+                          lambda: CommandRun(systemd_run_argv(properties, flags, code), expected)))
     chosen.append(Variant("python",
                           lambda: CommandRun([PYTHON, "-c", python_code], python_expected)))
     return chosen
@@ -333,13 +344,27 @@ def print_throughput(rates, per_run, rss, concurrency, seconds):
         f"{role} {value / 2**20:.1f} MiB" for role, value in rss.items()))
 
 
+def has_environment(url, name):
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=RUN_TIMEOUT_S)
+    try:
+        connection.request("GET", "/environments")
+        response = connection.getresponse()
+        listed = json.loads(response.read()) if response.status == 200 else {}
+    except (OSError, http.client.HTTPException, ValueError):
+        return False
+    finally:
+        connection.close()
+    return any(env.get("name") == name for env in listed.get("environments", []))
+
+
 def measure_heavy(args):
     """numpy + pandas latency per variant and the variants (for their failures), or None."""
-    if subprocess.run([PYTHON, "-c", "import numpy, pandas"], capture_output=True,
-                      check=False).returncode != 0:
-        print(f"numpy + pandas: skipped ({PYTHON} cannot import them)")
+    if not has_environment(args.cold_url, HEAVY_ENVIRONMENT):
+        print(f"numpy + pandas: skipped (pyrunner has no {HEAVY_ENVIRONMENT} environment here)")
         return None, []
-    heavy_variants = variants(args, HEAVY, "1\n", HEAVY, "1\n", HEAVY_LIMITS, HEAVY_PROPERTIES)
+    heavy_variants = variants(args, HEAVY, "1\n", HEAVY, "1\n", HEAVY_LIMITS, HEAVY_PROPERTIES,
+                              HEAVY_ENVIRONMENT)
     warm_up(heavy_variants)
     heavy = {name: summary(times) for name, times in latency(heavy_variants, HEAVY_RUNS).items()}
     print_latency(f"numpy + pandas import, ms (interleaved, {HEAVY_RUNS} runs each)", heavy)
