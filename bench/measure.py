@@ -21,6 +21,7 @@ if any run failed (its results are still printed) and 2 on bad usage.
 
 import argparse
 import ctypes
+import glob
 import http.client
 import json
 import os
@@ -39,9 +40,10 @@ HEAVY = "import numpy, pandas; print(1)"
 HEAVY_LIMITS = {"memory_mb": 512, "wall_time_s": 30}
 HEAVY_PROPERTIES = ["MemoryMax=512M", "RuntimeMaxSec=30", "LimitCPU=30:31"]
 HEAVY_ENVIRONMENT = "datascience"
-# The interpreter flags of pyrunner's environments (docs/environments.md): the default one
-# has the standard library only (-S), datascience Debian's packages too.
-ENVIRONMENT_FLAGS = {"default": ["-I", "-S"], "datascience": ["-I"]}
+# What the default environment hides from a run (docs/environments.md), for (c) too.
+DEFAULT_PROPERTIES = ["InaccessiblePaths=" + " ".join(
+    f"-{path}" for path in ["/usr/lib/python3/dist-packages", "/usr/local/lib",
+                            *glob.glob("/usr/lib/python3.*/dist-packages")])]
 HEAVY_RUNS = 20
 # Untimed runs per variant first: the first run of each path pays for cold caches.
 WARMUP_RUNS = 3
@@ -135,26 +137,24 @@ def read_properties(path):
         return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def systemd_run_argv(properties, flags, code):
+def systemd_run_argv(properties, code):
     argv = ["systemd-run", "--wait", "--pipe", "--quiet", "--collect"]
     for prop in properties:
         argv += ["-p", prop]
-    return argv + [PYTHON, *flags, "-B", "-u", "-c", code]
+    return argv + [PYTHON, "-I", "-B", "-u", "-c", code]
 
 
 def variants(args, code, expected, python_code, python_expected, limits=None, extra_properties=(),
              environment=None):
-    """The four ways to run `code`; pyrunner's in `environment` (None: the default one), and
-    systemd-run's with that environment's interpreter flags."""
+    """The four ways to run `code`; pyrunner's in `environment` (None: the default one)."""
     properties = read_properties(args.properties) + list(extra_properties)
-    flags = ENVIRONMENT_FLAGS[environment or "default"]
     chosen = [Variant("cold", lambda: HttpRun(args.cold_url, code, expected, limits, environment),
                       args.cold_unit)]
     if args.warm_url:
         chosen.append(Variant("warm", lambda: HttpRun(args.warm_url, code, expected, limits, environment),
                               args.warm_unit))
     chosen.append(Variant("systemd-run",
-                          lambda: CommandRun(systemd_run_argv(properties, flags, code), expected)))
+                          lambda: CommandRun(systemd_run_argv(properties, code), expected)))
     chosen.append(Variant("python",
                           lambda: CommandRun([PYTHON, "-c", python_code], python_expected)))
     return chosen
@@ -397,7 +397,7 @@ def die_with_parent():
 def main():
     args = parse_args()
     die_with_parent()
-    chosen = variants(args, HELLO, "hello\n", "print(1)", "1\n")
+    chosen = variants(args, HELLO, "hello\n", "print(1)", "1\n", extra_properties=DEFAULT_PROPERTIES)
     pids = {"broker": main_pid(args.broker_unit), "systemd": 1}
     for variant in chosen:
         if variant.front_unit:

@@ -1,6 +1,7 @@
 #include "core/environment.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 namespace pyrunner::core
 {
@@ -38,6 +39,25 @@ std::vector<std::string_view> words(std::string_view line)
     return out;
 }
 
+// Where Debian's python3-* packages (/usr/lib/python3/dist-packages, and the parts that
+// depend on the version, such as numpy's, in /usr/lib/python3.X/dist-packages) and pip's
+// system-wide installs (/usr/local/lib) live.
+std::vector<std::string> defaultHiddenPaths()
+{
+    std::vector<std::string> paths{"/usr/lib/python3/dist-packages", "/usr/local/lib"};
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator("/usr/lib", error))
+    {
+        const auto name = entry.path().filename().string();
+        if (name.starts_with("python3.") && entry.is_directory(error))
+        {
+            paths.push_back(entry.path().string() + "/dist-packages");
+        }
+    }
+    std::sort(paths.begin(), paths.end());
+    return paths;
+}
+
 } // namespace
 
 std::string_view toString(EnvironmentKind kind)
@@ -71,7 +91,7 @@ std::vector<Environment> shippedEnvironments(const std::string& python)
 {
     Environment plain;
     plain.name = std::string(defaultEnvironment);
-    plain.interpreter = Interpreter{python, {"-I", "-S"}, {}, {}};
+    plain.interpreter = Interpreter{python, {"-I"}, {}, {}, defaultHiddenPaths()};
 
     Environment science;
     science.name = "datascience";
@@ -81,6 +101,7 @@ std::vector<Environment> shippedEnvironments(const std::string& python)
                                       {"-I"},
                                       {"MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/.matplotlib",
                                        "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1"},
+                                      {},
                                       {}};
     science.checkImports = {"numpy", "pandas", "matplotlib.pyplot"};
     return {plain, science};
@@ -91,7 +112,7 @@ Environment venvEnvironment(const std::string& name, EnvironmentKind kind, const
     Environment environment;
     environment.name = name;
     environment.kind = kind;
-    environment.interpreter = Interpreter{dir + "/bin/python", {"-I"}, {}, dir};
+    environment.interpreter = Interpreter{dir + "/bin/python", {"-I"}, {}, dir, {}};
     return environment;
 }
 

@@ -18,12 +18,15 @@ struct Interpreter
 {
     std::string python = "/usr/bin/python3";
     // Before the script; the unit adds -B -u.
-    std::vector<std::string> flags{"-I", "-S"};
+    std::vector<std::string> flags{"-I"};
     // NAME=value, set for the run on top of LANG.
     std::vector<std::string> variables;
     // The venv the run sees (read-only) of the environments directory; empty for the
     // system's interpreter.
     std::string directory;
+    // Directories the run may not see, where the interpreter would find packages that are
+    // not the environment's.
+    std::vector<std::string> hiddenPaths;
 
     bool operator==(const Interpreter&) const = default;
 };
@@ -66,10 +69,11 @@ struct Environment
     std::uint32_t builds = 0;
 };
 
-// default: the system interpreter, isolated (-I) and without site (-S), so the standard
-// library only, even where Debian's Python packages are installed. datascience: the same
-// interpreter with site, so Debian's python3-numpy, -pandas and -matplotlib; matplotlib draws
-// without a display and keeps its cache in the run's private /tmp.
+// default: the system interpreter, isolated (-I), with the directories of Debian's and
+// locally installed Python packages hidden, so the standard library only, even where those
+// are installed; site still runs, so exit() and friends are there as scripts expect. datascience:
+// the same interpreter with site, so Debian's python3-numpy, -pandas and -matplotlib; matplotlib
+// draws without a display and keeps its cache in the run's private /tmp.
 std::vector<Environment> shippedEnvironments(const std::string& python);
 
 // A venv at `dir`: its own interpreter link, isolated, with its site-packages.

@@ -84,6 +84,16 @@ void addIdentity(std::vector<Property>& p)
 void addEnvironment(std::vector<Property>& p, const core::Interpreter& interpreter,
                     const UnitSettings& settings)
 {
+    if (!interpreter.hiddenPaths.empty())
+    {
+        // "-": a directory this host does not have hides nothing.
+        StringList hidden;
+        for (const auto& path : interpreter.hiddenPaths)
+        {
+            hidden.push_back("-" + path);
+        }
+        p.push_back({"InaccessiblePaths", hidden});
+    }
     if (settings.environmentsDir.empty())
     {
         return;

@@ -86,6 +86,20 @@ def test_default_has_the_standard_library_only(server):
     assert run["environment"] == "default"
 
 
+def test_default_still_has_what_site_gives_every_script(server):
+    # Debian's packages are hidden from it, not Python's site module: exit() is there.
+    code = ("import os, sys\n"
+            "def listable(path):\n"
+            "    try:\n"
+            "        return bool(os.listdir(path))\n"
+            "    except OSError:\n"
+            "        return False\n"
+            "print([path for path in sys.path if 'packages' in path and listable(path)])\n"
+            "exit(3)\n")
+    run = server.run(code)
+    assert (run["status"], run["exit_code"], run["stdout"]) == ("failed", 3, "[]\n"), run
+
+
 def test_datascience_has_pandas(server):
     run = server.run("import pandas\nprint(pandas.DataFrame({'a': [1, 2, 3]})['a'].sum())",
                      environment="datascience")

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace pyrunner::core
 {
 namespace
@@ -24,7 +26,11 @@ TEST(ShippedEnvironments, DefaultIsIsolatedWithoutSiteSoItSeesTheStandardLibrary
     const auto shipped = shippedEnvironments("/usr/bin/python3");
     const auto& plain = named(shipped, "default");
     EXPECT_EQ(plain.interpreter.python, "/usr/bin/python3");
-    EXPECT_EQ(plain.interpreter.flags, (std::vector<std::string>{"-I", "-S"}));
+    EXPECT_EQ(plain.interpreter.flags, (std::vector<std::string>{"-I"}));
+    const auto& hidden = plain.interpreter.hiddenPaths;
+    EXPECT_NE(std::find(hidden.begin(), hidden.end(), "/usr/lib/python3/dist-packages"),
+              hidden.end());
+    EXPECT_NE(std::find(hidden.begin(), hidden.end(), "/usr/local/lib"), hidden.end());
     EXPECT_TRUE(plain.interpreter.variables.empty());
 }
 

@@ -121,10 +121,28 @@ TEST(RunUnit, DeliversTheCodeAsAPrivateCredentialAndRunsItIsolated)
     ASSERT_EQ(exec.size(), 1U);
     EXPECT_EQ(exec[0].path, "/usr/bin/python3");
     EXPECT_EQ(exec[0].argv,
-              (StringList{"/usr/bin/python3", "-I", "-S", "-B", "-u",
+              (StringList{"/usr/bin/python3", "-I", "-B", "-u",
                           "/run/credentials/pyrunner-0123456789abcdef0123456789abcdef.service/"
                           "main.py",
                           "$HOME", "two words"}));
+}
+
+TEST(RunUnit, HidesWhatTheEnvironmentMustNotSee)
+{
+    auto run = sampleRun();
+    run.interpreter = core::shippedEnvironments("/usr/bin/python3").front().interpreter;
+    StringList hidden;
+    for (const auto& property : buildRunUnit(run, sampleSettings()).properties)
+    {
+        if (property.name == "InaccessiblePaths")
+        {
+            const auto& paths = std::get<StringList>(property.value);
+            hidden.insert(hidden.end(), paths.begin(), paths.end());
+        }
+    }
+    EXPECT_NE(std::find(hidden.begin(), hidden.end(), "-/usr/lib/python3/dist-packages"),
+              hidden.end());
+    EXPECT_NE(std::find(hidden.begin(), hidden.end(), "-/usr/local/lib"), hidden.end());
 }
 
 TEST(RunUnit, StartsTheEnvironmentsInterpreterWithItsVariables)
