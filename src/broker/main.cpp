@@ -45,14 +45,24 @@ struct Settings
     std::string python = "/usr/bin/python3";
     std::string unitStats = PYRUNNER_UNIT_STATS_PATH;
     bool requireAllLayers = false;
-    pyrunner::systemd::EnvironmentSettings environments;
-    std::uint64_t buildMaxMb = 2048;
+    // Each overrides its key in the file's [environments] when given.
+    std::optional<std::string> environmentsDir;
+    std::optional<std::string> wheelDir;
+    std::optional<std::uint32_t> buildTimeoutS;
+    std::optional<std::uint32_t> buildMemoryMb;
+    std::optional<std::uint64_t> buildMaxMb;
 };
+
+CLI::Range range(pyrunner::core::Bound bound)
+{
+    return CLI::Range(bound.min, bound.max);
+}
 
 void addOptions(CLI::App& app, Settings& s)
 {
     app.add_option("--config", s.config,
-                   "pyrunnerd's configuration file, for [server] state_dir and [limits]")
+                   "pyrunnerd's configuration file, for [server] state_dir, [limits] and "
+                   "[environments]")
         ->capture_default_str();
     app.add_option("--state-dir", s.stateDir,
                    "where runs' output is kept (overrides the file; /var/lib/pyrunner)");
@@ -64,23 +74,22 @@ void addOptions(CLI::App& app, Settings& s)
     app.add_option("--unit-stats", s.unitStats, "the units' ExecStopPost helper")
         ->capture_default_str()
         ->check(CLI::ExistingFile);
-    app.add_option("--environments-dir", s.environments.directory,
-                   "where built environments are kept (outside the state directory)")
-        ->capture_default_str();
-    app.add_option("--wheel-dir", s.environments.wheelDir,
+    namespace bounds = pyrunner::core::bounds;
+    app.add_option("--environments-dir", s.environmentsDir,
+                   "where built environments are kept, outside the state directory "
+                   "(/var/lib/pyrunner-environments)");
+    app.add_option("--wheel-dir", s.wheelDir,
                    "the packages runs' requirements are installed from (none: runs may not "
                    "list requirements)");
-    app.add_option("--build-timeout-s", s.environments.buildTimeoutS,
-                   "how long an environment's build may take")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 86400));
-    app.add_option("--build-memory-mb", s.environments.buildMemoryMb,
-                   "memory an environment's build may use")
-        ->capture_default_str()
-        ->check(CLI::Range(64, 1 << 20));
-    app.add_option("--build-max-mb", s.buildMaxMb, "the largest environment a build may leave")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--build-timeout-s", s.buildTimeoutS,
+                   "how long an environment's build may take (600)")
+        ->check(range(bounds::buildTimeoutS));
+    app.add_option("--build-memory-mb", s.buildMemoryMb,
+                   "memory an environment's build may use (2048)")
+        ->check(range(bounds::buildMemoryMb));
+    app.add_option("--build-max-mb", s.buildMaxMb,
+                   "the largest environment a build may leave (2048)")
+        ->check(range(bounds::buildMaxMb));
     app.add_flag("--require-all-layers", s.requireAllLayers,
                  "refuse to start when the host does not enforce every sandboxing layer");
 }
@@ -139,7 +148,15 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     systemd::UnitSettings unitSettings;
     unitSettings.unitStatsHelper = s.unitStats;
     unitSettings.inaccessiblePaths = {"-" + stateDir};
-    unitSettings.environmentsDir = s.environments.directory;
+    const auto& file = config.environments;
+    systemd::EnvironmentSettings environmentSettings;
+    environmentSettings.python = s.python;
+    environmentSettings.directory = s.environmentsDir.value_or(file.directory);
+    environmentSettings.wheelDir = s.wheelDir.value_or(file.wheelDir);
+    environmentSettings.buildTimeoutS = s.buildTimeoutS.value_or(file.buildTimeoutS);
+    environmentSettings.buildMemoryMb = s.buildMemoryMb.value_or(file.buildMemoryMb);
+    environmentSettings.buildMaxBytes = s.buildMaxMb.value_or(file.buildMaxMb) * 1024ULL * 1024ULL;
+    unitSettings.environmentsDir = environmentSettings.directory;
     unitSettings.warmBootstrap = writeWarmBootstrap(stateDir);
     // A warm unit that dies before its handover must not take the broker with it.
     ::signal(SIGPIPE, SIG_IGN);
@@ -149,9 +166,6 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     brokerSettings.frontUid = front->pw_uid;
     brokerSettings.frontGid = front->pw_gid;
     brokerSettings.policy.limits = config.limits;
-    auto environmentSettings = s.environments;
-    environmentSettings.python = s.python;
-    environmentSettings.buildMaxBytes = s.buildMaxMb * 1024ULL * 1024ULL;
     systemd::BrokerService* announcer = nullptr;
     systemd::EnvironmentManager environments(sandbox, files, front->pw_gid, environmentSettings,
                                              brokerSettings.policy.limits.defaults, [&announcer] {

@@ -67,16 +67,18 @@ Key integerKey(std::string_view name, Bound bound, std::function<void(Config&, s
 }
 
 // An absolute path, so that it never depends on the directory a process starts in.
-Key pathKey(std::string_view name, std::string ServerSettings::*field)
+Key pathKey(std::string_view name, std::function<std::string&(Config&)> field)
 {
-    return {name, [field](const toml::node& node, Config& config) -> std::optional<std::string> {
+    return {name,
+            [field = std::move(field)](const toml::node& node,
+                                       Config& config) -> std::optional<std::string> {
                 const auto* value = node.as_string();
                 if (value == nullptr || value->get().empty() || value->get().front() != '/' ||
                     value->get().find('\0') != std::string::npos)
                 {
                     return "must be an absolute path in quotes";
                 }
-                config.server.*field = value->get();
+                field(config) = value->get();
                 return std::nullopt;
             }};
 }
@@ -147,8 +149,8 @@ Section fileLayout(const ConfigRules& rules)
             {"server",
              {
                  listenKey(rules),
-                 pathKey("state_dir", &ServerSettings::stateDir),
-                 pathKey("store", &ServerSettings::store),
+                 pathKey("state_dir", [](Config& c) -> std::string& { return c.server.stateDir; }),
+                 pathKey("store", [](Config& c) -> std::string& { return c.server.store; }),
                  integerKey(
                      "http_threads", bounds::httpThreads,
                      [](Config& c, std::uint64_t v) {
@@ -177,6 +179,26 @@ Section fileLayout(const ConfigRules& rules)
          {},
          {limitSection("limits.default", &LimitPolicy::defaults),
           limitSection("limits.max", &LimitPolicy::maxima)}},
+        {"environments",
+         {
+             pathKey("directory",
+                     [](Config& c) -> std::string& { return c.environments.directory; }),
+             pathKey("wheel_dir",
+                     [](Config& c) -> std::string& { return c.environments.wheelDir; }),
+             integerKey(
+                 "build_timeout_s", bounds::buildTimeoutS,
+                 [](Config& c,
+                    std::uint64_t
+                        v) { c.environments.buildTimeoutS = static_cast<std::uint32_t>(v); }),
+             integerKey(
+                 "build_memory_mb", bounds::buildMemoryMb,
+                 [](Config& c,
+                    std::uint64_t
+                        v) { c.environments.buildMemoryMb = static_cast<std::uint32_t>(v); }),
+             integerKey("build_max_mb", bounds::buildMaxMb,
+                        [](Config& c, std::uint64_t v) { c.environments.buildMaxMb = v; }),
+         },
+         {}},
     }};
 }
 

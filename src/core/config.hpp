@@ -29,6 +29,9 @@ inline constexpr Bound warmPool{0, 64};
 inline constexpr Bound retentionSeconds{1, 366ULL * 86400ULL};
 inline constexpr Bound diskBudgetMb{1, 1ULL << 30U};
 inline constexpr Bound httpThreads{1, 256};
+inline constexpr Bound buildTimeoutS{1, 86400};
+inline constexpr Bound buildMemoryMb{64, 1ULL << 20U};
+inline constexpr Bound buildMaxMb{1, 1ULL << 20U};
 } // namespace bounds
 
 // The hard bounds of the limits' defaults and maxima: the operator chooses within them.
@@ -52,10 +55,26 @@ struct ServerSettings
     bool operator==(const ServerSettings&) const = default;
 };
 
+// pyrunner-broker's environments (docs/environments.md).
+struct EnvironmentConfig
+{
+    // Root's, outside the state directory: one venv a directory, named as the environment.
+    std::string directory = "/var/lib/pyrunner-environments";
+    // Where runs' requirements are installed from; empty: runs may not list requirements.
+    std::string wheelDir;
+    std::uint32_t buildTimeoutS = 600;
+    std::uint32_t buildMemoryMb = 2048;
+    // The largest environment a build may leave.
+    std::uint64_t buildMaxMb = 2048;
+
+    bool operator==(const EnvironmentConfig&) const = default;
+};
+
 struct Config
 {
     ServerSettings server;
     LimitPolicy limits;
+    EnvironmentConfig environments;
 };
 
 // What the file would give if it were empty: one running run per CPU.

@@ -100,6 +100,18 @@ output_bytes = 67108864
     EXPECT_EQ(config.limits.maxima, (Limits{300, 200, 4096, 800, 1024, 67108864}));
 }
 
+TEST(ParseConfig, ReadsTheEnvironmentsSection)
+{
+    const auto config = parsed("[environments]\ndirectory = \"/srv/envs\"\n"
+                               "wheel_dir = \"/srv/wheels\"\nbuild_timeout_s = 60\n"
+                               "build_memory_mb = 512\nbuild_max_mb = 100\n",
+                               2);
+    EXPECT_EQ(config.environments, (EnvironmentConfig{"/srv/envs", "/srv/wheels", 60, 512, 100}));
+    EXPECT_EQ(refusal("[environments]\nbuild_memory_mb = 1\n"),
+              "/etc/pyrunner/pyrunner.toml:2: environments.build_memory_mb must be an integer "
+              "from 64 to 1048576.");
+}
+
 TEST(ParseConfig, DottedKeysAreTheSameAsTables)
 {
     const auto config = parsed("limits.max.memory_mb = 1024\nruns.max_queued = 5\n");
@@ -118,14 +130,14 @@ TEST(ParseConfig, UnknownSectionIsRefused)
 {
     EXPECT_EQ(refusal("[server]\n[sever]\nlisten = \"x:1\"\n"),
               "/etc/pyrunner/pyrunner.toml:2: unknown section [sever]; the sections are server, "
-              "runs, limits.");
+              "runs, limits, environments.");
 }
 
 TEST(ParseConfig, KeyOutsideAnySectionIsRefused)
 {
     EXPECT_EQ(refusal("listen = \"127.0.0.1:1\"\n"),
               "/etc/pyrunner/pyrunner.toml:1: listen must be inside a section; the sections are "
-              "server, runs, limits.");
+              "server, runs, limits, environments.");
 }
 
 TEST(ParseConfig, UnknownLimitIsRefused)
@@ -249,13 +261,14 @@ TEST(ShippedConfig, EveryExampleIsTheDefault)
         }
         text += line + "\n";
     }
-    EXPECT_EQ(examples, 21U);
+    EXPECT_EQ(examples, 25U);
     const auto shipped = parsed(text, 4);
     auto expected = defaultConfig(4);
     expected.server.store = expected.server.stateDir + "/front/runs.sqlite3";
     EXPECT_EQ(shipped.server, expected.server);
     EXPECT_EQ(shipped.limits.defaults, expected.limits.defaults);
     EXPECT_EQ(shipped.limits.maxima, expected.limits.maxima);
+    EXPECT_EQ(shipped.environments, expected.environments);
 }
 
 } // namespace
