@@ -179,6 +179,7 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     std::promise<systemd::LayerReport> probed;
     service.probeLayers([&probed](const systemd::LayerReport& r) { probed.set_value(r); });
     sandbox.start();
+    sandbox.capSliceCpu(std::max(1U, std::thread::hardware_concurrency()));
     if (!acceptLayers(probed.get_future().get(), s.requireAllLayers))
     {
         sandbox.stop();

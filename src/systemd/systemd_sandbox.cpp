@@ -220,6 +220,24 @@ void SystemdSandbox::stop()
     bus_->stop();
 }
 
+void SystemdSandbox::capSliceCpu(unsigned cpus)
+{
+    bus_->post([this, cpus] {
+        try
+        {
+            manager_->callMethod("SetUnitProperties")
+                .onInterface(managerInterface)
+                .withTimeout(callTimeout)
+                .withArguments(settings_.slice, true, toDbus(sliceCpuCap(cpus)));
+        }
+        catch (const sdbus::Error& e)
+        {
+            logMessage(LOG_WARNING, "pyrunner-broker: cannot cap the CPU of " + settings_.slice +
+                                        ": " + e.getMessage());
+        }
+    });
+}
+
 void SystemdSandbox::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {

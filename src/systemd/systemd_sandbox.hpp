@@ -46,6 +46,9 @@ class SystemdSandbox
     void start();
     // Stops the bus thread; no callback runs after it returns.
     void stop();
+    // Caps all runs' CPU together (sliceCpuCap); a refusal is logged, not fatal: the slice's
+    // memory and task caps and its CPU weight still hold.
+    void capSliceCpu(unsigned cpus);
     // Returns when the bus thread has ended: the connection is lost, or stop() was called.
     void wait() { bus_->wait(); }
     // Runs `task` on the bus thread, behind whatever it is busy with.

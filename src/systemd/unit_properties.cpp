@@ -3,6 +3,7 @@
 #include "core/run_files.hpp"
 #include "core/run_id.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <sys/socket.h>
@@ -333,6 +334,13 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
     addOutput(p, prepared);
     addWarmCommands(p, prepared, settings, unit.name);
     return unit;
+}
+
+std::vector<Property> sliceCpuCap(unsigned cpus)
+{
+    constexpr std::uint64_t runsPercentOfEachCpu = 80;
+    return {{"CPUQuotaPerSecUSec",
+             std::uint64_t{std::max(cpus, 1U)} * runsPercentOfEachCpu * quotaUsecPerPercent}};
 }
 
 std::vector<Property> runCgroupLimits(const core::Limits& limits)

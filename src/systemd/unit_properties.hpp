@@ -129,6 +129,11 @@ inline constexpr const char* warmHandoverMountPoint = "/dev/pyrunner-handover";
 TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits& ceiling,
                             const UnitSettings& settings, const std::string& handoverFifo);
 
+// The slice's CPU cap, set by the broker at start as a runtime property: 80 % of the `cpus`
+// CPUs for all runs together, so that a fifth is always left to the host and the server. An
+// operator's `systemctl set-property` (persistent) takes precedence over it.
+std::vector<Property> sliceCpuCap(unsigned cpus);
+
 // The cgroup limits of a warm unit's run, set when it is handed over (SetUnitProperties).
 std::vector<Property> runCgroupLimits(const core::Limits& limits);
 

@@ -38,3 +38,10 @@ def test_healthz_reports_each_layer_the_probe_found_enforced(server):
 def test_the_broker_logs_what_the_probe_found(machine):
     log = machine.journal("-u", "pyrunnerd-broker", "-o", "cat")
     assert "every sandboxing layer holds" in log
+
+
+def test_all_runs_together_leave_a_fifth_of_the_cpus(machine, server):
+    cpus = int(machine.run("nproc").stdout)
+    shown = machine.run("systemctl", "show", "-P", "CPUQuotaPerSecUSec", "pyrunner.slice").stdout.strip()
+    # "1.600000s": CPU time per second of wall time.
+    assert shown.endswith("s") and abs(float(shown[:-1]) - cpus * 0.8) < 1e-6, shown

@@ -274,6 +274,15 @@ TEST(WarmUnit, WaitsUnderTheDefaultsWithProcessLimitsAtTheCeiling)
     EXPECT_EQ(start[0].argv.back(), warmHandoverMountPoint);
 }
 
+TEST(SliceCpuCap, LeavesAFifthOfEveryCpuToTheRest)
+{
+    const auto cap = sliceCpuCap(2);
+    ASSERT_EQ(cap.size(), 1U);
+    EXPECT_EQ(cap[0].name, "CPUQuotaPerSecUSec");
+    EXPECT_EQ(std::get<std::uint64_t>(cap[0].value), 1600000U);
+    EXPECT_EQ(std::get<std::uint64_t>(sliceCpuCap(0).front().value), 800000U);
+}
+
 TEST(WarmUnit, TakesItsRunsCgroupLimitsAtHandover)
 {
     const auto limits = runCgroupLimits(sampleRun().limits);
