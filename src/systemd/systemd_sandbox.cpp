@@ -317,6 +317,7 @@ void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::
     const auto path = unitObjectPath(unit.name);
     auto& tracker = track(path, unit.name, std::move(callbacks));
     tracker.warm = true;
+    tracker.waitingLimits = runCgroupLimits(prepared.limits);
     tracker.handover = std::move(handover);
     startUnit(path, unit);
 }
@@ -327,12 +328,18 @@ void SystemdSandbox::handOver(const std::string& path, const core::SandboxRun& r
     auto& tracker = trackers_.at(path);
     tracker.callbacks = std::move(callbacks);
     tracker.handedOver = true;
+    // Most runs keep the default limits, which the unit already has: a round trip to systemd,
+    // and its writing of drop-ins, saved.
+    auto limits = runCgroupLimits(run.limits);
     try
     {
-        manager_->callMethod("SetUnitProperties")
-            .onInterface(managerInterface)
-            .withTimeout(callTimeout)
-            .withArguments(tracker.unitName, true, toDbus(runCgroupLimits(run.limits)));
+        if (tracker.waitingLimits != limits)
+        {
+            manager_->callMethod("SetUnitProperties")
+                .onInterface(managerInterface)
+                .withTimeout(callTimeout)
+                .withArguments(tracker.unitName, true, toDbus(limits));
+        }
     }
     catch (const sdbus::Error& e)
     {

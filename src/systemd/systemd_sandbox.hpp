@@ -94,6 +94,8 @@ class SystemdSandbox
         // A warm unit: its bootstrap waits for the run on the other end of this FIFO.
         bool warm = false;
         core::UniqueFd handover;
+        // The cgroup limits a warm unit was started with, where this broker started it.
+        std::optional<std::vector<Property>> waitingLimits;
         bool handedOver = false;
         // CLOCK_MONOTONIC microseconds of a warm unit's handover: its run's start.
         std::optional<std::uint64_t> handedOverUsec;

@@ -81,6 +81,8 @@ struct Property
 {
     std::string name;
     PropertyValue value;
+
+    bool operator==(const Property&) const = default;
 };
 
 struct TransientUnit
