@@ -13,6 +13,10 @@ constexpr std::uint64_t bytesPerMb = 1024ULL * 1024ULL;
 constexpr std::uint64_t buildTasks = 128;
 constexpr std::uint32_t privateMode = 0700;
 constexpr const char* requirementsCredential = "requirements.txt";
+// Where the build sees the wheel directory, wherever it is on the host (a directory under
+// /tmp, which the build's private /tmp would hide, included); inside that private /tmp, so
+// the mount point is the build's alone.
+constexpr const char* wheelsMountPoint = "/tmp/pyrunner-wheels";
 
 void addSandbox(std::vector<Property>& p, const UnitSettings& settings)
 {
@@ -73,11 +77,13 @@ void addCommands(std::vector<Property>& p, const EnvironmentBuild& build, const 
         build.python, {build.python, "-I", "-m", "venv", "--without-pip", venv}, {}};
     const ExecCommand install{build.python,
                               {build.python, "-I", "-m", "pip", "--python", venv + "/bin/python",
-                               "install", "--no-index", "--find-links", build.findLinks,
+                               "install", "--no-index", "--find-links", wheelsMountPoint,
                                "--no-cache-dir", "--disable-pip-version-check", "--no-input",
                                "--no-warn-script-location", "--progress-bar", "off", "-r",
                                "/run/credentials/" + unit + "/" + requirementsCredential},
                               {}};
+    p.push_back({"BindReadOnlyPaths",
+                 std::vector<BindMount>{{build.findLinks, wheelsMountPoint, false, 0}}});
     p.push_back({"ExecStartEx", std::vector<ExecCommand>{makeVenv, install}});
 }
 

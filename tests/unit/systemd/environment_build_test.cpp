@@ -75,7 +75,10 @@ TEST(EnvironmentBuildUnit, MakesAVenvThenInstallsFromTheWheelDirectoryOnly)
         return std::find(pip.begin(), pip.end(), arg) != pip.end();
     };
     EXPECT_TRUE(has("--no-index"));
-    EXPECT_TRUE(has("/srv/wheels"));
+    EXPECT_TRUE(has("/tmp/pyrunner-wheels"));
+    const auto binds = get<std::vector<BindMount>>(unit, "BindReadOnlyPaths");
+    ASSERT_EQ(binds.size(), 1U);
+    EXPECT_EQ(binds[0], (BindMount{"/srv/wheels", "/tmp/pyrunner-wheels", false, 0}));
     EXPECT_TRUE(has(std::string(venv) + "/bin/python"));
     EXPECT_EQ(pip.back(),
               "/run/credentials/pyrunner-build-0123456789abcdef0123456789abcdef.service/"
