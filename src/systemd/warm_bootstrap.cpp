@@ -23,6 +23,13 @@ for _name in ("collections", "csv", "dataclasses", "datetime", "decimal", "enum"
               "heapq", "itertools", "json", "math", "operator", "pathlib", "random", "re",
               "statistics", "string", "textwrap", "time", "traceback", "typing"):
     __import__(_name)
+# The environment's own common modules, after the handover path. One that fails to import is
+# left for the run, which then sees the real error.
+for _name in sys.argv[2:]:
+    try:
+        __import__(_name)
+    except BaseException:
+        pass
 # Out of the collector's sight: a process the run forks then shares these pages instead of
 # copying each one a collection touches, as a cold interpreter's children would not have to.
 gc.freeze()
