@@ -1,5 +1,6 @@
 """The warm pool: a run handed to a pre-started unit gets the same Run object as on the cold
-path, sees nothing of any run before it, and the pool refills; a pool of 0 runs cold."""
+path, sees nothing of any run before it, and the pool refills; a pool of 0 runs cold. The
+datascience environment has a pool of its own when the server is given one."""
 
 import re
 import time
@@ -97,3 +98,45 @@ def test_a_pool_of_zero_runs_cold(warm_and_cold, machine):
 
     assert run["stdout"] == "cold\n"
     assert not was_warm(machine, run["id"])
+
+
+def test_a_warm_datascience_run_matches_a_cold_one(science_warm_and_cold, machine):
+    warm, cold = science_warm_and_cold
+    code = "import pandas\nprint(pandas.__version__ != '')\n"
+
+    hot = warm_run(warm, machine, code, environment="datascience")
+    slow = cold.run(code, environment="datascience")
+
+    assert not was_warm(machine, slow["id"])
+    assert hot["stdout"] == "True\n", hot
+    assert comparable(hot) == comparable(slow)
+    assert hot["environment"] == slow["environment"] == "datascience"
+
+
+def test_a_default_run_takes_a_default_unit(science_warm_and_cold, machine):
+    warm, _ = science_warm_and_cold
+    run = warm_run(warm, machine, "import sys\nprint('numpy' in sys.modules)")
+
+    assert run["stdout"] == "False\n", run
+    assert run["environment"] == "default"
+
+
+def test_a_warm_datascience_run_sees_nothing_of_the_run_before(science_warm_and_cold, machine):
+    warm, _ = science_warm_and_cold
+    trail = (
+        "import os, numpy, sys\n"
+        "open('/tmp/trail', 'w').write('left')\n"
+        "numpy.TRAIL = 'left'\n"
+        "sys.modules['trail'] = numpy\n"
+        "print('left')\n"
+    )
+    look = (
+        "import os, numpy, sys\n"
+        "print([n for n in os.listdir('/tmp') if n == 'trail'], hasattr(numpy, 'TRAIL'),\n"
+        "      'trail' in sys.modules)\n"
+    )
+
+    assert warm_run(warm, machine, trail, environment="datascience")["stdout"] == "left\n"
+    seen = warm_run(warm, machine, look, environment="datascience")
+
+    assert seen["stdout"] == "[] False False\n", seen
