@@ -53,7 +53,7 @@ std::string environmentOf(const RunRequest& request)
 
 RunManager::RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store,
                        RunManagerOptions options, RunEvents& events)
-    : sandbox_(sandbox), files_(files), store_(store), options_(options), events_(events)
+    : sandbox_(sandbox), files_(files), store_(store), options_(std::move(options)), events_(events)
 {
 }
 
@@ -103,11 +103,12 @@ void RunManager::fillWarmPools()
             listed.insert(environment.name);
         }
     }
-    std::vector<std::pair<std::string, std::string>> units;
+    std::vector<WarmUnit> units;
     {
         const std::lock_guard lock(mutex_);
-        for (const auto& [environment, size] : options_.warmPools)
+        for (const auto& pool : options_.warmPools)
         {
+            const auto& environment = pool.first;
             if (!listed.contains(environment))
             {
                 continue;
@@ -116,19 +117,20 @@ void RunManager::fillWarmPools()
                 std::count_if(warm_.begin(), warm_.end(), [&environment](const WarmUnit& unit) {
                     return unit.environment == environment;
                 }));
-            for (; have < size && warmFailures_[environment] < maxWarmFailures; ++have)
+            for (; have < pool.second && warmFailures_[environment] < maxWarmFailures; ++have)
             {
                 warm_.push_back(WarmUnit{newRunId(), environment, false});
-                units.emplace_back(warm_.back().id, environment);
+                units.push_back(warm_.back());
             }
         }
     }
-    for (const auto& [id, environment] : units)
+    for (const auto& unit : units)
     {
+        const auto& id = unit.id;
         SandboxCallbacks callbacks;
         callbacks.onStarted = [this, id] { warmUnitReady(id); };
         callbacks.onExited = [this, id](const UnitOutcome& outcome) { warmUnitEnded(id, outcome); };
-        sandbox_.prepare(id, environment, std::move(callbacks));
+        sandbox_.prepare(id, unit.environment, std::move(callbacks));
     }
 }
 
