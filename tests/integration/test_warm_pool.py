@@ -4,8 +4,11 @@ datascience environment has a pool of its own when the server is given one."""
 
 import re
 import time
+import uuid
 
 import pytest
+
+from test_environments import BUILD, BUILD_TIMEOUT_S, LISTING_DEADLINE_S, environments, make_wheel
 
 # Every verdict, and what differs between the paths in how Python starts and ends.
 SCRIPTS = {
@@ -140,3 +143,26 @@ def test_a_warm_datascience_run_sees_nothing_of_the_run_before(science_warm_and_
     seen = warm_run(warm, machine, look, environment="datascience")
 
     assert seen["stdout"] == "[] False False\n", seen
+
+
+def test_an_operator_environment_gets_its_warm_unit_once_it_is_built(server_factory, machine,
+                                                                        tmp_path):
+    name = f"warm-{uuid.uuid4().hex[:8]}"
+    server = server_factory(extra_args=("--warm-pool", "0", "--warm-pool-for", f"{name}=1"))
+    wheels = BUILD / "test-wheels" / name
+    module = make_wheel(tmp_path, f"pyrunner-{name}", "1.0.0", 7, wheels)
+    requirements = wheels / "requirements.txt"
+    requirements.write_text(f"pyrunner-{name}==1.0.0\n")
+    requirements.chmod(0o644)
+
+    created = machine.run(str(BUILD / "pyrunnerd"), "env", "create", name,
+                          "--requirements", str(requirements), "--find-links", str(wheels),
+                          timeout_s=BUILD_TIMEOUT_S, check=False)
+    assert created.returncode == 0, created.stdout + created.stderr
+    deadline = time.monotonic() + LISTING_DEADLINE_S
+    while name not in environments(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    run = warm_run(server, machine, f"import {module}\nprint({module}.VALUE)", environment=name)
+
+    assert (run["status"], run["stdout"], run["environment"]) == ("succeeded", "7\n", name), run
