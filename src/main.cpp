@@ -51,6 +51,8 @@ struct Flags
     std::optional<std::size_t> maxRunning;
     std::optional<std::size_t> maxQueued;
     std::optional<std::size_t> warmPool;
+    // NAME=K, each setting one environment's warm pool over the file's.
+    std::vector<std::string> warmPoolFor;
     std::optional<unsigned> retentionSeconds;
     std::optional<std::uint64_t> diskBudgetMb;
     std::optional<unsigned> httpThreads;
@@ -137,6 +139,13 @@ void addOptions(CLI::App& app, Flags& f)
     app.add_option("--warm-pool", f.warmPool,
                    "warm units kept ready for runs of the default environment (0: none)")
         ->check(range(bounds::warmPool));
+    app.add_option("--warm-pool-for", f.warmPoolFor,
+                   "NAME=K: warm units kept ready for runs of environment NAME (repeatable)")
+        ->check([](const std::string& text) {
+            return pyrunner::core::parseWarmPoolFor(text)
+                       ? std::string{}
+                       : std::string{"must be NAME=K, an environment name and 0 to 64"};
+        });
     app.add_option("--store", f.store, "the run store (<state-dir>/front/runs.sqlite3)");
     app.add_option("--retention-seconds", f.retentionSeconds,
                    "how long a finished run and its output are kept (86400)")
@@ -164,6 +173,11 @@ void applyFlags(const Flags& f, pyrunner::core::ServerSettings& s)
     applyFlag(f.maxRunning, s.maxRunning);
     applyFlag(f.maxQueued, s.maxQueued);
     applyFlag(f.warmPool, s.warmPool);
+    for (const auto& text : f.warmPoolFor)
+    {
+        const auto pool = pyrunner::core::parseWarmPoolFor(text);
+        pyrunner::core::setWarmPool(s, pool->first, pool->second);
+    }
     applyFlag(f.retentionSeconds, s.retentionSeconds);
     applyFlag(f.diskBudgetMb, s.diskBudgetMb);
     applyFlag(f.httpThreads, s.httpThreads);
@@ -217,13 +231,21 @@ int serve(const pyrunner::core::Config& config)
     // stops, and systemd starts it again (Restart=on-failure), to follow them anew.
     std::atomic<bool> busLost{false};
     const auto metrics = std::make_shared<core::Metrics>();
+    // Set once the manager has taken over: a broker's new environment gets its warm units.
+    std::atomic<core::RunManager*> pools{nullptr};
     systemd::BrokerClient sandbox(
         [&busLost] {
         busLost = true;
         systemd::logMessage(LOG_ERR, "pyrunnerd lost its connection to the system bus; stopping");
         ::kill(::getpid(), SIGTERM);
         },
-        [metrics] { metrics->brokerReconnected(); });
+        [metrics] { metrics->brokerReconnected(); },
+        [&pools] {
+        if (auto* manager = pools.load())
+        {
+            manager->environmentsChanged();
+        }
+    });
     core::RetentionOptions retentionOptions;
     retentionOptions.maxAge = std::chrono::seconds(s.retentionSeconds);
     retentionOptions.diskBudgetBytes = s.diskBudgetMb * http::mebibyte;
@@ -231,7 +253,8 @@ int serve(const pyrunner::core::Config& config)
     core::RunManagerOptions managerOptions;
     managerOptions.maxRunning = s.maxRunning;
     managerOptions.maxQueued = s.maxQueued;
-    managerOptions.warmPool = s.warmPool;
+    managerOptions.warmPools = s.warmPools;
+    managerOptions.warmPools[std::string(core::defaultEnvironment)] = s.warmPool;
     systemd::JournalEvents journal;
     core::OnFinished pokeRetention([&retention](const core::Run& /*run*/) { retention.poke(); });
     systemd::ServiceStatus status("Serving on " + s.listen);
@@ -239,6 +262,7 @@ int serve(const pyrunner::core::Config& config)
     core::RunManager manager(sandbox, files, store, managerOptions, events);
     status.follow(manager);
     const auto recovery = manager.recover();
+    pools = &manager;
     retention.start();
     for (const auto& stray : recovery.strays)
     {

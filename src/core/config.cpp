@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include "core/environment.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -79,6 +81,35 @@ Key pathKey(std::string_view name, std::function<std::string&(Config&)> field)
                     return "must be an absolute path in quotes";
                 }
                 field(config) = value->get();
+                return std::nullopt;
+            }};
+}
+
+// warm_pools = { NAME = K, ... }: environments the broker may not list yet are taken.
+Key warmPoolsKey()
+{
+    return {"warm_pools", [](const toml::node& node, Config& config) -> std::optional<std::string> {
+                const auto* table = node.as_table();
+                if (table == nullptr)
+                {
+                    return "must be a table of environment names to sizes, such as { datascience "
+                           "= 1 }";
+                }
+                for (const auto& [key, value] : *table)
+                {
+                    const std::string name(key.str());
+                    if (name == defaultEnvironment)
+                    {
+                        return "may not name the default environment, whose size is warm_pool";
+                    }
+                    const auto* size = value.as_integer();
+                    if (!isEnvironmentName(name) || size == nullptr || size->get() < 0 ||
+                        static_cast<std::uint64_t>(size->get()) > bounds::warmPool.max)
+                    {
+                        return "must map environment names to " + rangeText(bounds::warmPool);
+                    }
+                    config.server.warmPools[name] = static_cast<std::size_t>(size->get());
+                }
                 return std::nullopt;
             }};
 }
@@ -166,6 +197,7 @@ Section fileLayout(const ConfigRules& rules)
                             [](Config& c, std::uint64_t v) { c.server.maxQueued = v; }),
                  integerKey("warm_pool", bounds::warmPool,
                             [](Config& c, std::uint64_t v) { c.server.warmPool = v; }),
+                 warmPoolsKey(),
                  integerKey(
                      "retention_seconds", bounds::retentionSeconds,
                      [](Config& c, std::uint64_t v) {
@@ -317,6 +349,39 @@ Limits hardLimitBounds()
         field.set(hard, field.hardMax);
     }
     return hard;
+}
+
+std::optional<std::pair<std::string, std::size_t>> parseWarmPoolFor(std::string_view text)
+{
+    const auto equals = text.find('=');
+    if (equals == std::string_view::npos)
+    {
+        return std::nullopt;
+    }
+    const auto name = text.substr(0, equals);
+    const auto digits = text.substr(equals + 1);
+    constexpr std::size_t maxDigits = 2;
+    if (!isEnvironmentName(name) || digits.empty() || digits.size() > maxDigits ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    {
+        return std::nullopt;
+    }
+    const auto size = std::stoull(std::string(digits));
+    if (size > bounds::warmPool.max)
+    {
+        return std::nullopt;
+    }
+    return std::pair{std::string(name), static_cast<std::size_t>(size)};
+}
+
+void setWarmPool(ServerSettings& settings, const std::string& name, std::size_t size)
+{
+    if (name == defaultEnvironment)
+    {
+        settings.warmPool = size;
+        return;
+    }
+    settings.warmPools[name] = size;
 }
 
 Config defaultConfig(unsigned cpus)

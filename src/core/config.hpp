@@ -5,8 +5,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 namespace pyrunner::core
@@ -46,7 +49,10 @@ struct ServerSettings
     std::string store;
     std::size_t maxRunning = 1;
     std::size_t maxQueued = 64;
+    // Warm units of the default environment.
     std::size_t warmPool = 2;
+    // Warm units of other environments, by name; an environment not listed has none.
+    std::map<std::string, std::size_t> warmPools;
     // A day.
     unsigned retentionSeconds = 86400;
     std::uint64_t diskBudgetMb = 10240;
@@ -92,6 +98,12 @@ struct ConfigRules
     // Checks the listen address's syntax; none: any string is taken.
     std::function<bool(std::string_view)> isListenAddress;
 };
+
+// "NAME=K", a warm pool's size for one environment (K within bounds::warmPool), or nothing.
+std::optional<std::pair<std::string, std::size_t>> parseWarmPoolFor(std::string_view text);
+
+// Sets environment `name`'s warm pool: warmPool for the default environment.
+void setWarmPool(ServerSettings& settings, const std::string& name, std::size_t size);
 
 // The TOML text of the file `path` (named in errors only) over defaultConfig: every key
 // known and every value in range, or the first fault found.

@@ -5,6 +5,7 @@
 #include "core/verdict.hpp"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 namespace pyrunner::core
@@ -52,7 +53,7 @@ std::string environmentOf(const RunRequest& request)
 
 RunManager::RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store,
                        RunManagerOptions options, RunEvents& events)
-    : sandbox_(sandbox), files_(files), store_(store), options_(options), events_(events)
+    : sandbox_(sandbox), files_(files), store_(store), options_(std::move(options)), events_(events)
 {
 }
 
@@ -87,28 +88,55 @@ Recovery RunManager::recover()
         sandbox_.kill(id);
         recovery.strays.push_back(id);
     }
-    fillWarmPool();
+    fillWarmPools();
     return recovery;
 }
 
-void RunManager::fillWarmPool()
+void RunManager::fillWarmPools()
 {
-    std::vector<std::string> ids;
+    std::set<std::string> listed;
+    for (const auto& environment : environments())
     {
-        const std::lock_guard lock(mutex_);
-        while (warm_.size() < options_.warmPool && warmFailures_ < maxWarmFailures)
+        // A requirements environment serves the runs of one list: never worth a pool.
+        if (environment.kind != EnvironmentKind::Requirements)
         {
-            warm_.push_back(WarmUnit{newRunId(), false});
-            ids.push_back(warm_.back().id);
+            listed.insert(environment.name);
         }
     }
-    for (const auto& id : ids)
+    std::vector<WarmUnit> units;
     {
+        const std::lock_guard lock(mutex_);
+        for (const auto& pool : options_.warmPools)
+        {
+            const auto& environment = pool.first;
+            if (!listed.contains(environment))
+            {
+                continue;
+            }
+            auto have = static_cast<std::size_t>(
+                std::count_if(warm_.begin(), warm_.end(), [&environment](const WarmUnit& unit) {
+                    return unit.environment == environment;
+                }));
+            for (; have < pool.second && warmFailures_[environment] < maxWarmFailures; ++have)
+            {
+                warm_.push_back(WarmUnit{newRunId(), environment, false});
+                units.push_back(warm_.back());
+            }
+        }
+    }
+    for (const auto& unit : units)
+    {
+        const auto& id = unit.id;
         SandboxCallbacks callbacks;
         callbacks.onStarted = [this, id] { warmUnitReady(id); };
         callbacks.onExited = [this, id](const UnitOutcome& outcome) { warmUnitEnded(id, outcome); };
-        sandbox_.prepare(id, std::move(callbacks));
+        sandbox_.prepare(id, unit.environment, std::move(callbacks));
     }
+}
+
+void RunManager::environmentsChanged()
+{
+    fillWarmPools();
 }
 
 void RunManager::warmUnitReady(const std::string& id)
@@ -123,17 +151,19 @@ void RunManager::warmUnitReady(const std::string& id)
     }
 }
 
-std::optional<std::string> RunManager::takeWarmLocked()
+std::optional<std::string> RunManager::takeWarmLocked(const std::string& environment)
 {
     const auto ready =
-        std::find_if(warm_.begin(), warm_.end(), [](const WarmUnit& unit) { return unit.ready; });
+        std::find_if(warm_.begin(), warm_.end(), [&environment](const WarmUnit& unit) {
+            return unit.ready && unit.environment == environment;
+        });
     if (ready == warm_.end())
     {
         return std::nullopt;
     }
     auto id = ready->id;
     warm_.erase(ready);
-    warmFailures_ = 0;
+    warmFailures_[environment] = 0;
     return id;
 }
 
@@ -148,13 +178,14 @@ void RunManager::warmUnitEnded(const std::string& id, const UnitOutcome& outcome
             // Taken for a run meanwhile; the run's own start reports what became of it.
             return;
         }
+        auto& failures = warmFailures_[it->environment];
         warm_.erase(it);
         // A unit that ran and was ended (its idle limit, a reload of systemd) is replaced; one
         // that could not start at all counts towards giving up.
-        warmFailures_ = outcome.started ? 0 : warmFailures_ + 1;
+        failures = outcome.started ? 0 : failures + 1;
     }
     sandbox_.release(id);
-    fillWarmPool();
+    fillWarmPools();
 }
 
 std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Completion onFinal)
@@ -181,9 +212,10 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         // Stored so: a restart that starts the run again finds its requirements' environment.
         request.environment = environmentOf(request);
         entry.run.environment = request.environment;
-        // The warm units run the default environment; every other takes the cold path.
-        const auto warm = slotFree && entry.run.environment == defaultEnvironment ? takeWarmLocked()
-                                                                                  : std::nullopt;
+        // A run with requirements has an environment of its own, which no warm unit runs.
+        const auto warm = slotFree && request.requirements.empty()
+                              ? takeWarmLocked(entry.run.environment)
+                              : std::nullopt;
         tookWarm = warm.has_value();
         entry.run.id = warm.value_or(newRunId());
         entry.run.unit = sandbox_.unitName(entry.run.id);
@@ -225,7 +257,7 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
     }
     if (tookWarm)
     {
-        fillWarmPool();
+        fillWarmPools();
     }
     return Submitted{viewOf(snapshot)};
 }

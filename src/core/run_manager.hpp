@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,8 +23,9 @@ struct RunManagerOptions
 {
     std::size_t maxRunning = 1;
     std::size_t maxQueued = 64;
-    // Warm units kept ready for runs of the default environment; 0 turns them off.
-    std::size_t warmPool = 0;
+    // Warm units kept ready per environment name; 0 (or no entry) turns an environment's off.
+    // Filled only for the shipped and operator environments the sandbox lists.
+    std::map<std::string, std::size_t> warmPools;
 };
 
 // What recover() found of the runs an earlier server left.
@@ -59,6 +61,9 @@ class RunManager final : public RunService
     std::vector<Environment> environments() const override;
     unsigned retryAfterSeconds() const override;
 
+    // The sandbox's environments changed: fills the pools of those that are new.
+    void environmentsChanged();
+
   private:
     struct Entry
     {
@@ -87,12 +92,12 @@ class RunManager final : public RunService
     std::vector<Launch> launchesFromQueue();
     void launch(Launch run);
     SandboxCallbacks callbacksFor(const std::string& id);
-    // Prepares warm units until the pool is full again.
-    void fillWarmPool();
+    // Prepares warm units until each listed environment's pool is full again.
+    void fillWarmPools();
     void warmUnitEnded(const std::string& id, const UnitOutcome& outcome);
     void warmUnitReady(const std::string& id);
-    // A ready warm unit's id for a run, if there is one.
-    std::optional<std::string> takeWarmLocked();
+    // A ready warm unit's id for a run of `environment`, if there is one.
+    std::optional<std::string> takeWarmLocked(const std::string& environment);
     void markStarted(const std::string& id);
     void finish(const std::string& id, const UnitOutcome& outcome);
     bool restartVanished(const std::string& id);
@@ -115,14 +120,15 @@ class RunManager final : public RunService
     struct WarmUnit
     {
         std::string id;
+        std::string environment;
         // Its process is up and waiting: a run handed to it starts at once.
         bool ready = false;
     };
     // Warm units waiting for a run, oldest first.
     std::deque<WarmUnit> warm_;
-    // Warm units that ended before their run in a row; past a few the pool stops refilling
-    // rather than start units that keep failing.
-    std::size_t warmFailures_ = 0;
+    // Per environment, its warm units that ended before their run in a row; past a few its
+    // pool stops refilling rather than start units that keep failing.
+    std::map<std::string, std::size_t> warmFailures_;
 };
 
 } // namespace pyrunner::core

@@ -27,6 +27,8 @@ struct SandboxRun
     std::vector<std::string> requirements;
     // Resolved from `environment` by the privileged side.
     Interpreter interpreter;
+    // A warm unit's: modules its bootstrap imports before it waits for its run.
+    std::vector<std::string> preImports;
     // Root-owned directory the run's stdout, stderr and cgroup figures are written to;
     // chosen by the privileged side, never by a request.
     std::string outputDir;
@@ -74,9 +76,11 @@ class Sandbox
 
     virtual std::string unitName(const std::string& runId) const = 0;
     virtual void start(SandboxRun run, SandboxCallbacks callbacks) = 0;
-    // Starts a warm unit, sandboxed as any run, that a later start() with this id hands its
-    // run to, skipping the unit's and Python's start-up. onExited if it ends before.
-    virtual void prepare(const std::string& runId, SandboxCallbacks callbacks) = 0;
+    // Starts a warm unit of `environment`, sandboxed as any run, that a later start() with
+    // this id and environment hands its run to, skipping the unit's and Python's start-up
+    // and the environment's common imports. onExited if it ends before.
+    virtual void prepare(const std::string& runId, const std::string& environment,
+                         SandboxCallbacks callbacks) = 0;
     // Follows a run an earlier server started, to its end, as start() would have; a run that
     // has ended already gets onExited at once.
     virtual void follow(const std::string& runId, SandboxCallbacks callbacks) = 0;

@@ -17,7 +17,8 @@
 //            as requirements)
 //   KillRun(s id)
 //   ReleaseRun(s id)                        forget a finished run's files
-//   PrepareRun(s id)                        a warm unit for the next StartRun with this id
+//   PrepareRun(s id, s environment)         a warm unit of that environment for the next
+//                                           StartRun with this id
 //   FollowRun(s id) -> s state              follow a run an earlier broker or front started
 //   StrayRuns() -> as ids                   run units loaded that no one follows
 //   Layers() -> a{sb}                       the start-up probe's findings

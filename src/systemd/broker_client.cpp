@@ -46,8 +46,10 @@ bool brokerAbsent(const sdbus::Error& error)
 } // namespace
 
 BrokerClient::BrokerClient(std::function<void()> onConnectionLost,
-                           std::function<void()> onBrokerBack)
-    : onConnectionLost_(std::move(onConnectionLost)), onBrokerBack_(std::move(onBrokerBack))
+                           std::function<void()> onBrokerBack,
+                           std::function<void()> onEnvironmentsChanged)
+    : onConnectionLost_(std::move(onConnectionLost)), onBrokerBack_(std::move(onBrokerBack)),
+      onEnvironmentsChanged_(std::move(onEnvironmentsChanged))
 {
     try
     {
@@ -58,8 +60,9 @@ BrokerClient::BrokerClient(std::function<void()> onConnectionLost,
                                                  [this](sdbus::Message& m) { onRunStarted(m); }));
         matches_.push_back(connection_->addMatch(signalMatch("RunExited"),
                                                  [this](sdbus::Message& m) { onRunExited(m); }));
-        matches_.push_back(connection_->addMatch(signalMatch("EnvironmentsChanged"),
-                                                 [this](sdbus::Message&) { fetchEnvironments(); }));
+        matches_.push_back(
+            connection_->addMatch(signalMatch("EnvironmentsChanged"),
+                                  [this](sdbus::Message&) { environmentsChanged(); }));
         matches_.push_back(connection_->addMatch(
             std::string("type='signal',sender='") + busService + "',path='" + busPath +
                 "',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" +
@@ -202,9 +205,19 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
     }
 }
 
-void BrokerClient::prepare(const std::string& runId, core::SandboxCallbacks callbacks)
+void BrokerClient::environmentsChanged()
 {
-    bus_->post([this, runId, callbacks = std::move(callbacks)]() mutable {
+    fetchEnvironments();
+    if (onEnvironmentsChanged_)
+    {
+        onEnvironmentsChanged_();
+    }
+}
+
+void BrokerClient::prepare(const std::string& runId, const std::string& environment,
+                           core::SandboxCallbacks callbacks)
+{
+    bus_->post([this, runId, environment, callbacks = std::move(callbacks)]() mutable {
         runs_[runId] = std::move(callbacks);
         idle_.insert(runId);
         try
@@ -212,7 +225,7 @@ void BrokerClient::prepare(const std::string& runId, core::SandboxCallbacks call
             broker_->callMethod("PrepareRun")
                 .onInterface(broker::interfaceName)
                 .withTimeout(callTimeout)
-                .withArguments(runId);
+                .withArguments(runId, environment);
         }
         catch (const sdbus::Error& e)
         {
@@ -351,7 +364,7 @@ void BrokerClient::brokerArrived()
         onBrokerBack_();
     }
     fetchLayers();
-    fetchEnvironments();
+    environmentsChanged();
     for (const auto& [method, runId] : std::exchange(deferred_, {}))
     {
         callBroker(method, runId);

@@ -35,9 +35,11 @@ class BrokerClient final : public core::Sandbox
     // `onConnectionLost` runs once, on the bus thread, if the front's own bus connection
     // drops: the runs can no longer be followed from this process. `onBrokerBack` runs on the
     // bus thread each time a broker takes the name after the front started without one or
-    // lost it.
+    // lost it. `onEnvironmentsChanged` runs on the bus thread each time the broker's
+    // environments were fetched anew after it started.
     explicit BrokerClient(std::function<void()> onConnectionLost,
-                          std::function<void()> onBrokerBack = {});
+                          std::function<void()> onBrokerBack = {},
+                          std::function<void()> onEnvironmentsChanged = {});
     ~BrokerClient() override;
     BrokerClient(const BrokerClient&) = delete;
     BrokerClient& operator=(const BrokerClient&) = delete;
@@ -46,7 +48,8 @@ class BrokerClient final : public core::Sandbox
 
     std::string unitName(const std::string& runId) const override;
     void start(core::SandboxRun run, core::SandboxCallbacks callbacks) override;
-    void prepare(const std::string& runId, core::SandboxCallbacks callbacks) override;
+    void prepare(const std::string& runId, const std::string& environment,
+                 core::SandboxCallbacks callbacks) override;
     void follow(const std::string& runId, core::SandboxCallbacks callbacks) override;
     std::vector<std::string> strayRuns() override;
     void kill(const std::string& runId) override;
@@ -67,12 +70,14 @@ class BrokerClient final : public core::Sandbox
     void brokerArrived();
     void fetchLayers();
     void fetchEnvironments();
+    void environmentsChanged();
     void endRun(const std::string& runId, core::UnitOutcome outcome);
     void callBroker(const char* method, const std::string& runId);
     void abandonAll();
 
     const std::function<void()> onConnectionLost_;
     const std::function<void()> onBrokerBack_;
+    const std::function<void()> onEnvironmentsChanged_;
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IProxy> broker_;
     std::vector<std::unique_ptr<void, std::function<void(void*)>>> matches_;

@@ -94,8 +94,10 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
         });
     object_->registerMethod("PrepareRun")
         .onInterface(iface)
-        .withInputParamNames("id")
-        .implementedAs([this](const std::string& id) { prepareRun(id); });
+        .withInputParamNames("id", "environment")
+        .implementedAs([this](const std::string& id, const std::string& environment) {
+            prepareRun(id, environment);
+        });
     object_->registerMethod("FollowRun")
         .onInterface(iface)
         .withInputParamNames("id")
@@ -183,9 +185,10 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
     }
     if (sandbox_.isPrepared(id))
     {
-        if (environment != core::defaultEnvironment)
+        if (!requirements.empty() || sandbox_.preparedEnvironment(id) != environment)
         {
-            throw sdbus::Error(invalidArgs, "A warm unit runs the default environment only.");
+            throw sdbus::Error(invalidArgs, "The run's warm unit was started for another "
+                                            "environment.");
         }
         // Its warm unit and files are there; the run goes to it over its stdin.
         run.outputDir = files_.path(id);
@@ -315,15 +318,26 @@ void BrokerService::emitExited(const std::string& id, const core::UnitOutcome& o
         .withArguments(id, broker::toWire(outcome));
 }
 
-void BrokerService::prepareRun(const std::string& id)
+void BrokerService::prepareRun(const std::string& id, const std::string& environment)
 {
     requireFront();
     requireRunId(id);
+    const auto known = environments_.warmable(environment);
+    if (!known)
+    {
+        throw sdbus::Error(invalidArgs, "There is no environment \"" +
+                                            (core::isEnvironmentName(environment)
+                                                 ? environment
+                                                 : std::string("with a malformed name")) +
+                                            "\" that warm units may run.");
+    }
     core::SandboxRun prepared;
     prepared.id = id;
     prepared.limits = settings_.policy.limits.defaults;
-    // Warm units serve the default environment only.
-    prepared.interpreter = environments_.defaultInterpreter();
+    // As a cold StartRun resolves it, so the run finds the same interpreter at handover.
+    prepared.environment = environment;
+    prepared.interpreter = known->interpreter;
+    prepared.preImports = known->checkImports;
     try
     {
         // Fails if the id was used before, as for StartRun.

@@ -70,7 +70,7 @@ class BrokerService
                            const std::string& requirements, const std::string& findLinks);
     // Starts a warm unit for the run id the front will submit next: StartRun with that id
     // hands the run to it. RunExited comes if it ends before.
-    void prepareRun(const std::string& id);
+    void prepareRun(const std::string& id, const std::string& environment);
     // "following" (RunStarted and RunExited will come), "ended" (RunExited has been sent)
     // or "unknown": no unit and no record of one; a stale directory is removed.
     std::string followRun(const std::string& id);

@@ -187,6 +187,16 @@ std::optional<core::Interpreter> EnvironmentManager::interpreterOf(const std::st
     return environment ? std::optional(environment->interpreter) : std::nullopt;
 }
 
+std::optional<core::Environment> EnvironmentManager::warmable(const std::string& name) const
+{
+    const auto* environment = registry_.find(name);
+    if (environment == nullptr || environment->kind == core::EnvironmentKind::Requirements)
+    {
+        return std::nullopt;
+    }
+    return *environment;
+}
+
 void EnvironmentManager::resolveRequirements(const core::NormalisedRequirements& requirements,
                                              Resolved done)
 {

@@ -54,6 +54,9 @@ class EnvironmentManager
     core::Interpreter defaultInterpreter() const;
     // The interpreter of an environment runs may choose, now; nothing if there is none.
     std::optional<core::Interpreter> interpreterOf(const std::string& name) const;
+    // A shipped or operator environment runs may choose now, which warm units may run:
+    // nothing for a requirements environment, whose units serve one list of runs.
+    std::optional<core::Environment> warmable(const std::string& name) const;
     // The interpreter of the environment of these (normalised) requirements: at once when
     // it is built, else once its build, shared by every caller for the same list, is done.
     void resolveRequirements(const core::NormalisedRequirements& requirements, Resolved done);

@@ -286,6 +286,12 @@ bool SystemdSandbox::isPrepared(const std::string& runId) const
     return it != trackers_.end() && it->second.warm && !it->second.handedOver;
 }
 
+std::string SystemdSandbox::preparedEnvironment(const std::string& runId) const
+{
+    const auto it = trackers_.find(unitObjectPath(unitNameFor(runId)));
+    return it != trackers_.end() && it->second.warm ? it->second.environment : std::string();
+}
+
 void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::Limits& ceiling,
                                   core::SandboxCallbacks callbacks)
 {
@@ -318,6 +324,7 @@ void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::
     auto& tracker = track(path, unit.name, std::move(callbacks));
     tracker.warm = true;
     tracker.waitingLimits = runCgroupLimits(prepared.limits);
+    tracker.environment = prepared.environment;
     tracker.handover = std::move(handover);
     startUnit(path, unit);
 }

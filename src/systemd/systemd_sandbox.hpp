@@ -69,6 +69,8 @@ class SystemdSandbox
                  core::SandboxCallbacks callbacks);
     // On the bus thread: whether start() with this id would hand its run to a warm unit.
     bool isPrepared(const std::string& runId) const;
+    // On the bus thread: the environment the warm unit of this run was prepared for.
+    std::string preparedEnvironment(const std::string& runId) const;
     // On the bus thread: hands the run to its warm unit before returning, so that a broker
     // that has answered a start has also written the run where its unit reads it.
     void startPrepared(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
@@ -93,6 +95,8 @@ class SystemdSandbox
         bool outOfMemory = false;
         // A warm unit: its bootstrap waits for the run on the other end of this FIFO.
         bool warm = false;
+        // The environment a warm unit runs: only a run of it may be handed over.
+        std::string environment;
         core::UniqueFd handover;
         // The cgroup limits a warm unit was started with, where this broker started it.
         std::optional<std::vector<Property>> waitingLimits;

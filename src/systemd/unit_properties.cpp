@@ -255,6 +255,7 @@ void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
     auto argv = pythonArgv(prepared.interpreter,
                            "/run/credentials/" + unitName + "/" + warmBootstrapCredential);
     argv.emplace_back(warmHandoverMountPoint);
+    argv.insert(argv.end(), prepared.preImports.begin(), prepared.preImports.end());
     p.push_back({"ExecStartEx",
                  std::vector<ExecCommand>{{prepared.interpreter.python, argv, {"no-env-expand"}}}});
     addStopPost(p, prepared, settings);

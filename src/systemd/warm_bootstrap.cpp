@@ -23,6 +23,32 @@ for _name in ("collections", "csv", "dataclasses", "datetime", "decimal", "enum"
               "heapq", "itertools", "json", "math", "operator", "pathlib", "random", "re",
               "statistics", "string", "textwrap", "time", "traceback", "typing"):
     __import__(_name)
+
+
+def _import_quietly(names):
+    # The environment's own common modules. What one prints as it loads (fontconfig's
+    # complaints, say) is not the run's output, and one that fails is left for the run,
+    # which then sees the real error.
+    saved = os.dup(1), os.dup(2)
+    null = os.open("/dev/null", os.O_WRONLY | os.O_CLOEXEC)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        for name in names:
+            try:
+                __import__(name)
+            except BaseException:
+                pass
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+# After the handover path.
+_import_quietly(sys.argv[2:])
 # Out of the collector's sight: a process the run forks then shares these pages instead of
 # copying each one a collection touches, as a cold interpreter's children would not have to.
 gc.freeze()

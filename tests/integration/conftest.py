@@ -187,3 +187,13 @@ def warm_and_cold(machine):
     yield warm, cold
     stop_server(machine, warm)
     stop_server(machine, cold)
+
+
+@pytest.fixture(scope="module")
+def science_warm_and_cold(machine):
+    """The same for the datascience environment: one datascience warm unit, and none."""
+    warm = start_server(machine, max_running=2, extra_args=("--warm-pool-for", "datascience=1"))
+    cold = start_server(machine, max_running=2, extra_args=("--warm-pool", "0"))
+    yield warm, cold
+    stop_server(machine, warm)
+    stop_server(machine, cold)

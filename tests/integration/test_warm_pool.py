@@ -1,10 +1,14 @@
 """The warm pool: a run handed to a pre-started unit gets the same Run object as on the cold
-path, sees nothing of any run before it, and the pool refills; a pool of 0 runs cold."""
+path, sees nothing of any run before it, and the pool refills; a pool of 0 runs cold. The
+datascience environment has a pool of its own when the server is given one."""
 
 import re
 import time
+import uuid
 
 import pytest
+
+from test_environments import BUILD, BUILD_TIMEOUT_S, LISTING_DEADLINE_S, environments, make_wheel
 
 # Every verdict, and what differs between the paths in how Python starts and ends.
 SCRIPTS = {
@@ -97,3 +101,68 @@ def test_a_pool_of_zero_runs_cold(warm_and_cold, machine):
 
     assert run["stdout"] == "cold\n"
     assert not was_warm(machine, run["id"])
+
+
+def test_a_warm_datascience_run_matches_a_cold_one(science_warm_and_cold, machine):
+    warm, cold = science_warm_and_cold
+    code = "import pandas\nprint(pandas.__version__ != '')\n"
+
+    hot = warm_run(warm, machine, code, environment="datascience")
+    slow = cold.run(code, environment="datascience")
+
+    assert not was_warm(machine, slow["id"])
+    assert hot["stdout"] == "True\n", hot
+    assert comparable(hot) == comparable(slow)
+    assert hot["environment"] == slow["environment"] == "datascience"
+
+
+def test_a_default_run_takes_a_default_unit(science_warm_and_cold, machine):
+    warm, _ = science_warm_and_cold
+    run = warm_run(warm, machine, "import sys\nprint('numpy' in sys.modules)")
+
+    assert run["stdout"] == "False\n", run
+    assert run["environment"] == "default"
+
+
+def test_a_warm_datascience_run_sees_nothing_of_the_run_before(science_warm_and_cold, machine):
+    warm, _ = science_warm_and_cold
+    trail = (
+        "import os, numpy, sys\n"
+        "open('/tmp/trail', 'w').write('left')\n"
+        "numpy.TRAIL = 'left'\n"
+        "sys.modules['trail'] = numpy\n"
+        "print('left')\n"
+    )
+    look = (
+        "import os, numpy, sys\n"
+        "print([n for n in os.listdir('/tmp') if n == 'trail'], hasattr(numpy, 'TRAIL'),\n"
+        "      'trail' in sys.modules)\n"
+    )
+
+    assert warm_run(warm, machine, trail, environment="datascience")["stdout"] == "left\n"
+    seen = warm_run(warm, machine, look, environment="datascience")
+
+    assert seen["stdout"] == "[] False False\n", seen
+
+
+def test_an_operator_environment_gets_its_warm_unit_once_it_is_built(server_factory, machine,
+                                                                        tmp_path):
+    name = f"warm-{uuid.uuid4().hex[:8]}"
+    server = server_factory(extra_args=("--warm-pool", "0", "--warm-pool-for", f"{name}=1"))
+    wheels = BUILD / "test-wheels" / name
+    module = make_wheel(tmp_path, f"pyrunner-{name}", "1.0.0", 7, wheels)
+    requirements = wheels / "requirements.txt"
+    requirements.write_text(f"pyrunner-{name}==1.0.0\n")
+    requirements.chmod(0o644)
+
+    created = machine.run(str(BUILD / "pyrunnerd"), "env", "create", name,
+                          "--requirements", str(requirements), "--find-links", str(wheels),
+                          timeout_s=BUILD_TIMEOUT_S, check=False)
+    assert created.returncode == 0, created.stdout + created.stderr
+    deadline = time.monotonic() + LISTING_DEADLINE_S
+    while name not in environments(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    run = warm_run(server, machine, f"import {module}\nprint({module}.VALUE)", environment=name)
+
+    assert (run["status"], run["stdout"], run["environment"]) == ("succeeded", "7\n", name), run

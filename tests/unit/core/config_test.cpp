@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ TEST(ParseConfig, AnEmptyFileGivesTheDefaults)
     EXPECT_EQ(config.server.maxRunning, 3U);
     EXPECT_EQ(config.server.maxQueued, 64U);
     EXPECT_EQ(config.server.warmPool, 2U);
+    EXPECT_TRUE(config.server.warmPools.empty());
     EXPECT_EQ(config.server.retentionSeconds, 86400U);
     EXPECT_EQ(config.server.diskBudgetMb, 10240U);
     EXPECT_EQ(config.server.httpThreads, 4U);
@@ -112,6 +114,40 @@ TEST(ParseConfig, ReadsTheEnvironmentsSection)
               "from 64 to 1048576.");
 }
 
+TEST(ParseConfig, ReadsWarmPoolsOfOtherEnvironments)
+{
+    const auto config = parsed("[runs]\nwarm_pools = { datascience = 1, mine = 0 }\n", 2);
+    EXPECT_EQ(config.server.warmPools,
+              (std::map<std::string, std::size_t>{{"datascience", 1}, {"mine", 0}}));
+    EXPECT_EQ(config.server.warmPool, 2U);
+    EXPECT_EQ(refusal("[runs]\nwarm_pools = { datascience = 65 }\n"),
+              "/etc/pyrunner/pyrunner.toml:2: runs.warm_pools must map environment names to an "
+              "integer from 0 to 64.");
+    EXPECT_EQ(refusal("[runs]\nwarm_pools = { default = 1 }\n"),
+              "/etc/pyrunner/pyrunner.toml:2: runs.warm_pools may not name the default "
+              "environment, whose size is warm_pool.");
+    EXPECT_EQ(refusal("[runs]\nwarm_pools = 1\n"),
+              "/etc/pyrunner/pyrunner.toml:2: runs.warm_pools must be a table of environment "
+              "names to sizes, such as { datascience = 1 }.");
+}
+
+TEST(WarmPoolFor, IsANameAndASizeWithinBounds)
+{
+    EXPECT_EQ(parseWarmPoolFor("datascience=1"),
+              (std::pair<std::string, std::size_t>{"datascience", 1}));
+    EXPECT_EQ(parseWarmPoolFor("mine=64"), (std::pair<std::string, std::size_t>{"mine", 64}));
+    EXPECT_FALSE(parseWarmPoolFor("datascience=65"));
+    EXPECT_FALSE(parseWarmPoolFor("datascience="));
+    EXPECT_FALSE(parseWarmPoolFor("datascience=-1"));
+    EXPECT_FALSE(parseWarmPoolFor("../x=1"));
+    EXPECT_FALSE(parseWarmPoolFor("datascience"));
+    ServerSettings settings;
+    setWarmPool(settings, "default", 5);
+    setWarmPool(settings, "datascience", 1);
+    EXPECT_EQ(settings.warmPool, 5U);
+    EXPECT_EQ(settings.warmPools, (std::map<std::string, std::size_t>{{"datascience", 1}}));
+}
+
 TEST(ParseConfig, DottedKeysAreTheSameAsTables)
 {
     const auto config = parsed("limits.max.memory_mb = 1024\nruns.max_queued = 5\n");
@@ -123,7 +159,7 @@ TEST(ParseConfig, UnknownKeyNamesFileLineAndTheKnownKeys)
 {
     EXPECT_EQ(refusal("[runs]\n\nmax_runing = 4\n"),
               "/etc/pyrunner/pyrunner.toml:3: unknown key runs.max_runing in [runs]; it takes "
-              "max_running, max_queued, warm_pool, retention_seconds, disk_budget_mb.");
+              "max_running, max_queued, warm_pool, warm_pools, retention_seconds, disk_budget_mb.");
 }
 
 TEST(ParseConfig, UnknownSectionIsRefused)
@@ -261,7 +297,7 @@ TEST(ShippedConfig, EveryExampleIsTheDefault)
         }
         text += line + "\n";
     }
-    EXPECT_EQ(examples, 25U);
+    EXPECT_EQ(examples, 26U);
     const auto shipped = parsed(text, 4);
     auto expected = defaultConfig(4);
     expected.server.store = expected.server.stateDir + "/front/runs.sqlite3";

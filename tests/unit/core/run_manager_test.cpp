@@ -41,9 +41,11 @@ class FakeSandbox final : public Sandbox
         started.push_back(id);
         runs[id] = {std::move(run), std::move(callbacks)};
     }
-    void prepare(const std::string& runId, SandboxCallbacks callbacks) override
+    void prepare(const std::string& runId, const std::string& environment,
+                 SandboxCallbacks callbacks) override
     {
         prepared.push_back(runId);
+        preparedFor[runId] = environment;
         runs[runId] = {runWithId(runId), std::move(callbacks)};
     }
     void follow(const std::string& runId, SandboxCallbacks callbacks) override
@@ -64,7 +66,7 @@ class FakeSandbox final : public Sandbox
     void release(const std::string& runId) override { released.push_back(runId); }
     bool reachable() const override { return up; }
     std::map<std::string, bool> layers() const override { return {{"seccomp", true}}; }
-    std::vector<Environment> environments() const override { return {}; }
+    std::vector<Environment> environments() const override { return listed; }
 
     void exit(const std::string& id, int status)
     {
@@ -81,6 +83,10 @@ class FakeSandbox final : public Sandbox
     std::vector<std::string> released;
     std::vector<std::string> followed;
     std::vector<std::string> prepared;
+    // The environment each warm unit was prepared for.
+    std::map<std::string, std::string> preparedFor;
+    // What the privileged side lists; none: not heard from yet.
+    std::vector<Environment> listed;
     std::set<std::string> neverStarted;
     std::vector<std::string> strays;
     bool up = true;
@@ -140,12 +146,14 @@ class RunManagerTest : public testing::Test
     RunManagerTest(RunManagerTest&&) = delete;
     RunManagerTest& operator=(RunManagerTest&&) = delete;
 
-    RunManager& manager(std::size_t running, std::size_t queued, std::size_t warm = 0)
+    RunManager& manager(std::size_t running, std::size_t queued, std::size_t warm = 0,
+                        std::map<std::string, std::size_t> pools = {})
     {
         RunManagerOptions options;
         options.maxRunning = running;
         options.maxQueued = queued;
-        options.warmPool = warm;
+        options.warmPools = std::move(pools);
+        options.warmPools["default"] = warm;
         manager_.emplace(sandbox_, files_, *store_, options, events_);
         return *manager_;
     }
@@ -503,6 +511,100 @@ TEST_F(RunManagerTest, AWarmUnitEndedWhileWaitingIsReplaced)
     }
     EXPECT_EQ(sandbox_.prepared.size(), 6U);
     EXPECT_EQ(m.health().running, 0U);
+}
+
+Environment listedEnvironment(const std::string& name, EnvironmentKind kind)
+{
+    Environment environment;
+    environment.name = name;
+    environment.kind = kind;
+    return environment;
+}
+
+TEST_F(RunManagerTest, EachListedEnvironmentHasItsOwnPool)
+{
+    sandbox_.listed = {listedEnvironment("datascience", EnvironmentKind::Shipped),
+                       listedEnvironment("default", EnvironmentKind::Shipped)};
+    auto& m = manager(2, 2, 1, {{"datascience", 2}, {"mine", 1}});
+    m.recover();
+    ASSERT_EQ(sandbox_.prepared.size(), 3U);
+    std::vector<std::string> science;
+    for (const auto& id : sandbox_.prepared)
+    {
+        if (sandbox_.preparedFor.at(id) == "datascience")
+        {
+            science.push_back(id);
+        }
+        sandbox_.runs.at(id).second.onStarted();
+    }
+    ASSERT_EQ(science.size(), 2U);
+    RunRequest request;
+    request.environment = "datascience";
+    const auto id = std::get<Submitted>(m.submit(request, {})).view.run.id;
+    EXPECT_EQ(id, science[0]);
+    EXPECT_EQ(sandbox_.runs.at(id).first.environment, "datascience");
+    // Refilled with a unit of the same environment.
+    ASSERT_EQ(sandbox_.prepared.size(), 4U);
+    EXPECT_EQ(sandbox_.preparedFor.at(sandbox_.prepared.back()), "datascience");
+}
+
+TEST_F(RunManagerTest, AnEnvironmentIsFilledOnceTheSandboxListsIt)
+{
+    sandbox_.listed = {listedEnvironment("default", EnvironmentKind::Shipped)};
+    auto& m = manager(2, 2, 1, {{"mine", 1}});
+    m.recover();
+    ASSERT_EQ(sandbox_.prepared.size(), 1U);
+    sandbox_.listed.push_back(listedEnvironment("mine", EnvironmentKind::Operator));
+    m.environmentsChanged();
+    ASSERT_EQ(sandbox_.prepared.size(), 2U);
+    EXPECT_EQ(sandbox_.preparedFor.at(sandbox_.prepared.back()), "mine");
+    // Already full: nothing more.
+    m.environmentsChanged();
+    EXPECT_EQ(sandbox_.prepared.size(), 2U);
+}
+
+TEST_F(RunManagerTest, ARequirementsEnvironmentNeverHasAPool)
+{
+    sandbox_.listed = {listedEnvironment("default", EnvironmentKind::Shipped),
+                       listedEnvironment("req-x", EnvironmentKind::Requirements)};
+    auto& m = manager(2, 2, 0, {{"req-x", 1}});
+    m.recover();
+    EXPECT_TRUE(sandbox_.prepared.empty());
+}
+
+TEST_F(RunManagerTest, OneEnvironmentsFailingUnitsStopOnlyItsOwnPool)
+{
+    sandbox_.listed = {listedEnvironment("datascience", EnvironmentKind::Shipped),
+                       listedEnvironment("default", EnvironmentKind::Shipped)};
+    auto& m = manager(1, 1, 1, {{"datascience", 1}});
+    m.recover();
+    const auto lastOf = [this](const std::string& environment) {
+        for (auto it = sandbox_.prepared.rbegin(); it != sandbox_.prepared.rend(); ++it)
+        {
+            if (sandbox_.preparedFor.at(*it) == environment)
+            {
+                return *it;
+            }
+        }
+        return std::string();
+    };
+    for (int i = 0; i < 5; ++i)
+    {
+        UnitOutcome failed;
+        failed.error = "refused";
+        sandbox_.runs.at(lastOf("datascience")).second.onExited(failed);
+    }
+    UnitOutcome ended;
+    ended.started = true;
+    sandbox_.runs.at(lastOf("default")).second.onExited(ended);
+    const auto count = [this](const std::string& environment) {
+        return std::count_if(sandbox_.prepared.begin(), sandbox_.prepared.end(),
+                             [&](const std::string& id) {
+            return sandbox_.preparedFor.at(id) == environment;
+        });
+    };
+    EXPECT_EQ(count("datascience"), 3);
+    EXPECT_EQ(count("default"), 2);
 }
 
 TEST_F(RunManagerTest, RetentionDeletesExpiredRunsAndTheirFilesButNoUnfinishedOne)

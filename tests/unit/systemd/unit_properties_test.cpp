@@ -283,6 +283,18 @@ TEST(SliceCpuCap, LeavesAFifthOfEveryCpuToTheRest)
     EXPECT_EQ(std::get<std::uint64_t>(sliceCpuCap(0).front().value), 800000U);
 }
 
+TEST(WarmUnit, NamesTheEnvironmentsModulesAfterTheHandoverPath)
+{
+    auto prepared = sampleRun();
+    prepared.preImports = {"numpy", "matplotlib.pyplot"};
+    const auto unit =
+        buildWarmUnit(prepared, sampleRun().limits, sampleSettings(), "/runs/x/handover");
+    const auto argv = get<std::vector<ExecCommand>>(unit, "ExecStartEx").at(0).argv;
+    ASSERT_GE(argv.size(), 3U);
+    EXPECT_EQ((std::vector<std::string>(argv.end() - 3, argv.end())),
+              (std::vector<std::string>{warmHandoverMountPoint, "numpy", "matplotlib.pyplot"}));
+}
+
 TEST(WarmUnit, TakesItsRunsCgroupLimitsAtHandover)
 {
     const auto limits = runCgroupLimits(sampleRun().limits);

@@ -40,13 +40,13 @@ class WarmBootstrapTest : public ::testing::Test
     WarmBootstrapTest(WarmBootstrapTest&&) = delete;
     WarmBootstrapTest& operator=(WarmBootstrapTest&&) = delete;
 
-    int run(const std::string& handover)
+    int run(const std::string& handover, const std::string& imports = "")
     {
         std::ofstream(dir_ / "handover", std::ios::binary) << handover;
-        const auto command = "CREDENTIALS_DIRECTORY=" + dir_.string() +
-                             " /usr/bin/python3 -I -B -u " + (dir_ / "bootstrap.py").string() +
-                             " " + (dir_ / "handover").string() + " < /dev/null > " +
-                             (dir_ / "out").string() + " 2> " + (dir_ / "err").string();
+        const auto command =
+            "CREDENTIALS_DIRECTORY=" + dir_.string() + " /usr/bin/python3 -I -B -u " +
+            (dir_ / "bootstrap.py").string() + " " + (dir_ / "handover").string() + " " + imports +
+            " < /dev/null > " + (dir_ / "out").string() + " 2> " + (dir_ / "err").string();
         const int status = std::system(command.c_str());
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
@@ -72,6 +72,17 @@ TEST_F(WarmBootstrapTest, RunsTheCodeAsMainWithItsArgvAndStdin)
         "import sys\nprint(__name__, sys.argv[1:], input(), sys.argv[0].endswith('/main.py'))\n";
     EXPECT_EQ(run(handoverMessage(code, "typed\n", {"a b", "$HOME"}, limits())), 0);
     EXPECT_EQ(out(), "__main__ ['a b', '$HOME'] typed True\n");
+}
+
+TEST_F(WarmBootstrapTest, ImportsTheEnvironmentsModulesQuietlyAndSkipsOnesThatFail)
+{
+    const auto code = "import sys\nprint('wave' in sys.modules, 'xml.dom.minidom' in sys.modules, "
+                      "sys.argv[1:])\n";
+    EXPECT_EQ(
+        run(handoverMessage(code, "", {}, limits()), "wave this no_such_module xml.dom.minidom"),
+        0);
+    EXPECT_EQ(out(), "True True []\n");
+    EXPECT_EQ(err(), "");
 }
 
 TEST_F(WarmBootstrapTest, ReportsAnUncaughtExceptionWithoutItsOwnFrames)
