@@ -166,9 +166,11 @@ machine_start() {
         return 0
     fi
     # /etc starts empty, but what Debian's Python packages need from it is the host's, read-only:
-    # the alternatives (numpy finds libblas.so.3 through them) and matplotlib's configuration.
+    # the alternatives (numpy finds libblas.so.3 through them), matplotlib's configuration and
+    # fontconfig's, which matplotlib reads when it draws text.
     local dir binds=(--bind-ro=/etc/alternatives)
     [[ -e /etc/matplotlibrc ]] && binds+=(--bind-ro=/etc/matplotlibrc)
+    [[ -e /etc/fonts ]] && binds+=(--bind-ro=/etc/fonts)
     for dir; do
         binds+=("--bind-ro=$dir")
     done

@@ -95,14 +95,16 @@ std::vector<Environment> shippedEnvironments(const std::string& python)
 
     Environment science;
     science.name = "datascience";
-    // The run's /tmp is private to it, so the cache written there is its own. BLAS would
+    // The run's /tmp is private to it, so the caches written there (matplotlib's, and
+    // fontconfig's, which matplotlib uses to draw text) are its own. BLAS would
     // start a thread per CPU of the host, against the run's task limit and CPU quota.
-    science.interpreter = Interpreter{python,
-                                      {"-I"},
-                                      {"MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/.matplotlib",
-                                       "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1"},
-                                      {},
-                                      {}};
+    science.interpreter =
+        Interpreter{python,
+                    {"-I"},
+                    {"MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/.matplotlib",
+                     "XDG_CACHE_HOME=/tmp/.cache", "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1"},
+                    {},
+                    {}};
     science.checkImports = {"numpy", "pandas", "matplotlib.pyplot"};
     return {plain, science};
 }

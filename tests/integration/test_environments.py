@@ -119,6 +119,8 @@ def test_matplotlib_saves_a_png_into_the_scratch_dir(server):
     assert run["status"] == "succeeded", run
     assert run["exit_code"] == 0
     assert run["stdout"].split() == ["agg", PNG_MAGIC, "True", "/tmp"], run
+    # Nothing about fonts or caches it could not find or write.
+    assert run["stderr"] == "", run["stderr"]
 
 
 MODIFY_ENVIRONMENT = """

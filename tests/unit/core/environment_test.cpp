@@ -41,7 +41,8 @@ TEST(ShippedEnvironments, DatascienceDrawsHeadlessCachesInTheRunsTmpAndRunsBlasS
     EXPECT_EQ(science.interpreter.flags, std::vector<std::string>{"-I"});
     EXPECT_EQ(science.interpreter.variables,
               (std::vector<std::string>{"MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/.matplotlib",
-                                        "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1"}));
+                                        "XDG_CACHE_HOME=/tmp/.cache", "OPENBLAS_NUM_THREADS=1",
+                                        "OMP_NUM_THREADS=1"}));
     EXPECT_EQ(science.checkImports,
               (std::vector<std::string>{"numpy", "pandas", "matplotlib.pyplot"}));
 }
