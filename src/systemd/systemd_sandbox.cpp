@@ -115,6 +115,15 @@ DbusProperties toDbus(const std::vector<Property>& properties)
     return out;
 }
 
+// The manager is between two instances of itself (re-executing), not gone for good.
+bool isManagerAway(const sdbus::Error& e)
+{
+    const auto& name = e.getName();
+    return name == "org.freedesktop.DBus.Error.NoReply" ||
+           name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+           name == "org.freedesktop.DBus.Error.NameHasNoOwner";
+}
+
 template <class T> std::optional<T> valueOf(const PropertyMap& map, const std::string& name)
 {
     const auto it = map.find(name);
@@ -687,6 +696,12 @@ void SystemdSandbox::finishIfInactive(const std::string& path)
     }
     catch (const sdbus::Error& e)
     {
+        // systemd re-executing (a daemon-reexec right after a reload) drops its calls: the
+        // unit is still followed, and its end comes as a signal from the new instance.
+        if (isManagerAway(e))
+        {
+            return;
+        }
         core::UnitOutcome lost;
         lost.error = "The server lost track of the run's unit: " + e.getMessage();
         finish(path, lost);
