@@ -179,21 +179,22 @@ def broker_starter(machine):
     return lambda: start_broker(machine)
 
 
-@pytest.fixture(scope="module")
-def warm_and_cold(machine):
-    """Two servers for comparing the paths: one with a warm pool of 2, one with none."""
-    warm = start_server(machine, max_running=2, extra_args=("--warm-pool", "2"))
+def warm_and_cold_servers(machine, warm_args):
+    """A server started with `warm_args` and one without any warm pool, stopped after."""
+    warm = start_server(machine, max_running=2, extra_args=warm_args)
     cold = start_server(machine, max_running=2, extra_args=("--warm-pool", "0"))
     yield warm, cold
     stop_server(machine, warm)
     stop_server(machine, cold)
+
+
+@pytest.fixture(scope="module")
+def warm_and_cold(machine):
+    """Two servers for comparing the paths: one with a warm pool of 2, one with none."""
+    yield from warm_and_cold_servers(machine, ("--warm-pool", "2"))
 
 
 @pytest.fixture(scope="module")
 def science_warm_and_cold(machine):
     """The same for the datascience environment: one datascience warm unit, and none."""
-    warm = start_server(machine, max_running=2, extra_args=("--warm-pool-for", "datascience=1"))
-    cold = start_server(machine, max_running=2, extra_args=("--warm-pool", "0"))
-    yield warm, cold
-    stop_server(machine, warm)
-    stop_server(machine, cold)
+    yield from warm_and_cold_servers(machine, ("--warm-pool-for", "datascience=1"))

@@ -59,6 +59,29 @@ def make_wheel(tmp_path, name, version, value, into):
     return module
 
 
+def create_operator_environment(machine, server, tmp_path, name, version, value):
+    """`pyrunnerd env create NAME` from a one-module wheel holding VALUE = value, asserted to
+    succeed, then awaited in the front's listing. Returns the module, the requirements file
+    and the wheel directory."""
+    wheels = BUILD / "test-wheels" / name
+    module = make_wheel(tmp_path, f"pyrunner-{name}", version, value, wheels)
+    requirements = wheels / "requirements.txt"
+    requirements.write_text(f"pyrunner-{name}=={version}\n")
+    requirements.chmod(0o644)
+    created = create_environment(machine, name, requirements, wheels)
+    assert created.returncode == 0, created.stdout + created.stderr
+    deadline = time.monotonic() + LISTING_DEADLINE_S
+    while name not in environments(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return module, requirements, wheels
+
+
+def create_environment(machine, name, requirements, wheels):
+    return machine.run(str(BUILD / "pyrunnerd"), "env", "create", name,
+                       "--requirements", str(requirements), "--find-links", str(wheels),
+                       timeout_s=BUILD_TIMEOUT_S, check=False)
+
+
 def test_each_environment_is_listed_with_its_python_version_and_packages(server):
     listed = environments(server)
     assert {"default", "datascience"} <= listed.keys()
@@ -175,20 +198,9 @@ def test_pip_install_inside_a_run_changes_nothing_for_the_next(server):
 
 def test_an_operator_builds_an_environment_from_local_wheels(machine, server, tmp_path):
     name = f"tools-{uuid.uuid4().hex[:8]}"
-    wheels = BUILD / "test-wheels" / name
-    module = make_wheel(tmp_path, f"pyrunner-{name}", "1.2.3", 42, wheels)
-    requirements = wheels / "requirements.txt"
-    requirements.write_text(f"pyrunner-{name}==1.2.3\n")
-    requirements.chmod(0o644)
+    module, requirements, wheels = create_operator_environment(machine, server, tmp_path, name,
+                                                               "1.2.3", 42)
 
-    created = machine.run(str(BUILD / "pyrunnerd"), "env", "create", name,
-                          "--requirements", str(requirements), "--find-links", str(wheels),
-                          timeout_s=BUILD_TIMEOUT_S, check=False)
-    assert created.returncode == 0, created.stdout + created.stderr
-
-    deadline = time.monotonic() + LISTING_DEADLINE_S
-    while name not in environments(server) and time.monotonic() < deadline:
-        time.sleep(0.1)
     listed = environments(server)[name]
     assert listed["kind"] == "operator"
     assert {"name": f"pyrunner-{name}", "version": "1.2.3"} in listed["packages"]
@@ -208,9 +220,7 @@ def test_an_operator_builds_an_environment_from_local_wheels(machine, server, tm
     others = server.run(f"import os; print(os.listdir('{ENVIRONMENTS_DIR}'))")
     assert (others["status"], others["stdout"]) == ("succeeded", "[]\n"), others
 
-    again = machine.run(str(BUILD / "pyrunnerd"), "env", "create", name,
-                        "--requirements", str(requirements), "--find-links", str(wheels),
-                        timeout_s=BUILD_TIMEOUT_S, check=False)
+    again = create_environment(machine, name, requirements, wheels)
     assert again.returncode != 0
 
 

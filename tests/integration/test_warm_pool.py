@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from test_environments import BUILD, BUILD_TIMEOUT_S, LISTING_DEADLINE_S, environments, make_wheel
+from test_environments import create_operator_environment
 
 # Every verdict, and what differs between the paths in how Python starts and ends.
 SCRIPTS = {
@@ -149,19 +149,7 @@ def test_an_operator_environment_gets_its_warm_unit_once_it_is_built(server_fact
                                                                         tmp_path):
     name = f"warm-{uuid.uuid4().hex[:8]}"
     server = server_factory(extra_args=("--warm-pool", "0", "--warm-pool-for", f"{name}=1"))
-    wheels = BUILD / "test-wheels" / name
-    module = make_wheel(tmp_path, f"pyrunner-{name}", "1.0.0", 7, wheels)
-    requirements = wheels / "requirements.txt"
-    requirements.write_text(f"pyrunner-{name}==1.0.0\n")
-    requirements.chmod(0o644)
-
-    created = machine.run(str(BUILD / "pyrunnerd"), "env", "create", name,
-                          "--requirements", str(requirements), "--find-links", str(wheels),
-                          timeout_s=BUILD_TIMEOUT_S, check=False)
-    assert created.returncode == 0, created.stdout + created.stderr
-    deadline = time.monotonic() + LISTING_DEADLINE_S
-    while name not in environments(server) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    module, _, _ = create_operator_environment(machine, server, tmp_path, name, "1.0.0", 7)
 
     run = warm_run(server, machine, f"import {module}\nprint({module}.VALUE)", environment=name)
 
