@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <system_error>
@@ -126,7 +127,7 @@ void RunFiles::remove(const std::string& runId) const
         return;
     }
     for (const char* name : {stdoutName, stderrName, cgroupStatsName, cgroupStatsPartialName,
-                             codeName, stdinName, handoverName})
+                             cgroupStatsBrokerName, codeName, stdinName, handoverName})
     {
         ::unlinkat(dir.get(), name, 0);
     }
@@ -137,13 +138,38 @@ void RunFiles::writePrivate(const std::string& runId, const char* name,
                             const std::string& data) const
 {
     constexpr mode_t privateFileMode = 0600;
+    writeNew(runId, name, data, privateFileMode);
+}
+
+void RunFiles::writeStopRecord(const std::string& runId, const std::string& record) const
+{
+    const auto dir = openRunDir(runId);
+    // Left by a broker that stopped half-way.
+    ::unlinkat(dir.get(), cgroupStatsBrokerName, 0);
+    writeNew(runId, cgroupStatsBrokerName, record, outputFileMode);
+    // The helper's record, where it came first, is as good and stays.
+    if (::renameat2(dir.get(), cgroupStatsBrokerName, dir.get(), cgroupStatsName,
+                    RENAME_NOREPLACE) != 0)
+    {
+        const auto error = errno;
+        ::unlinkat(dir.get(), cgroupStatsBrokerName, 0);
+        if (error != EEXIST)
+        {
+            errno = error;
+            throwErrno("cannot rename " + path(runId) + "/" + cgroupStatsBrokerName);
+        }
+    }
+}
+
+void RunFiles::writeNew(const std::string& runId, const char* name, const std::string& data,
+                        mode_t mode) const
+{
     const auto path = runsPath_ + "/" + runId + "/" + name;
     const auto dir = openRunDir(runId);
-    const UniqueFd file(dir ? ::openat(dir.get(), name,
-                                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                       privateFileMode)
-                            : -1);
-    if (!file || ::fchmod(file.get(), privateFileMode) != 0)
+    const UniqueFd file(
+        dir ? ::openat(dir.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+            : -1);
+    if (!file || ::fchmod(file.get(), mode) != 0)
     {
         throwErrno("cannot create " + path);
     }

@@ -24,6 +24,8 @@ class RunFiles
     static constexpr const char* cgroupStatsName = "cgroup-stats";
     // Where the ExecStopPost helper writes the stop record before renaming it.
     static constexpr const char* cgroupStatsPartialName = "cgroup-stats.partial";
+    // Where the broker writes the stop record it read itself before renaming it.
+    static constexpr const char* cgroupStatsBrokerName = "cgroup-stats.broker";
     // The run's code and stdin: root-only, read by systemd as root, never by the front.
     static constexpr const char* codeName = "main.py";
     static constexpr const char* stdinName = "stdin";
@@ -49,6 +51,10 @@ class RunFiles
     void remove(const std::string& runId) const;
     // Writes a new root-only (0600) file in the run's directory; throws std::system_error.
     void writePrivate(const std::string& runId, const char* name, const std::string& data) const;
+    // Puts the stop record the broker read from the unit's cgroup while the unit was stopping
+    // in place (readable by the front, whole or not at all), unless the unit's helper has
+    // written its own already. Throws std::system_error.
+    void writeStopRecord(const std::string& runId, const std::string& record) const;
 
     struct Read
     {
@@ -68,6 +74,9 @@ class RunFiles
 
   private:
     UniqueFd openRunDir(const std::string& runId) const;
+    // Creates the file `name`, which must not exist yet, with `mode` and `data`.
+    void writeNew(const std::string& runId, const char* name, const std::string& data,
+                  mode_t mode) const;
 
     std::string runsPath_;
     UniqueFd runsDir_;

@@ -198,7 +198,6 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
     }
     std::optional<Launch> now;
     Run snapshot;
-    bool tookWarm = false;
     {
         std::unique_lock lock(mutex_);
         const bool slotFree = running_ < options_.maxRunning;
@@ -216,7 +215,6 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         const auto warm = slotFree && request.requirements.empty()
                               ? takeWarmLocked(entry.run.environment)
                               : std::nullopt;
-        tookWarm = warm.has_value();
         entry.run.id = warm.value_or(newRunId());
         entry.run.unit = sandbox_.unitName(entry.run.id);
         entry.run.limits = request.limits;
@@ -254,10 +252,6 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
     if (now)
     {
         launch(std::move(*now));
-    }
-    if (tookWarm)
-    {
-        fillWarmPools();
     }
     return Submitted{viewOf(snapshot)};
 }
@@ -410,6 +404,9 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
     {
         launch(std::move(run));
     }
+    // A warm unit's replacement starts once the run it served has ended, not while it runs,
+    // so that starting a unit does not take the CPUs from the run.
+    fillWarmPools();
 }
 
 RunManager::Ending RunManager::endLocked(Entry& entry, std::uint64_t outputBytes)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/cgroup_stats.hpp"
 #include "core/environment.hpp"
 #include "core/limits.hpp"
 
@@ -53,6 +54,9 @@ struct UnitOutcome
     std::optional<std::uint64_t> startMonotonicUsec;
     std::optional<std::uint64_t> exitMonotonicUsec;
     std::optional<std::uint64_t> cpuUsageNsec;
+    // The unit's cgroup figures, where the sandbox read them itself while the unit was
+    // stopping, before its stop-post helper wrote its record.
+    std::optional<CgroupStats> cgroupStats;
 };
 
 struct SandboxCallbacks

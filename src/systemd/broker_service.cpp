@@ -1,5 +1,6 @@
 #include "systemd/broker_service.hpp"
 
+#include "core/cgroup_stats.hpp"
 #include "core/environment_requirements.hpp"
 #include "core/run_id.hpp"
 #include "core/unit_end.hpp"
@@ -11,6 +12,7 @@
 #include <csignal>
 #include <exception>
 #include <syslog.h>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
 
@@ -63,7 +65,9 @@ std::optional<std::string> checkRequirements(const std::string& environment,
 BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& files,
                              EnvironmentManager& environments, const BrokerSettings& settings)
     : sandbox_(sandbox), files_(files), environments_(environments), settings_(settings),
-      object_(sdbus::createObject(sandbox.connection(), broker::objectPath))
+      object_(sdbus::createObject(sandbox.connection(), broker::objectPath)),
+      busDaemon_(
+          sdbus::createProxy(sandbox.connection(), "org.freedesktop.DBus", "/org/freedesktop/DBus"))
 {
     const auto* iface = broker::interfaceName;
     object_->registerMethod("StartRun")
@@ -142,10 +146,47 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
 
 BrokerService::~BrokerService() = default;
 
-void BrokerService::requireFront() const
+std::optional<std::uint32_t> BrokerService::callerUid()
 {
     const auto* message = object_->getCurrentlyProcessedMessage();
-    if (message == nullptr || message->getCredsUid() != settings_.frontUid)
+    if (message == nullptr)
+    {
+        return std::nullopt;
+    }
+    // The bus never gives a unique name to a second connection, and tells the uid it took
+    // from the peer's socket when it connected, so one answer per caller holds for good.
+    const std::string sender = message->getSender();
+    if (const auto known = callerUids_.find(sender); known != callerUids_.end())
+    {
+        return known->second;
+    }
+    std::uint32_t uid = 0;
+    try
+    {
+        busDaemon_->callMethod("GetConnectionUnixUser")
+            .onInterface("org.freedesktop.DBus")
+            .withArguments(sender)
+            .storeResultsTo(uid);
+    }
+    catch (const sdbus::Error&)
+    {
+        // Disconnected meanwhile: nobody to answer.
+        return std::nullopt;
+    }
+    // Only the front's and root's connections get through the bus policy; a bound keeps a
+    // stream of reconnections from growing it.
+    constexpr std::size_t maxCallers = 64;
+    if (callerUids_.size() >= maxCallers)
+    {
+        callerUids_.clear();
+    }
+    callerUids_.emplace(sender, uid);
+    return uid;
+}
+
+void BrokerService::requireFront()
+{
+    if (callerUid() != settings_.frontUid)
     {
         throw sdbus::Error(accessDenied, "Only pyrunner's HTTP front may ask for runs.");
     }
@@ -256,8 +297,7 @@ std::vector<broker::WireEnvironment> BrokerService::environmentList()
 void BrokerService::createEnvironment(sdbus::Result<std::string>&& result, const std::string& name,
                                       const std::string& requirements, const std::string& findLinks)
 {
-    const auto* message = object_->getCurrentlyProcessedMessage();
-    if (message == nullptr || message->getCredsUid() != 0)
+    if (callerUid() != 0U)
     {
         throw sdbus::Error(accessDenied, "Only root may create environments.");
     }
@@ -283,6 +323,7 @@ core::SandboxCallbacks BrokerService::callbacksFor(const std::string& id)
     };
     callbacks.onExited = [this, id](const core::UnitOutcome& outcome) {
         active_.erase(id);
+        writeStopRecord(id, outcome);
         // Losing sight of the unit (systemd re-executing, the unit collected before its
         // properties were read) is no loss when its stop record is there.
         const auto recorded = outcome.started ? std::nullopt : core::outcomeOf(files_.unitEnd(id));
@@ -309,6 +350,24 @@ void BrokerService::logRun(int priority, const std::string& id, std::string_view
                         {"STATUS", std::string(status)}}};
     entry.fields.insert(entry.fields.end(), extra.begin(), extra.end());
     send(entry);
+}
+
+void BrokerService::writeStopRecord(const std::string& id, const core::UnitOutcome& outcome)
+{
+    if (!outcome.cgroupStats)
+    {
+        return;
+    }
+    try
+    {
+        files_.writeStopRecord(id, core::formatCgroupStats(*outcome.cgroupStats));
+    }
+    catch (const std::system_error& e)
+    {
+        // The front then judges the run without them, as when a helper could not write.
+        logRun(LOG_ERR, id, "stop_record_failed",
+               "The cgroup figures of run " + id + " could not be written: " + e.what());
+    }
 }
 
 void BrokerService::emitExited(const std::string& id, const core::UnitOutcome& outcome)
@@ -394,10 +453,10 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
     files_.writePrivate(probe.id, core::RunFiles::codeName, probe.code);
     core::SandboxCallbacks callbacks;
     callbacks.onExited = [this, id = probe.id, limits = probe.limits,
-                          done = std::move(done)](const core::UnitOutcome&) {
+                          done = std::move(done)](const core::UnitOutcome& outcome) {
         constexpr std::uint64_t reportMaxBytes = 4096;
         layers_ = layerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data,
-                              files_.cgroupStats(id), limits);
+                              outcome.cgroupStats.value_or(files_.cgroupStats(id)), limits);
         files_.remove(id);
         environments_.probeAll([this, done] { takeBusName(done); });
     };

@@ -7,8 +7,11 @@
 #include "systemd/layer_probe.hpp"
 #include "systemd/systemd_sandbox.hpp"
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <sys/types.h>
@@ -82,15 +85,23 @@ class BrokerService
     // A journal entry about one run as the broker sees it.
     void logRun(int priority, const std::string& id, std::string_view status, std::string message,
                 std::vector<std::pair<std::string_view, std::string>> extra = {}) const;
+    // Where the sandbox read the unit's cgroup itself, puts its figures where the front reads
+    // them, ahead of the stop-post helper's record.
+    void writeStopRecord(const std::string& id, const core::UnitOutcome& outcome);
     void emitExited(const std::string& id, const core::UnitOutcome& outcome);
     // Throws AccessDenied unless the message being handled comes from the front's user.
-    void requireFront() const;
+    // The uid the bus says the caller of the method being handled connected as.
+    std::optional<std::uint32_t> callerUid();
+    void requireFront();
 
     SystemdSandbox& sandbox_;
     const core::RunFiles& files_;
     EnvironmentManager& environments_;
     const BrokerSettings settings_;
     std::unique_ptr<sdbus::IObject> object_;
+    std::unique_ptr<sdbus::IProxy> busDaemon_;
+    // Each caller's uid by its unique name on the bus; touched only on the bus thread.
+    std::map<std::string, std::uint32_t> callerUids_;
     // Runs whose unit has not ended; touched only on the bus thread.
     std::set<std::string> active_;
     // Runs waiting for their requirements' environment; a kill ends them at once.

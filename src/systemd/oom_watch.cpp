@@ -1,5 +1,6 @@
 #include "systemd/oom_watch.hpp"
 
+#include "systemd/cgroup_tree.hpp"
 #include "systemd/journal.hpp"
 
 #include <algorithm>
@@ -59,33 +60,6 @@ bool cgroupAlive(int oomControl)
 
 } // namespace
 
-std::optional<std::vector<std::string>> cgroupComponents(std::string_view controlGroup)
-{
-    if (!controlGroup.starts_with('/'))
-    {
-        return std::nullopt;
-    }
-    std::vector<std::string> names;
-    std::size_t start = 1;
-    while (true)
-    {
-        const auto end = controlGroup.find('/', start);
-        const auto name =
-            controlGroup.substr(start, end == std::string_view::npos ? end : end - start);
-        if (name.empty() || name == "." || name == ".." ||
-            name.find('\0') != std::string_view::npos)
-        {
-            return std::nullopt;
-        }
-        names.emplace_back(name);
-        if (end == std::string_view::npos)
-        {
-            return names;
-        }
-        start = end + 1;
-    }
-}
-
 std::string oomEventLine(int eventFd, int oomControlFd)
 {
     return std::to_string(eventFd) + " " + std::to_string(oomControlFd);
@@ -132,19 +106,10 @@ void OomWatch::watch(const std::string& key, const std::string& controlGroup)
     {
         return;
     }
-    const auto components = cgroupComponents(controlGroup);
-    if (!components)
+    const auto dir = openCgroup(memoryRoot_.get(), controlGroup);
+    if (!dir)
     {
-        throw std::runtime_error("\"" + controlGroup + "\" is not a cgroup below the root");
-    }
-    core::UniqueFd dir;
-    for (const auto& name : *components)
-    {
-        dir = openAt(dir ? dir.get() : memoryRoot_.get(), name, O_PATH | O_DIRECTORY);
-        if (!dir)
-        {
-            return;
-        }
+        return;
     }
     core::UniqueFd event(::eventfd(0, EFD_CLOEXEC));
     if (!event)

@@ -14,10 +14,6 @@
 namespace pyrunner::systemd
 {
 
-// The directory names of a unit's ControlGroup property ("/pyrunner.slice/x.service"), root
-// first; nullopt for the root cgroup or anything but plain names below it.
-std::optional<std::vector<std::string>> cgroupComponents(std::string_view controlGroup);
-
 // The line cgroup.event_control takes to signal `eventFd` on the OOM of `oomControlFd`'s cgroup.
 std::string oomEventLine(int eventFd, int oomControlFd);
 

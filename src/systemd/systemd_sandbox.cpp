@@ -140,6 +140,24 @@ std::optional<std::uint64_t> knownTimestamp(const PropertyMap& map, const std::s
     return value && *value != 0 ? value : std::nullopt;
 }
 
+// How the unit ended, from its Service properties.
+core::UnitOutcome outcomeFrom(const PropertyMap& service)
+{
+    core::UnitOutcome outcome;
+    outcome.started = true;
+    outcome.result = valueOf<std::string>(service, "Result").value_or("");
+    outcome.execMainCode = valueOf<std::int32_t>(service, "ExecMainCode").value_or(0);
+    outcome.execMainStatus = valueOf<std::int32_t>(service, "ExecMainStatus").value_or(0);
+    outcome.startMonotonicUsec = knownTimestamp(service, "ExecMainStartTimestampMonotonic");
+    outcome.exitMonotonicUsec = knownTimestamp(service, "ExecMainExitTimestampMonotonic");
+    const auto cpu = valueOf<std::uint64_t>(service, "CPUUsageNSec");
+    if (cpu && *cpu != unknownUsage)
+    {
+        outcome.cpuUsageNsec = cpu;
+    }
+    return outcome;
+}
+
 bool isInactive(const std::string& activeState)
 {
     return activeState == "inactive" || activeState == "failed";
@@ -203,6 +221,12 @@ SystemdSandbox::SystemdSandbox(UnitSettings settings, std::function<void()> onCo
                 "',path_namespace='/org/freedesktop/systemd1/unit',interface='" +
                 propertiesInterface + "',member='PropertiesChanged',arg0='" + unitInterface + "'",
             [this](sdbus::Message& m) { onPropertiesChanged(m); }));
+        matches_.push_back(connection_->addMatch(
+            std::string("type='signal',sender='") + systemdService +
+                "',path_namespace='/org/freedesktop/systemd1/unit',interface='" +
+                propertiesInterface + "',member='PropertiesChanged',arg0='" + serviceInterface +
+                "'",
+            [this](sdbus::Message& m) { onServiceChanged(m); }));
         manager_->callMethod("Subscribe").onInterface(managerInterface).withTimeout(callTimeout);
     }
     catch (const sdbus::Error& e)
@@ -480,7 +504,21 @@ void SystemdSandbox::killOnBus(const std::string& unitName)
     }
 }
 
-void SystemdSandbox::watchMemory(const std::string& path, const std::string& unitName)
+void SystemdSandbox::learnControlGroup(const std::string& path, Tracker& tracker)
+{
+    try
+    {
+        // Where systemd placed the unit: nothing the run can write decides it.
+        tracker.controlGroup =
+            unitProperty(path, serviceInterface, "ControlGroup").get<std::string>();
+    }
+    catch (const sdbus::Error&)
+    {
+        // Gone already; its end says the rest.
+    }
+}
+
+void SystemdSandbox::watchMemory(const std::string& path, const Tracker& tracker)
 {
     if (!oomWatch_)
     {
@@ -488,14 +526,12 @@ void SystemdSandbox::watchMemory(const std::string& path, const std::string& uni
     }
     try
     {
-        // The cgroup as systemd placed the unit: nothing the run can write decides it.
-        oomWatch_->watch(path,
-                         unitProperty(path, serviceInterface, "ControlGroup").get<std::string>());
+        oomWatch_->watch(path, tracker.controlGroup);
     }
     catch (const std::exception& e)
     {
-        logMessage(LOG_WARNING, "pyrunner-broker: running out of memory may not end " + unitName +
-                                    ": " + e.what());
+        logMessage(LOG_WARNING, "pyrunner-broker: running out of memory may not end " +
+                                    tracker.unitName + ": " + e.what());
     }
 }
 
@@ -579,7 +615,8 @@ bool SystemdSandbox::follow(const std::string& runId, core::SandboxCallbacks cal
     {
         tracker.callbacks.onStarted();
     }
-    watchMemory(path, name);
+    learnControlGroup(path, tracker);
+    watchMemory(path, tracker);
     finishIfInactive(path);
     return true;
 }
@@ -652,7 +689,8 @@ void SystemdSandbox::onJobRemoved(sdbus::Message& message)
     it->second.jobResult = result;
     if (result == "done")
     {
-        watchMemory(path, it->second.unitName);
+        learnControlGroup(path, it->second);
+        watchMemory(path, it->second);
         // For a warm unit this says it is ready to take a run; its run starts at handover.
         if (it->second.callbacks.onStarted)
         {
@@ -682,7 +720,59 @@ void SystemdSandbox::onPropertiesChanged(sdbus::Message& message)
     if (state && isInactive(*state))
     {
         finish(path, readOutcome(path));
+        return;
     }
+    // An idle warm unit that ends has no run to answer; its files go once it is gone.
+    const auto& tracker = it->second;
+    if (valueOf<std::string>(changed, "SubState") == "stop-post" &&
+        (!tracker.warm || tracker.handedOver))
+    {
+        finishStopping(path);
+    }
+}
+
+void SystemdSandbox::onServiceChanged(sdbus::Message& message)
+{
+    const auto it = trackers_.find(message.getPath());
+    if (it == trackers_.end())
+    {
+        return;
+    }
+    std::string interface;
+    PropertyMap changed;
+    message >> interface >> changed;
+    for (auto& [name, value] : changed)
+    {
+        it->second.service.insert_or_assign(name, std::move(value));
+    }
+}
+
+void SystemdSandbox::finishStopping(const std::string& path)
+{
+    const auto& tracker = trackers_.at(path);
+    // Both come with the unit's start; a unit seen first when it had ended has neither.
+    if (tracker.controlGroup.empty() || !tracker.service.contains("Result"))
+    {
+        return;
+    }
+    std::optional<core::CgroupStats> stats;
+    try
+    {
+        stats = cgroups_.read(tracker.controlGroup);
+    }
+    catch (const std::runtime_error& e)
+    {
+        logMessage(LOG_WARNING, "pyrunner-broker: cannot read the cgroup of " + tracker.unitName +
+                                    ": " + e.what());
+    }
+    if (!stats)
+    {
+        // Gone already: the unit's end, with the helper's record, comes next.
+        return;
+    }
+    auto outcome = outcomeFrom(tracker.service);
+    outcome.cgroupStats = stats;
+    finish(path, std::move(outcome));
 }
 
 void SystemdSandbox::finishIfInactive(const std::string& path)
@@ -708,35 +798,30 @@ void SystemdSandbox::finishIfInactive(const std::string& path)
     }
 }
 
+PropertyMap SystemdSandbox::serviceProperties(const std::string& path)
+{
+    PropertyMap service;
+    sdbus::createProxy(*connection_, systemdService, path)
+        ->callMethod("GetAll")
+        .onInterface(propertiesInterface)
+        .withTimeout(callTimeout)
+        .withArguments(std::string(serviceInterface))
+        .storeResultsTo(service);
+    return service;
+}
+
 core::UnitOutcome SystemdSandbox::readOutcome(const std::string& path)
 {
-    core::UnitOutcome outcome;
     try
     {
-        PropertyMap service;
-        sdbus::createProxy(*connection_, systemdService, path)
-            ->callMethod("GetAll")
-            .onInterface(propertiesInterface)
-            .withTimeout(callTimeout)
-            .withArguments(std::string(serviceInterface))
-            .storeResultsTo(service);
-        outcome.started = true;
-        outcome.result = valueOf<std::string>(service, "Result").value_or("");
-        outcome.execMainCode = valueOf<std::int32_t>(service, "ExecMainCode").value_or(0);
-        outcome.execMainStatus = valueOf<std::int32_t>(service, "ExecMainStatus").value_or(0);
-        outcome.startMonotonicUsec = knownTimestamp(service, "ExecMainStartTimestampMonotonic");
-        outcome.exitMonotonicUsec = knownTimestamp(service, "ExecMainExitTimestampMonotonic");
-        const auto cpu = valueOf<std::uint64_t>(service, "CPUUsageNSec");
-        if (cpu && *cpu != unknownUsage)
-        {
-            outcome.cpuUsageNsec = cpu;
-        }
+        return outcomeFrom(serviceProperties(path));
     }
     catch (const sdbus::Error& e)
     {
+        core::UnitOutcome outcome;
         outcome.error = "The server could not read how the run's unit ended: " + e.getMessage();
+        return outcome;
     }
-    return outcome;
 }
 
 void SystemdSandbox::finish(const std::string& path, core::UnitOutcome outcome)
@@ -773,16 +858,18 @@ void SystemdSandbox::finish(const std::string& path, core::UnitOutcome outcome)
         // broker's kill came before the kernel's and so the cgroup counted none.
         outcome.result = "oom-kill";
     }
+    // Its answer does not matter: a unit never referenced (refused) or already collected
+    // holds nothing. Not waiting for it keeps systemd's turn off the run's answer.
     try
     {
         manager_->callMethod("UnrefUnit")
             .onInterface(managerInterface)
-            .withTimeout(callTimeout)
-            .withArguments(tracker.unitName);
+            .withArguments(tracker.unitName)
+            .dontExpectReply();
     }
     catch (const sdbus::Error&)
     {
-        // Never referenced (it was refused) or already collected: nothing is held.
+        // The connection is gone: so is every reference it held.
     }
     tracker.callbacks.onExited(std::move(outcome));
 }

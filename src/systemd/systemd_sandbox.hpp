@@ -3,6 +3,7 @@
 #include "core/fd.hpp"
 #include "core/sandbox.hpp"
 #include "systemd/bus_thread.hpp"
+#include "systemd/cgroup_tree.hpp"
 #include "systemd/deadlines.hpp"
 #include "systemd/oom_watch.hpp"
 #include "systemd/unit_properties.hpp"
@@ -93,6 +94,12 @@ class SystemdSandbox
         std::string jobResult;
         // The OOM watch saw the unit's memory cgroup run out of memory.
         bool outOfMemory = false;
+        // The unit's cgroup as systemd placed it, once its start job is done.
+        std::string controlGroup;
+        // Its Service properties as systemd last announced them: systemd sends them just
+        // before the Unit properties of the same change, so they are current when the unit
+        // is seen stopping.
+        std::map<std::string, sdbus::Variant> service;
         // A warm unit: its bootstrap waits for the run on the other end of this FIFO.
         bool warm = false;
         // The environment a warm unit runs: only a run of it may be handed over.
@@ -122,7 +129,9 @@ class SystemdSandbox
     void onWallTimeout(const std::string& path);
     void killOnBus(const std::string& unitName);
     // Where there is an OOM watch, has it report an OOM in the started unit's memory cgroup.
-    void watchMemory(const std::string& path, const std::string& unitName);
+    // Keeps the started unit's ControlGroup in its tracker; left empty when it is gone.
+    void learnControlGroup(const std::string& path, Tracker& tracker);
+    void watchMemory(const std::string& path, const Tracker& tracker);
     // Ends the unit the OOM watch reported, as OOMPolicy=kill does where systemd sees the OOM.
     void onOutOfMemory(const std::string& path);
     sdbus::Variant unitProperty(const std::string& path, const char* interface, const char* name);
@@ -131,14 +140,23 @@ class SystemdSandbox
     // since a unit may have ended while the manager was away.
     void onReloading(sdbus::Message& message);
     void onPropertiesChanged(sdbus::Message& message);
+    void onServiceChanged(sdbus::Message& message);
     void finishIfInactive(const std::string& path);
+    // The unit is in stop-post: its processes are gone and how it ended is settled, while its
+    // cgroup stays for the stop-post helper. Reading the cgroup now, not waiting for the
+    // helper's record and the unit's teardown, answers a run that much sooner. Leaves the
+    // unit to its end when the cgroup is gone already.
+    void finishStopping(const std::string& path);
     void finish(const std::string& path, core::UnitOutcome outcome);
     core::UnitOutcome readOutcome(const std::string& path);
+    // The unit's org.freedesktop.systemd1.Service properties; throws sdbus::Error.
+    std::map<std::string, sdbus::Variant> serviceProperties(const std::string& path);
     // After the connection is lost: ends every run in flight with an error.
     void abandonAll();
 
     const UnitSettings settings_;
     const std::function<void()> onConnectionLost_;
+    const CgroupTree cgroups_ = CgroupTree::forHost();
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IProxy> manager_;
     std::vector<std::unique_ptr<void, std::function<void(void*)>>> matches_;

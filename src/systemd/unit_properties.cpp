@@ -114,6 +114,10 @@ void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
     p.push_back({"ProtectHome", std::string("yes")});
     p.push_back({"PrivateTmp", true});
     p.push_back({"PrivateDevices", true});
+    // PrivateDevices= binds the host's /dev/shm into the unit, where every run could see
+    // the names another run's files have until that run's dynamic user is cleaned up.
+    p.push_back({"TemporaryFileSystem",
+                 std::vector<TemporaryFs>{{"/dev/shm", "mode=1777,nosuid,nodev,noexec"}}});
     p.push_back({"WorkingDirectory", std::string("/tmp")});
     p.push_back({"UMask", privateUmask});
     p.push_back({"InaccessiblePaths", hiddenPaths(settings)});

@@ -2,13 +2,15 @@
 // the run's processes are gone but while the unit's cgroup still exists. It records what
 // only that cgroup knows (OOM kills, memory peak, CPU time) and how systemd says the unit
 // ended, in a file the server reads: the record outlives the unit, so a run that ended while
-// no server watched still gets its verdict. The run can no longer act, so nothing it did can
-// shape what is written.
+// no server watched still gets its verdict. A broker that watches reads the same cgroup
+// itself while this runs, so as not to wait for it. The run can no longer act, so nothing it did
+// can shape what is written.
 
 #include "core/cgroup_stats.hpp"
 #include "core/fd.hpp"
 #include "core/unit_end.hpp"
 #include "systemd/cgroup_files.hpp"
+#include "systemd/cgroup_tree.hpp"
 
 #include <systemd/sd-journal.h>
 
@@ -30,9 +32,6 @@ namespace
 
 using pyrunner::core::CgroupStats;
 using pyrunner::systemd::cgroupPathOf;
-using pyrunner::systemd::firstNumber;
-using pyrunner::systemd::keyedValue;
-using pyrunner::systemd::numberFile;
 
 std::string readSmallFile(const std::string& path)
 {
@@ -42,60 +41,27 @@ std::string readSmallFile(const std::string& path)
     return text.str();
 }
 
-bool exists(const std::string& path)
-{
-    struct stat st
-    {
-    };
-    return ::stat(path.c_str(), &st) == 0;
-}
-
 CgroupStats collect()
 {
     const auto self = readSmallFile("/proc/self/cgroup");
-    // Hybrid hosts mount the unified hierarchy beside the v1 ones.
-    const std::string unifiedRoot =
-        exists("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
-    CgroupStats stats;
-    const auto unified = cgroupPathOf(self, "");
-    const auto v2 = [&](const char* file) { return readSmallFile(unifiedRoot + *unified + file); };
-    if (const auto v1 = cgroupPathOf(self, "memory"))
+    // systemd puts a unit at the same path in every hierarchy; a v2-only host lists one.
+    auto path = cgroupPathOf(self, "memory");
+    if (!path)
     {
-        const auto dir = "/sys/fs/cgroup/memory" + *v1;
-        stats.oomKills = keyedValue(readSmallFile(dir + "/memory.oom_control"), "oom_kill");
-        stats.memoryPeakBytes = numberFile(readSmallFile(dir + "/memory.max_usage_in_bytes"));
-        stats.memoryLimitBytes = numberFile(readSmallFile(dir + "/memory.limit_in_bytes"));
+        path = cgroupPathOf(self, "");
     }
-    else if (unified)
+    try
     {
-        stats.oomKills = keyedValue(v2("/memory.events"), "oom_kill");
-        stats.memoryPeakBytes = numberFile(v2("/memory.peak"));
-        stats.memoryLimitBytes = numberFile(v2("/memory.max"));
+        if (path)
+        {
+            return pyrunner::systemd::CgroupTree::forHost().read(*path).value_or(CgroupStats{});
+        }
     }
-    if (const auto v1 = cgroupPathOf(self, "pids"))
+    catch (const std::exception& e)
     {
-        stats.tasksLimit = numberFile(readSmallFile("/sys/fs/cgroup/pids" + *v1 + "/pids.max"));
+        sd_journal_print(LOG_ERR, "pyrunner-unit-stats: %s", e.what());
     }
-    else if (unified)
-    {
-        stats.tasksLimit = numberFile(v2("/pids.max"));
-    }
-    if (const auto v1 = cgroupPathOf(self, "cpu"))
-    {
-        stats.cpuQuotaUsec =
-            numberFile(readSmallFile("/sys/fs/cgroup/cpu" + *v1 + "/cpu.cfs_quota_us"));
-    }
-    else if (unified)
-    {
-        // "quota period"; the period is systemd's 100 ms.
-        stats.cpuQuotaUsec = firstNumber(v2("/cpu.max"));
-    }
-    if (unified)
-    {
-        // cpu.stat's usage is kept for every v2 cgroup, with or without the cpu controller.
-        stats.cpuUsageUsec = keyedValue(v2("/cpu.stat"), "usage_usec");
-    }
-    return stats;
+    return {};
 }
 
 pyrunner::core::UnitEnd unitEnd()
@@ -149,6 +115,12 @@ int main(int argc, char** argv)
         pyrunner::core::formatCgroupStats(collect()) + pyrunner::core::formatUnitEnd(unitEnd());
     if (!writeNew(argv[1], record))
     {
+        // The broker read the cgroup itself while the unit was stopping, and the run's
+        // directory was released since: there is nothing left to record for.
+        if (errno == ENOENT)
+        {
+            return 0;
+        }
         sd_journal_print(LOG_ERR, "pyrunner-unit-stats: cannot write %s: %s", argv[1],
                          std::strerror(errno));
         return 1;

@@ -1,3 +1,4 @@
+#include "core/cgroup_stats.hpp"
 #include "core/retention.hpp"
 #include "core/run_id.hpp"
 #include "core/run_manager.hpp"
@@ -241,6 +242,35 @@ TEST_F(RunManagerTest, RunFilesAreSetgidAndReadableByTheGroupOnly)
     EXPECT_EQ(fs::file_size(path + "/stderr"), 0U);
 }
 
+TEST_F(RunManagerTest, TheBrokersStopRecordIsReadAsTheHelpersIsAndReadableByTheGroup)
+{
+    const auto id = newRunId();
+    const auto path = files_.create(id, ::getgid());
+    CgroupStats stats;
+    stats.oomKills = 1;
+    stats.memoryPeakBytes = 4096;
+    files_.writeStopRecord(id, formatCgroupStats(stats));
+    EXPECT_EQ(files_.cgroupStats(id), stats);
+    namespace fs = std::filesystem;
+    EXPECT_EQ(fs::status(path + "/" + RunFiles::cgroupStatsName).permissions(),
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+    EXPECT_FALSE(fs::exists(path + "/" + RunFiles::cgroupStatsBrokerName));
+}
+
+TEST_F(RunManagerTest, TheHelpersStopRecordStaysWhereItCameFirst)
+{
+    const auto id = newRunId();
+    const auto path = files_.create(id, ::getgid());
+    CgroupStats helper;
+    helper.oomKills = 0;
+    std::ofstream(path + "/" + RunFiles::cgroupStatsName) << formatCgroupStats(helper);
+    CgroupStats broker;
+    broker.oomKills = 1;
+    files_.writeStopRecord(id, formatCgroupStats(broker));
+    EXPECT_EQ(files_.cgroupStats(id), helper);
+    EXPECT_FALSE(std::filesystem::exists(path + "/" + RunFiles::cgroupStatsBrokerName));
+}
+
 TEST_F(RunManagerTest, CompletionGetsTheVerdictAndTheCappedOutput)
 {
     manager(1, 1);
@@ -433,9 +463,11 @@ TEST_F(RunManagerTest, ARunTakesAWarmUnitAndThePoolRefills)
     EXPECT_EQ(id, sandbox_.prepared[0]);
     EXPECT_EQ(sandbox_.started, (std::vector<std::string>{cold, id}));
     EXPECT_EQ(sandbox_.runs.at(id).first.code, "print(1)");
-    EXPECT_EQ(sandbox_.prepared.size(), 3U);
+    // The replacement waits for the run's end, so as not to take the CPUs from it.
+    EXPECT_EQ(sandbox_.prepared.size(), 2U);
     sandbox_.exit(id, 0);
     EXPECT_EQ(m.find(id)->run.status, RunStatus::Succeeded);
+    EXPECT_EQ(sandbox_.prepared.size(), 3U);
 }
 
 TEST_F(RunManagerTest, ARunOfAnotherEnvironmentTakesNoWarmUnit)
@@ -543,6 +575,7 @@ TEST_F(RunManagerTest, EachListedEnvironmentHasItsOwnPool)
     const auto id = std::get<Submitted>(m.submit(request, {})).view.run.id;
     EXPECT_EQ(id, science[0]);
     EXPECT_EQ(sandbox_.runs.at(id).first.environment, "datascience");
+    sandbox_.exit(id, 0);
     // Refilled with a unit of the same environment.
     ASSERT_EQ(sandbox_.prepared.size(), 4U);
     EXPECT_EQ(sandbox_.preparedFor.at(sandbox_.prepared.back()), "datascience");

@@ -23,23 +23,6 @@ namespace
 
 using Names = std::vector<std::string>;
 
-TEST(CgroupComponents, SplitsSystemdsControlGroup)
-{
-    EXPECT_EQ(cgroupComponents("/pyrunner.slice/pyrunner-0123abcd.service"),
-              (Names{"pyrunner.slice", "pyrunner-0123abcd.service"}));
-    EXPECT_EQ(cgroupComponents("/x.service"), Names{"x.service"});
-}
-
-TEST(CgroupComponents, RefusesTheRootAndAnythingButPlainNames)
-{
-    using namespace std::string_view_literals;
-    for (const auto path : {""sv, "/"sv, "relative/x.service"sv, "/a//b"sv, "/a/"sv, "/./a"sv,
-                            "/a/."sv, "/a/../b"sv, "/.."sv, "/a\0b"sv})
-    {
-        EXPECT_FALSE(cgroupComponents(path)) << path;
-    }
-}
-
 TEST(OomEventLine, NamesTheEventfdThenTheOomControlFile)
 {
     EXPECT_EQ(oomEventLine(7, 12), "7 12");

@@ -1,0 +1,47 @@
+#pragma once
+
+#include "core/cgroup_stats.hpp"
+#include "core/fd.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pyrunner::systemd
+{
+
+// The directory names of a unit's ControlGroup property ("/pyrunner.slice/x.service"), root
+// first; nullopt for the root cgroup or anything but plain names below it.
+std::optional<std::vector<std::string>> cgroupComponents(std::string_view controlGroup);
+
+// The directory of `controlGroup` in the hierarchy whose root is `hierarchyRoot`, opened
+// O_PATH without following a link on the way; an empty fd when the cgroup is gone (its unit
+// has ended). Throws std::runtime_error on any other failure, and for a ControlGroup that
+// cgroupComponents refuses.
+core::UniqueFd openCgroup(int hierarchyRoot, std::string_view controlGroup);
+
+// The cgroup hierarchies of this host, opened once, from which a unit's figures
+// (core::CgroupStats) are read by the name systemd gives its cgroup. systemd puts a unit at
+// the same path in every hierarchy: the v1 ones a hybrid or legacy host mounts for memory,
+// pids, cpu and cpuacct, and the unified one.
+class CgroupTree
+{
+  public:
+    // Whatever of /sys/fs/cgroup/{memory,pids,cpu,cpuacct,unified} and /sys/fs/cgroup itself is a
+    // cgroup file system of the kind its place says; a missing one is left out.
+    static CgroupTree forHost();
+
+    // The figures of `controlGroup`'s cgroup, read now. nullopt when its memory figures
+    // cannot be read: the cgroup is gone, or the host accounts memory nowhere.
+    std::optional<core::CgroupStats> read(std::string_view controlGroup) const;
+
+  private:
+    core::UniqueFd memory_;
+    core::UniqueFd pids_;
+    core::UniqueFd cpu_;
+    core::UniqueFd cpuacct_;
+    core::UniqueFd unified_;
+};
+
+} // namespace pyrunner::systemd
