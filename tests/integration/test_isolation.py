@@ -41,3 +41,32 @@ def test_run_does_not_inherit_the_server_environment(server):
     name, value = server.secret
     assert name not in environment, environment
     assert value not in json.dumps(environment)
+
+
+HOLD_SHARED_MEMORY = """
+import os, time
+open("/dev/shm/held-by-another-run", "w").write("mine")
+time.sleep(3)
+print(sorted(os.listdir("/dev/shm")))
+"""
+
+WATCH_SHARED_MEMORY = """
+import os, time
+seen = set()
+for _ in range(40):
+    seen.update(os.listdir("/dev/shm"))
+    time.sleep(0.1)
+print(sorted(seen))
+"""
+
+
+def test_a_run_sees_nothing_in_dev_shm_of_a_run_beside_it(server):
+    holder = server.submit(HOLD_SHARED_MEMORY)
+    server.wait_until_running(holder["id"])
+
+    # Watches for 4 s, while the holder keeps its file for 3 s from its start.
+    watcher = server.run(WATCH_SHARED_MEMORY)
+    held = server.wait_until_final(holder["id"])
+
+    assert held["stdout"] == "['held-by-another-run']\n", held
+    assert watcher["stdout"] == "[]\n", watcher
