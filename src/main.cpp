@@ -29,7 +29,6 @@
 #include <optional>
 #include <string_view>
 #include <syslog.h>
-#include <thread>
 #include <unistd.h>
 #include <variant>
 
@@ -302,7 +301,6 @@ std::variant<pyrunner::core::Config, int> configure(const Flags& flags, bool exp
 {
     using namespace pyrunner;
     core::ConfigRules rules;
-    rules.cpus = std::max(1U, std::thread::hardware_concurrency());
     rules.isListenAddress = [](std::string_view text) {
         return http::parseListenAddress(text).has_value();
     };

@@ -25,7 +25,6 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <system_error>
-#include <thread>
 #include <unistd.h>
 #include <variant>
 
@@ -179,7 +178,7 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     std::promise<systemd::LayerReport> probed;
     service.probeLayers([&probed](const systemd::LayerReport& r) { probed.set_value(r); });
     sandbox.start();
-    sandbox.capSliceCpu(std::max(1U, std::thread::hardware_concurrency()));
+    sandbox.capSliceCpu(pyrunner::core::hostCpus());
     if (!acceptLayers(probed.get_future().get(), s.requireAllLayers))
     {
         sandbox.stop();
@@ -217,10 +216,9 @@ int main(int argc, char** argv)
         Settings settings;
         addOptions(app, settings);
         CLI11_PARSE(app, argc, argv);
-        pyrunner::core::ConfigRules rules;
-        rules.cpus = std::max(1U, std::thread::hardware_concurrency());
-        auto config = pyrunner::core::loadConfig(settings.config,
-                                                 app.get_option("--config")->count() > 0, rules);
+        auto config =
+            pyrunner::core::loadConfig(settings.config, app.get_option("--config")->count() > 0,
+                                       pyrunner::core::ConfigRules{});
         if (const auto* error = std::get_if<pyrunner::core::ConfigError>(&config))
         {
             std::cerr << "pyrunner-broker: " << error->message << "\n";

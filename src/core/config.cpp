@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <toml++/toml.h>
 #include <vector>
 
@@ -349,6 +350,11 @@ Limits hardLimitBounds()
         field.set(hard, field.hardMax);
     }
     return hard;
+}
+
+unsigned hostCpus()
+{
+    return std::max(1U, std::thread::hardware_concurrency());
 }
 
 std::optional<std::pair<std::string, std::size_t>> parseWarmPoolFor(std::string_view text)

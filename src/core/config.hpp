@@ -92,9 +92,12 @@ struct ConfigError
     std::string message;
 };
 
+// The CPUs this host has, at least one.
+unsigned hostCpus();
+
 struct ConfigRules
 {
-    unsigned cpus = 1;
+    unsigned cpus = hostCpus();
     // Checks the listen address's syntax; none: any string is taken.
     std::function<bool(std::string_view)> isListenAddress;
 };

@@ -369,10 +369,12 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
         evidence.limits = it->second.run.limits;
         evidence.cancelRequested = it->second.cancelRequested;
     }
-    // The unit is gone, so nothing writes these files any more.
+    // The run's processes are gone, so nothing writes these files any more.
     evidence.cgroup = files_.cgroupStats(id);
-    evidence.stdoutBytes = files_.size(id, RunFiles::stdoutName);
-    evidence.stderrBytes = files_.size(id, RunFiles::stderrName);
+    const auto stdoutRead = files_.read(id, RunFiles::stdoutName, evidence.limits.outputBytes);
+    const auto stderrRead = files_.read(id, RunFiles::stderrName, evidence.limits.outputBytes);
+    evidence.stdoutBytes = stdoutRead.size;
+    evidence.stderrBytes = stderrRead.size;
     const auto verdict = decideVerdict(evidence);
     const auto end = verdict.durationMs ? UnitEnd{} : files_.unitEnd(id);
 
@@ -397,6 +399,7 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
         }
         --running_;
         ending = endLocked(entry, evidence.stdoutBytes + evidence.stderrBytes);
+        ending.output = RunOutput{stdoutRead.data, stderrRead.data};
         next = launchesFromQueue();
     }
     announce(ending);
@@ -412,7 +415,7 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
 RunManager::Ending RunManager::endLocked(Entry& entry, std::uint64_t outputBytes)
 {
     store_.finish(entry.run, outputBytes);
-    Ending ending{entry.run, std::exchange(entry.waiters, {}), entry.client};
+    Ending ending{entry.run, std::exchange(entry.waiters, {}), entry.client, std::nullopt};
     runs_.erase(ending.run.id);
     return ending;
 }
@@ -424,7 +427,7 @@ void RunManager::announce(const Ending& ending)
     {
         return;
     }
-    const auto view = viewOf(ending.run);
+    const auto view = ending.output ? RunView{ending.run, *ending.output} : viewOf(ending.run);
     for (const auto& waiter : ending.waiters)
     {
         waiter(view);

@@ -85,6 +85,8 @@ class RunManager final : public RunService
         Run run;
         std::vector<Completion> waiters;
         std::string client;
+        // The output as the run's end read it; read from its files when absent.
+        std::optional<RunOutput> output;
     };
 
     Launch takeForLaunch(Entry& entry);

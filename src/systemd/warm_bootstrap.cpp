@@ -1,5 +1,6 @@
 #include "systemd/warm_bootstrap.hpp"
 
+#include <cstddef>
 #include <cstdint>
 
 namespace pyrunner::systemd
@@ -153,25 +154,18 @@ def _become(compiled, fresh, sys=sys, traceback=traceback):
 _become(*_prepare())
 )python";
 
-void appendU32(std::string& out, std::uint32_t value)
+// The bootstrap unpacks "<I" and "<Q": little-endian whatever the host's order.
+template <typename Unsigned> void appendLittleEndian(std::string& out, Unsigned value)
 {
-    for (int shift = 0; shift < 32; shift += 8)
+    for (std::size_t byte = 0; byte < sizeof value; ++byte)
     {
-        out.push_back(static_cast<char>((value >> shift) & 0xFFU));
-    }
-}
-
-void appendU64(std::string& out, std::uint64_t value)
-{
-    for (int shift = 0; shift < 64; shift += 8)
-    {
-        out.push_back(static_cast<char>((value >> shift) & 0xFFU));
+        out.push_back(static_cast<char>((value >> (8 * byte)) & 0xFFU));
     }
 }
 
 void appendBytes(std::string& out, const std::string& bytes)
 {
-    appendU32(out, static_cast<std::uint32_t>(bytes.size()));
+    appendLittleEndian(out, static_cast<std::uint32_t>(bytes.size()));
     out += bytes;
 }
 
@@ -186,19 +180,19 @@ std::string handoverMessage(const std::string& code, const std::string& stdinDat
                             const std::vector<std::string>& args, const core::Limits& limits)
 {
     std::string out;
-    appendU64(out, limits.cpuTimeS);
-    appendU64(out, limits.outputBytes);
-    appendU64(out, limits.tasks);
+    appendLittleEndian<std::uint64_t>(out, limits.cpuTimeS);
+    appendLittleEndian<std::uint64_t>(out, limits.outputBytes);
+    appendLittleEndian<std::uint64_t>(out, limits.tasks);
     appendBytes(out, code);
     appendBytes(out, stdinData);
-    appendU32(out, static_cast<std::uint32_t>(args.size()));
+    appendLittleEndian(out, static_cast<std::uint32_t>(args.size()));
     for (const auto& arg : args)
     {
         appendBytes(out, arg);
     }
     // Framed, not ended by closing: the broker keeps the FIFO open while the unit lives.
     std::string framed = "PYR1";
-    appendU64(framed, out.size());
+    appendLittleEndian<std::uint64_t>(framed, out.size());
     return framed + out;
 }
 
