@@ -147,15 +147,15 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     systemd::UnitSettings unitSettings;
     unitSettings.unitStatsHelper = s.unitStats;
     unitSettings.inaccessiblePaths = {"-" + stateDir};
-    const auto& file = config.environments;
-    systemd::EnvironmentSettings environmentSettings;
-    environmentSettings.python = s.python;
-    environmentSettings.directory = s.environmentsDir.value_or(file.directory);
-    environmentSettings.wheelDir = s.wheelDir.value_or(file.wheelDir);
-    environmentSettings.buildTimeoutS = s.buildTimeoutS.value_or(file.buildTimeoutS);
-    environmentSettings.buildMemoryMb = s.buildMemoryMb.value_or(file.buildMemoryMb);
-    environmentSettings.buildMaxBytes = s.buildMaxMb.value_or(file.buildMaxMb) * 1024ULL * 1024ULL;
-    unitSettings.environmentsDir = environmentSettings.directory;
+    // The file's settings with the flags over them.
+    systemd::EnvironmentSettings environmentSettings{s.python, config.environments};
+    auto& effective = environmentSettings.config;
+    effective.directory = s.environmentsDir.value_or(effective.directory);
+    effective.wheelDir = s.wheelDir.value_or(effective.wheelDir);
+    effective.buildTimeoutS = s.buildTimeoutS.value_or(effective.buildTimeoutS);
+    effective.buildMemoryMb = s.buildMemoryMb.value_or(effective.buildMemoryMb);
+    effective.buildMaxMb = s.buildMaxMb.value_or(effective.buildMaxMb);
+    unitSettings.environmentsDir = effective.directory;
     unitSettings.warmBootstrap = writeWarmBootstrap(stateDir);
     // A warm unit that dies before its handover must not take the broker with it.
     ::signal(SIGPIPE, SIG_IGN);

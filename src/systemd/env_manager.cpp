@@ -17,6 +17,13 @@ namespace
 
 namespace fs = std::filesystem;
 
+// The largest environment a build may leave, in bytes.
+std::uint64_t buildMaxBytes(const core::EnvironmentConfig& config)
+{
+    constexpr std::uint64_t bytesPerMb = 1024ULL * 1024ULL;
+    return config.buildMaxMb * bytesPerMb;
+}
+
 constexpr std::uint64_t probeReportMaxBytes = 1024ULL * 1024ULL;
 constexpr std::uint64_t logMaxBytes = 1024ULL * 1024ULL;
 // What of the installer's log a failed run's error carries: its end, where pip says why.
@@ -73,11 +80,11 @@ EnvironmentManager::EnvironmentManager(SystemdSandbox& sandbox, const core::RunF
     : sandbox_(sandbox), files_(files), readerGid_(readerGid), settings_(std::move(settings)),
       probeLimits_(probeLimits), onChanged_(std::move(onChanged))
 {
-    fs::create_directories(settings_.directory);
-    if (!isRootsDirectory(settings_.directory) ||
-        ::chmod(settings_.directory.c_str(), directoryMode) != 0)
+    fs::create_directories(settings_.config.directory);
+    if (!isRootsDirectory(settings_.config.directory) ||
+        ::chmod(settings_.config.directory.c_str(), directoryMode) != 0)
     {
-        throw std::runtime_error("the environments directory " + settings_.directory +
+        throw std::runtime_error("the environments directory " + settings_.config.directory +
                                  " must be a directory of root's");
     }
 }
@@ -86,7 +93,7 @@ std::vector<EnvironmentManager::Candidate> EnvironmentManager::candidatesOnDisk(
 {
     std::vector<Candidate> out;
     std::error_code error;
-    for (const auto& entry : fs::directory_iterator(settings_.directory, error))
+    for (const auto& entry : fs::directory_iterator(settings_.config.directory, error))
     {
         const auto name = entry.path().filename().string();
         if (!core::isEnvironmentName(name) || !isRootsDirectory(entry.path()))
@@ -206,7 +213,7 @@ void EnvironmentManager::resolveRequirements(const core::NormalisedRequirements&
         done(*interpreter);
         return;
     }
-    if (settings_.wheelDir.empty())
+    if (settings_.config.wheelDir.empty())
     {
         done(std::string("This server installs no requirements: its broker has no wheel "
                          "directory (--wheel-dir)."));
@@ -220,7 +227,7 @@ void EnvironmentManager::resolveRequirements(const core::NormalisedRequirements&
         return;
     }
     auto text = core::requirementsFile(requirements);
-    build(name, text, settings_.wheelDir,
+    build(name, text, settings_.config.wheelDir,
           [this, name](std::optional<std::string> error, const std::string& log) {
         requirementsBuilt(name, std::move(error), log);
     });
@@ -255,14 +262,14 @@ void EnvironmentManager::create(const std::string& name, const std::string& requ
                                 const std::string& findLinks, Built done)
 {
     if (!core::isEnvironmentName(name) || core::isRequirementsEnvironmentName(name) ||
-        registry_.find(name) != nullptr || fs::exists(fs::path(settings_.directory) / name))
+        registry_.find(name) != nullptr || fs::exists(fs::path(settings_.config.directory) / name))
     {
         done("The name must be new, and lowercase letters, digits, '-' and '_' (at most 64), "
              "and not of the form req-<hex>.",
              "");
         return;
     }
-    const auto& from = findLinks.empty() ? settings_.wheelDir : findLinks;
+    const auto& from = findLinks.empty() ? settings_.config.wheelDir : findLinks;
     if (from.empty() || from.front() != '/')
     {
         done(std::string("give --find-links an absolute path (the broker has no --wheel-dir)"), "");
@@ -278,9 +285,9 @@ void EnvironmentManager::build(const std::string& name, const std::string& requi
     build.token = core::newRunId();
     build.python = settings_.python;
     build.findLinks = findLinks;
-    build.timeoutS = settings_.buildTimeoutS;
-    build.memoryMb = settings_.buildMemoryMb;
-    build.maxFileBytes = settings_.buildMaxBytes;
+    build.timeoutS = settings_.config.buildTimeoutS;
+    build.memoryMb = settings_.config.buildMemoryMb;
+    build.maxFileBytes = buildMaxBytes(settings_.config);
     try
     {
         build.outputDir = files_.create(build.token, readerGid_);
@@ -309,7 +316,7 @@ void EnvironmentManager::finishBuild(const std::string& name, const std::string&
     const auto log = files_.read(token, buildLogName, logMaxBytes).data;
     const auto requirements = files_.read(token, buildRequirementsName, logMaxBytes).data;
     const auto stateDir = "/var/lib/private/" + buildStateDirectory(token);
-    const auto target = (fs::path(settings_.directory) / name).string();
+    const auto target = (fs::path(settings_.config.directory) / name).string();
     std::optional<std::string> error;
     if (!succeeded)
     {
@@ -317,7 +324,7 @@ void EnvironmentManager::finishBuild(const std::string& name, const std::string&
     }
     else
     {
-        error = freezeTree(builtVenvPath(token), target, settings_.buildMaxBytes);
+        error = freezeTree(builtVenvPath(token), target, buildMaxBytes(settings_.config));
     }
     // Once the tree is root's: written into the build's own, it could follow a planted link.
     if (!error && core::isRequirementsEnvironmentName(name) &&

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/config.hpp"
 #include "core/environment.hpp"
 #include "core/environment_requirements.hpp"
 #include "core/run_files.hpp"
@@ -21,14 +22,9 @@ namespace pyrunner::systemd
 struct EnvironmentSettings
 {
     std::string python = "/usr/bin/python3";
-    // Root's, outside the state directory (which runs must not see): one venv a directory,
-    // named as the environment. Runs see it read-only, as all of the system.
-    std::string directory = "/var/lib/pyrunner-environments";
-    // Where runs' requirements are installed from; empty: runs may not list requirements.
-    std::string wheelDir;
-    std::uint32_t buildTimeoutS = 600;
-    std::uint32_t buildMemoryMb = 2048;
-    std::uint64_t buildMaxBytes = std::uint64_t{2} << 30;
+    // Where environments live (outside the state directory, which runs must not see; runs
+    // see it read-only, as all of the system) and how they are built.
+    core::EnvironmentConfig config;
 };
 
 // The broker's environments: the shipped ones and the venvs in the environments directory,
