@@ -138,7 +138,7 @@ void RunFiles::writePrivate(const std::string& runId, const char* name,
                             const std::string& data) const
 {
     constexpr mode_t privateFileMode = 0600;
-    writeNew(runId, name, data, privateFileMode);
+    writeNew(openRunDir(runId), runId, name, data, privateFileMode);
 }
 
 void RunFiles::writeStopRecord(const std::string& runId, const std::string& record) const
@@ -146,7 +146,7 @@ void RunFiles::writeStopRecord(const std::string& runId, const std::string& reco
     const auto dir = openRunDir(runId);
     // Left by a broker that stopped half-way.
     ::unlinkat(dir.get(), cgroupStatsBrokerName, 0);
-    writeNew(runId, cgroupStatsBrokerName, record, outputFileMode);
+    writeNew(dir, runId, cgroupStatsBrokerName, record, outputFileMode);
     // The helper's record, where it came first, is as good and stays.
     if (::renameat2(dir.get(), cgroupStatsBrokerName, dir.get(), cgroupStatsName,
                     RENAME_NOREPLACE) != 0)
@@ -161,11 +161,10 @@ void RunFiles::writeStopRecord(const std::string& runId, const std::string& reco
     }
 }
 
-void RunFiles::writeNew(const std::string& runId, const char* name, const std::string& data,
-                        mode_t mode) const
+void RunFiles::writeNew(const UniqueFd& dir, const std::string& runId, const char* name,
+                        const std::string& data, mode_t mode) const
 {
     const auto path = runsPath_ + "/" + runId + "/" + name;
-    const auto dir = openRunDir(runId);
     const UniqueFd file(
         dir ? ::openat(dir.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
             : -1);

@@ -74,9 +74,10 @@ class RunFiles
 
   private:
     UniqueFd openRunDir(const std::string& runId) const;
-    // Creates the file `name`, which must not exist yet, with `mode` and `data`.
-    void writeNew(const std::string& runId, const char* name, const std::string& data,
-                  mode_t mode) const;
+    // Creates the file `name`, which must not exist yet, with `mode` and `data`, in the
+    // run's directory `dir` (invalid: the run has none, which throws too).
+    void writeNew(const UniqueFd& dir, const std::string& runId, const char* name,
+                  const std::string& data, mode_t mode) const;
 
     std::string runsPath_;
     UniqueFd runsDir_;

@@ -456,7 +456,8 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
                           done = std::move(done)](const core::UnitOutcome& outcome) {
         constexpr std::uint64_t reportMaxBytes = 4096;
         layers_ = layerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data,
-                              outcome.cgroupStats.value_or(files_.cgroupStats(id)), limits);
+                              outcome.cgroupStats ? *outcome.cgroupStats : files_.cgroupStats(id),
+                              limits);
         files_.remove(id);
         environments_.probeAll([this, done] { takeBusName(done); });
     };

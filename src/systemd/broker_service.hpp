@@ -89,9 +89,9 @@ class BrokerService
     // them, ahead of the stop-post helper's record.
     void writeStopRecord(const std::string& id, const core::UnitOutcome& outcome);
     void emitExited(const std::string& id, const core::UnitOutcome& outcome);
-    // Throws AccessDenied unless the message being handled comes from the front's user.
     // The uid the bus says the caller of the method being handled connected as.
     std::optional<std::uint32_t> callerUid();
+    // Throws AccessDenied unless the message being handled comes from the front's user.
     void requireFront();
 
     SystemdSandbox& sandbox_;

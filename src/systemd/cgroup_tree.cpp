@@ -19,27 +19,6 @@ namespace
 // Every figure file read here is one line or a few "key value" lines.
 constexpr std::size_t figureFileMaxBytes = 4096;
 
-// A cgroup can go at any time: its directory then is no more, or its files answer ENODEV.
-bool vanished()
-{
-    return errno == ENOENT || errno == ENODEV;
-}
-
-// The hierarchy mounted at `path` when its file system is `magic`; an empty fd otherwise.
-// The path may be a link: hosts mount cpu and cpuacct together and link both names to it.
-core::UniqueFd openHierarchy(const char* path, decltype(statfs::f_type) magic)
-{
-    core::UniqueFd root(::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC));
-    struct statfs fs
-    {
-    };
-    if (!root || ::fstatfs(root.get(), &fs) != 0 || fs.f_type != magic)
-    {
-        return {};
-    }
-    return root;
-}
-
 // The text of the file `name` in the cgroup directory `dir`; nullopt when either is gone.
 std::optional<std::string> readFigures(const core::UniqueFd& dir, const char* name)
 {
@@ -64,6 +43,24 @@ std::optional<std::uint64_t> figure(const std::optional<std::string>& text, Pars
 }
 
 } // namespace
+
+bool cgroupVanished(int error)
+{
+    return error == ENOENT || error == ENODEV;
+}
+
+core::UniqueFd openHierarchy(const char* path, decltype(statfs::f_type) magic)
+{
+    core::UniqueFd root(::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct statfs fs
+    {
+    };
+    if (!root || ::fstatfs(root.get(), &fs) != 0 || fs.f_type != magic)
+    {
+        return {};
+    }
+    return root;
+}
 
 std::optional<std::vector<std::string>> cgroupComponents(std::string_view controlGroup)
 {
@@ -108,7 +105,7 @@ core::UniqueFd openCgroup(int hierarchyRoot, std::string_view controlGroup)
                                       O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!dir)
         {
-            if (vanished())
+            if (cgroupVanished(errno))
             {
                 return {};
             }
@@ -144,19 +141,29 @@ std::optional<core::CgroupStats> CgroupTree::read(std::string_view controlGroup)
     const auto memory = in(memory_);
     core::CgroupStats stats;
     // v1 and v2 name the same figures differently.
-    const auto oomFile =
-        memory_ ? readFigures(memory, "memory.oom_control") : readFigures(unified, "memory.events");
-    if (!oomFile)
+    if (memory_)
     {
-        return std::nullopt;
+        const auto oomControl = readFigures(memory, "memory.oom_control");
+        if (!oomControl)
+        {
+            return std::nullopt;
+        }
+        stats.oomKills = keyedValue(*oomControl, "oom_kill");
+        stats.memoryPeakBytes =
+            figure(readFigures(memory, "memory.max_usage_in_bytes"), numberFile);
+        stats.memoryLimitBytes = figure(readFigures(memory, "memory.limit_in_bytes"), numberFile);
     }
-    stats.oomKills = keyedValue(*oomFile, "oom_kill");
-    stats.memoryPeakBytes = figure(memory_ ? readFigures(memory, "memory.max_usage_in_bytes")
-                                           : readFigures(unified, "memory.peak"),
-                                   numberFile);
-    stats.memoryLimitBytes = figure(memory_ ? readFigures(memory, "memory.limit_in_bytes")
-                                            : readFigures(unified, "memory.max"),
-                                    numberFile);
+    else
+    {
+        const auto events = readFigures(unified, "memory.events");
+        if (!events)
+        {
+            return std::nullopt;
+        }
+        stats.oomKills = keyedValue(*events, "oom_kill");
+        stats.memoryPeakBytes = figure(readFigures(unified, "memory.peak"), numberFile);
+        stats.memoryLimitBytes = figure(readFigures(unified, "memory.max"), numberFile);
+    }
     stats.tasksLimit = figure(
         pids_ ? readFigures(in(pids_), "pids.max") : readFigures(unified, "pids.max"), numberFile);
     // v2's cpu.max is "quota period"; the period is systemd's 100 ms.

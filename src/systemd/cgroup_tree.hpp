@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/statfs.h>
 #include <vector>
 
 namespace pyrunner::systemd
@@ -14,6 +15,15 @@ namespace pyrunner::systemd
 // The directory names of a unit's ControlGroup property ("/pyrunner.slice/x.service"), root
 // first; nullopt for the root cgroup or anything but plain names below it.
 std::optional<std::vector<std::string>> cgroupComponents(std::string_view controlGroup);
+
+// A cgroup can go at any time: its directory then is no more, or its files answer ENODEV.
+// Says whether `error` (an errno) means that.
+bool cgroupVanished(int error);
+
+// The cgroup hierarchy mounted at `path` when its file system is `magic` (CGROUP_SUPER_MAGIC
+// for a v1 one, CGROUP2_SUPER_MAGIC for the unified one); an empty fd otherwise. The path may
+// be a link: hosts mount cpu and cpuacct together and link both names to it.
+core::UniqueFd openHierarchy(const char* path, decltype(statfs::f_type) magic);
 
 // The directory of `controlGroup` in the hierarchy whose root is `hierarchyRoot`, opened
 // O_PATH without following a link on the way; an empty fd when the cgroup is gone (its unit

@@ -14,7 +14,6 @@
 #include <poll.h>
 #include <stdexcept>
 #include <sys/eventfd.h>
-#include <sys/statfs.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <utility>
@@ -32,18 +31,12 @@ std::runtime_error systemError(const std::string& what)
     return std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-// A cgroup can go at any time: its directory then is no more, or its files answer ENODEV.
-bool vanished()
-{
-    return errno == ENOENT || errno == ENODEV;
-}
-
 // An empty fd when `name` has vanished; throws on any other failure.
 core::UniqueFd openAt(int dir, const std::string& name, int flags)
 {
     // O_NOFOLLOW at every step: no link on the way may lead out of the hierarchy.
     core::UniqueFd fd(::openat(dir, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd && !vanished())
+    if (!fd && !cgroupVanished(errno))
     {
         throw systemError("cannot open " + name + " in the memory cgroup tree");
     }
@@ -67,11 +60,8 @@ std::string oomEventLine(int eventFd, int oomControlFd)
 
 std::unique_ptr<OomWatch> OomWatch::forHost(OnOom onOom)
 {
-    core::UniqueFd root(::open(memoryHierarchy, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    struct statfs fs
-    {
-    };
-    if (!root || ::fstatfs(root.get(), &fs) != 0 || fs.f_type != CGROUP_SUPER_MAGIC)
+    auto root = openHierarchy(memoryHierarchy, CGROUP_SUPER_MAGIC);
+    if (!root)
     {
         return nullptr;
     }
@@ -125,7 +115,7 @@ void OomWatch::watch(const std::string& key, const std::string& controlGroup)
     const auto line = oomEventLine(event.get(), oomControl.get());
     if (::write(eventControl.get(), line.data(), line.size()) < 0)
     {
-        if (vanished())
+        if (cgroupVanished(errno))
         {
             return;
         }

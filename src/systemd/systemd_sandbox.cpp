@@ -798,23 +798,18 @@ void SystemdSandbox::finishIfInactive(const std::string& path)
     }
 }
 
-PropertyMap SystemdSandbox::serviceProperties(const std::string& path)
-{
-    PropertyMap service;
-    sdbus::createProxy(*connection_, systemdService, path)
-        ->callMethod("GetAll")
-        .onInterface(propertiesInterface)
-        .withTimeout(callTimeout)
-        .withArguments(std::string(serviceInterface))
-        .storeResultsTo(service);
-    return service;
-}
-
 core::UnitOutcome SystemdSandbox::readOutcome(const std::string& path)
 {
     try
     {
-        return outcomeFrom(serviceProperties(path));
+        PropertyMap service;
+        sdbus::createProxy(*connection_, systemdService, path)
+            ->callMethod("GetAll")
+            .onInterface(propertiesInterface)
+            .withTimeout(callTimeout)
+            .withArguments(std::string(serviceInterface))
+            .storeResultsTo(service);
+        return outcomeFrom(service);
     }
     catch (const sdbus::Error& e)
     {

@@ -149,8 +149,6 @@ class SystemdSandbox
     void finishStopping(const std::string& path);
     void finish(const std::string& path, core::UnitOutcome outcome);
     core::UnitOutcome readOutcome(const std::string& path);
-    // The unit's org.freedesktop.systemd1.Service properties; throws sdbus::Error.
-    std::map<std::string, sdbus::Variant> serviceProperties(const std::string& path);
     // After the connection is lost: ends every run in flight with an error.
     void abandonAll();
 
