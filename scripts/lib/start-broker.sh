@@ -20,6 +20,6 @@ if ! systemctl is-active --quiet "$UNIT"; then
     # Type=notify: returns once the broker owns its bus name, and fails if it dies first.
     systemd-run --quiet --unit="$UNIT" --collect --property=Type=notify \
         --description="pyrunner broker (development)" \
-        "$BUILD/pyrunner-broker" --unit-stats "$BUILD/pyrunner-unit-stats" \
+        "$BUILD/pyrunner-broker" --unit-stats "$BUILD/pyrunner-unit-stats" --reaper "$BUILD/pyrunner-reaper" \
         --wheel-dir "$BUILD/wheels"
 fi

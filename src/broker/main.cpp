@@ -43,6 +43,7 @@ struct Settings
     std::string frontUser = "pyrunner";
     std::string python = "/usr/bin/python3";
     std::string unitStats = PYRUNNER_UNIT_STATS_PATH;
+    std::string reaper = PYRUNNER_REAPER_PATH;
     bool requireAllLayers = false;
     // Each overrides its key in the file's [environments] when given.
     std::optional<std::string> environmentsDir;
@@ -71,6 +72,9 @@ void addOptions(CLI::App& app, Settings& s)
         ->capture_default_str()
         ->check(CLI::ExistingFile);
     app.add_option("--unit-stats", s.unitStats, "the units' ExecStopPost helper")
+        ->capture_default_str()
+        ->check(CLI::ExistingFile);
+    app.add_option("--reaper", s.reaper, "the units' main process, the interpreter's parent")
         ->capture_default_str()
         ->check(CLI::ExistingFile);
     namespace bounds = pyrunner::core::bounds;
@@ -146,6 +150,7 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     const core::RunFiles files(stateDir);
     systemd::UnitSettings unitSettings;
     unitSettings.unitStatsHelper = s.unitStats;
+    unitSettings.reaper = s.reaper;
     unitSettings.inaccessiblePaths = {"-" + stateDir};
     // The file's settings with the flags over them.
     systemd::EnvironmentSettings environmentSettings{s.python, config.environments};

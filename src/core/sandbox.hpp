@@ -54,9 +54,12 @@ struct UnitOutcome
     std::optional<std::uint64_t> startMonotonicUsec;
     std::optional<std::uint64_t> exitMonotonicUsec;
     std::optional<std::uint64_t> cpuUsageNsec;
-    // The unit's cgroup figures, where the sandbox read them itself while the unit was
+    // The unit's cgroup figures, where the sandbox read them itself as the unit was
     // stopping, before its stop-post helper wrote its record.
     std::optional<CgroupStats> cgroupStats;
+    // The end was told by the kernel, as the run's interpreter was reaped, before systemd saw
+    // the unit stop.
+    bool toldByKernel = false;
 };
 
 struct SandboxCallbacks
@@ -65,6 +68,9 @@ struct SandboxCallbacks
     std::function<void()> onStarted;
     // Exactly once per start(), also when the unit never started.
     std::function<void(UnitOutcome)> onExited;
+    // After onExited, once systemd is done with the unit: nothing it starts for the unit
+    // opens the run's files any more. Optional.
+    std::function<void()> onUnitGone;
 };
 
 // The one interface between the run lifecycle and systemd.

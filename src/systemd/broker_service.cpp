@@ -323,6 +323,7 @@ core::SandboxCallbacks BrokerService::callbacksFor(const std::string& id)
     };
     callbacks.onExited = [this, id](const core::UnitOutcome& outcome) {
         active_.erase(id);
+        ending_.emplace(id, false);
         writeStopRecord(id, outcome);
         // Losing sight of the unit (systemd re-executing, the unit collected before its
         // properties were read) is no loss when its stop record is there.
@@ -332,8 +333,22 @@ core::SandboxCallbacks BrokerService::callbacksFor(const std::string& id)
                "The unit of run " + id + " ended" +
                    (seen.result.empty() ? "" : " with result " + seen.result) +
                    (seen.error.empty() ? "." : ": " + seen.error),
-               {{"UNIT_RESULT", seen.result}, {"ERROR", seen.error}});
+               {{"UNIT_RESULT", seen.result},
+                {"END_SEEN_BY", seen.toldByKernel ? "kernel" : "systemd"},
+                {"ERROR", seen.error}});
         emitExited(id, seen);
+    };
+    callbacks.onUnitGone = [this, id] {
+        const auto it = ending_.find(id);
+        if (it == ending_.end())
+        {
+            return;
+        }
+        if (it->second)
+        {
+            files_.remove(id);
+        }
+        ending_.erase(it);
     };
     return callbacks;
 }
@@ -438,7 +453,9 @@ std::vector<std::string> BrokerService::strayRuns()
 {
     requireFront();
     auto ids = sandbox_.loadedRuns();
-    std::erase_if(ids, [this](const std::string& id) { return active_.contains(id); });
+    std::erase_if(ids, [this](const std::string& id) {
+        return active_.contains(id) || ending_.contains(id);
+    });
     return ids;
 }
 
@@ -458,9 +475,10 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
         layers_ = layerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data,
                               outcome.cgroupStats ? *outcome.cgroupStats : files_.cgroupStats(id),
                               limits);
-        files_.remove(id);
         environments_.probeAll([this, done] { takeBusName(done); });
     };
+    // Not before: systemd may yet open them for the stop-post helper.
+    callbacks.onUnitGone = [this, id = probe.id] { files_.remove(id); };
     sandbox_.start(std::move(probe), std::move(callbacks));
 }
 
@@ -512,6 +530,11 @@ void BrokerService::releaseRun(const std::string& id)
     {
         throw sdbus::Error(invalidArgs,
                            "The run is still going on; it can be released once it ends.");
+    }
+    if (const auto it = ending_.find(id); it != ending_.end())
+    {
+        it->second = true;
+        return;
     }
     files_.remove(id);
 }

@@ -104,6 +104,10 @@ class BrokerService
     std::map<std::string, std::uint32_t> callerUids_;
     // Runs whose unit has not ended; touched only on the bus thread.
     std::set<std::string> active_;
+    // Runs answered whose unit systemd is still stopping, and whether the front has released
+    // them meanwhile: systemd may yet open their files for the stop-post helper, so they go
+    // with the unit. Touched only on the bus thread.
+    std::map<std::string, bool> ending_;
     // Runs waiting for their requirements' environment; a kill ends them at once.
     std::set<std::string> waitingForEnvironment_;
     // What the start-up probe found; touched only on the bus thread.

@@ -2,9 +2,9 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
-#include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <poll.h>
 #include <stdexcept>
@@ -14,6 +14,13 @@
 
 namespace pyrunner::systemd
 {
+namespace
+{
+
+// The bus connection's and the wake-up eventfd's, ahead of the watched fds.
+constexpr std::size_t fixedPollFds = 2;
+
+} // namespace
 
 BusThread::BusThread(sdbus::IConnection& connection, std::function<void()> onLost)
     : connection_(connection), onLost_(std::move(onLost)),
@@ -87,17 +94,97 @@ void BusThread::runPosted()
     }
 }
 
+BusThread::Watch::~Watch()
+{
+    release();
+}
+
+BusThread::Watch::Watch(Watch&& other) noexcept
+    : bus_(std::exchange(other.bus_, nullptr)), id_(other.id_)
+{
+}
+
+BusThread::Watch& BusThread::Watch::operator=(Watch&& other) noexcept
+{
+    if (this != &other)
+    {
+        release();
+        bus_ = std::exchange(other.bus_, nullptr);
+        id_ = other.id_;
+    }
+    return *this;
+}
+
+void BusThread::Watch::release()
+{
+    if (auto* bus = std::exchange(bus_, nullptr))
+    {
+        bus->hangups_.erase(id_);
+    }
+}
+
+BusThread::Watch BusThread::watchHangup(int fd, std::function<void()> onHangup)
+{
+    const auto id = nextHangup_++;
+    hangups_.emplace(id, Hangup{fd, std::move(onHangup)});
+    return Watch(this, id);
+}
+
+void BusThread::watchedFds(std::vector<pollfd>& fds, std::vector<std::uint64_t>& watched) const
+{
+    for (const auto& [id, hangup] : hangups_)
+    {
+        // No events asked for: poll() reports POLLHUP and POLLERR all the same, and a pidfd's
+        // POLLIN at its process's exit, before the reaping, is not wanted.
+        fds.push_back({hangup.fd, 0, 0});
+        watched.push_back(id);
+    }
+}
+
+void BusThread::runHangups(const std::vector<pollfd>& polled, std::size_t first,
+                           const std::vector<std::uint64_t>& watched)
+{
+    // By id, one at a time: what ran since the poll, or an earlier watch here, may have ended
+    // a watch or started new ones.
+    for (std::size_t i = 0; i < watched.size(); ++i)
+    {
+        if (polled[first + i].revents == 0)
+        {
+            continue;
+        }
+        const auto it = hangups_.find(watched[i]);
+        if (it == hangups_.end())
+        {
+            continue;
+        }
+        auto onHangup = std::move(it->second.onHangup);
+        hangups_.erase(it);
+        onHangup();
+    }
+}
+
 void BusThread::loop()
 {
     try
     {
         while (!stopping_)
         {
+            // Hang-ups before messages: while a call waited for its reply, messages telling of
+            // the same ends, later, may have been queued.
+            std::vector<pollfd> fds;
+            std::vector<std::uint64_t> watched;
+            watchedFds(fds, watched);
+            if (!fds.empty() && ::poll(fds.data(), fds.size(), 0) > 0)
+            {
+                runHangups(fds, 0, watched);
+            }
             while (connection_.processPendingRequest())
             {
             }
             const auto poll = connection_.getEventLoopPollData();
-            std::array<pollfd, 2> fds{{{poll.fd, poll.events, 0}, {wake_.get(), POLLIN, 0}}};
+            fds = {{poll.fd, poll.events, 0}, {wake_.get(), POLLIN, 0}};
+            watched.clear();
+            watchedFds(fds, watched);
             const auto relative = poll.getRelativeTimeout();
             const int timeoutMs =
                 relative ? static_cast<int>(
@@ -112,6 +199,7 @@ void BusThread::loop()
                 break;
             }
             runPosted();
+            runHangups(fds, fixedPollFds, watched);
         }
     }
     catch (const sdbus::Error&)

@@ -3,10 +3,14 @@
 #include "core/fd.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <poll.h>
 #include <thread>
+#include <vector>
 
 namespace sdbus
 {
@@ -21,6 +25,26 @@ namespace pyrunner::systemd
 class BusThread
 {
   public:
+    // A watchHangup() in force: dropping it ends the watch. Made and dropped on the bus thread.
+    class Watch
+    {
+      public:
+        Watch() = default;
+        ~Watch();
+        Watch(const Watch&) = delete;
+        Watch& operator=(const Watch&) = delete;
+        Watch(Watch&& other) noexcept;
+        Watch& operator=(Watch&& other) noexcept;
+
+      private:
+        friend class BusThread;
+        Watch(BusThread* bus, std::uint64_t id) : bus_(bus), id_(id) {}
+        void release();
+
+        BusThread* bus_ = nullptr;
+        std::uint64_t id_ = 0;
+    };
+
     // `onLost` runs once if the connection drops (not after stop()); the posted work still
     // pending, and anything posted later, then runs on the caller's thread, one at a time,
     // where every call fails at once on the closed connection.
@@ -39,10 +63,26 @@ class BusThread
     bool alive() const { return alive_; }
     // Blocks until the thread has ended (connection lost or stopped).
     void wait();
+    // On the bus thread: runs `onHangup` there, once, when poll(2) reports POLLHUP or POLLERR
+    // on `fd` (for a pidfd: its process has been reaped). `fd` must stay open while the
+    // Watch lives; the BusThread must outlive it.
+    [[nodiscard]] Watch watchHangup(int fd, std::function<void()> onHangup);
 
   private:
+    struct Hangup
+    {
+        int fd;
+        std::function<void()> onHangup;
+    };
+
     void loop();
     void runPosted();
+    // Appends the watched fds to `fds` and their ids, in the same order, to `watched`.
+    void watchedFds(std::vector<pollfd>& fds, std::vector<std::uint64_t>& watched) const;
+    // Runs the watches `watched` whose fds poll() found hung up in `polled`, where they are
+    // from index `first` on, in the same order.
+    void runHangups(const std::vector<pollfd>& polled, std::size_t first,
+                    const std::vector<std::uint64_t>& watched);
     void abandon();
 
     sdbus::IConnection& connection_;
@@ -54,6 +94,9 @@ class BusThread
     core::UniqueFd wake_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> alive_{false};
+    // Touched on the bus thread alone, by id; ids are never reused.
+    std::map<std::uint64_t, Hangup> hangups_;
+    std::uint64_t nextHangup_ = 1;
     std::thread thread_;
 };
 

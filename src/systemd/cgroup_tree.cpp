@@ -1,5 +1,6 @@
 #include "systemd/cgroup_tree.hpp"
 
+#include "core/text.hpp"
 #include "systemd/cgroup_files.hpp"
 
 #include <array>
@@ -8,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -181,6 +183,37 @@ std::optional<core::CgroupStats> CgroupTree::read(std::string_view controlGroup)
         stats.cpuUsageUsec = usage ? std::optional(*usage / nsecPerUsec) : std::nullopt;
     }
     return stats;
+}
+
+std::optional<std::uint64_t> CgroupTree::unifiedId(std::string_view controlGroup) const
+{
+    const auto dir = unified_ ? openCgroup(unified_.get(), controlGroup) : core::UniqueFd();
+    struct stat status
+    {
+    };
+    if (!dir || ::fstat(dir.get(), &status) != 0)
+    {
+        return std::nullopt;
+    }
+    return status.st_ino;
+}
+
+std::optional<std::vector<pid_t>> CgroupTree::processes(std::string_view controlGroup) const
+{
+    const auto text = readFigures(
+        unified_ ? openCgroup(unified_.get(), controlGroup) : core::UniqueFd(), "cgroup.procs");
+    if (!text || text->size() >= figureFileMaxBytes)
+    {
+        return std::nullopt;
+    }
+    std::vector<pid_t> pids;
+    core::forEachLine(*text, [&pids](std::string_view line) {
+        if (const auto pid = core::parseUnsigned(line))
+        {
+            pids.push_back(static_cast<pid_t>(*pid));
+        }
+    });
+    return pids;
 }
 
 } // namespace pyrunner::systemd

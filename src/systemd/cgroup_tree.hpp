@@ -3,10 +3,12 @@
 #include "core/cgroup_stats.hpp"
 #include "core/fd.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <sys/statfs.h>
+#include <sys/types.h>
 #include <vector>
 
 namespace pyrunner::systemd
@@ -45,6 +47,14 @@ class CgroupTree
     // The figures of `controlGroup`'s cgroup, read now. nullopt when its memory figures
     // cannot be read: the cgroup is gone, or the host accounts memory nowhere.
     std::optional<core::CgroupStats> read(std::string_view controlGroup) const;
+    // The id of `controlGroup`'s cgroup in the unified hierarchy (the inode number of its
+    // directory, as the kernel names a process's cgroup); nullopt when it is gone, or the
+    // host has no unified hierarchy.
+    std::optional<std::uint64_t> unifiedId(std::string_view controlGroup) const;
+    // The processes in `controlGroup`'s cgroup of the unified hierarchy, which lists no
+    // process that has exited; nullopt when it is gone, the host has no unified hierarchy, or
+    // they are too many to read at once.
+    std::optional<std::vector<pid_t>> processes(std::string_view controlGroup) const;
 
   private:
     core::UniqueFd memory_;

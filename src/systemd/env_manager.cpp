@@ -164,7 +164,6 @@ void EnvironmentManager::probe(core::Environment environment, Probed done)
                           done = std::move(done)](const core::UnitOutcome& outcome) mutable {
         const auto output = files_.read(id, core::RunFiles::stdoutName, probeReportMaxBytes);
         const auto errors = files_.read(id, core::RunFiles::stderrName, logMaxBytes);
-        files_.remove(id);
         const auto report = outcome.result == "success" && !output.overLimit
                                 ? core::parseProbeReport(output.data)
                                 : std::nullopt;
@@ -180,6 +179,8 @@ void EnvironmentManager::probe(core::Environment environment, Probed done)
         environment.packages = report->packages;
         done(std::move(environment));
     };
+    // Not before: systemd may yet open them for the stop-post helper.
+    callbacks.onUnitGone = [this, id = run.id] { files_.remove(id); };
     sandbox_.start(std::move(run), std::move(callbacks));
 }
 

@@ -1,6 +1,7 @@
 #include "systemd/layer_probe.hpp"
 
 #include "core/text.hpp"
+#include "systemd/unit_properties.hpp"
 
 #include <array>
 #include <utility>
@@ -95,7 +96,7 @@ LayerReport layerReport(std::string_view probeOutput, const core::CgroupStats& c
     }
     const std::array<std::pair<const char*, bool>, 3> fromCgroup{{
         {"memory_limit", cgroup.memoryLimitBytes == std::uint64_t{limits.memoryMb} * bytesPerMb},
-        {"tasks_limit", cgroup.tasksLimit == std::uint64_t{limits.tasks}},
+        {"tasks_limit", cgroup.tasksLimit == unitTasksMax(limits.tasks)},
         {"cpu_quota",
          cgroup.cpuQuotaUsec == std::uint64_t{limits.cpuPercent} * quotaUsecPerPercent},
     }};

@@ -3,10 +3,12 @@
 #include "core/run_files.hpp"
 #include "systemd/bus_path.hpp"
 #include "systemd/journal.hpp"
+#include "systemd/pidfd.hpp"
 #include "systemd/warm_bootstrap.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -20,6 +22,7 @@
 #include <string_view>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <utility>
@@ -37,6 +40,11 @@ constexpr const char* serviceInterface = "org.freedesktop.systemd1.Service";
 constexpr const char* propertiesInterface = "org.freedesktop.DBus.Properties";
 constexpr auto callTimeout = std::chrono::seconds(10);
 constexpr std::uint64_t unknownUsage = std::numeric_limits<std::uint64_t>::max();
+// Looking for the run's interpreter again: 1, 2, 4 and 8 ms after the first look.
+constexpr unsigned runProcessLooks = 4;
+constexpr auto firstLookAgain = std::chrono::milliseconds(1);
+// Its Deadlines key: the unit's path and this; the path alone keys a warm run's wall limit.
+constexpr const char* runProcessLookKey = "#run-process";
 
 using DbusProperty = sdbus::Struct<std::string, sdbus::Variant>;
 using DbusProperties = std::vector<DbusProperty>;
@@ -191,6 +199,58 @@ bool writeHandover(int fd, std::string_view message)
     return true;
 }
 
+// steady_clock is CLOCK_MONOTONIC, the clock of systemd's *TimestampMonotonic.
+std::uint64_t monotonicUsec(Deadlines::Clock::time_point time)
+{
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count());
+}
+
+// The run's interpreter, which the unit's main process, the reaper (`mainPid`), forked: found
+// among the cgroup's processes by its parent. Empty when it is not there (yet: the reaper
+// forks as soon as it runs, which is before systemd ends the start job, but after
+// systemd has said so), or the kernel cannot tell.
+core::UniqueFd openRunProcess(const CgroupTree& cgroups, const std::string& controlGroup,
+                              pid_t mainPid)
+{
+    const auto pids = cgroups.processes(controlGroup);
+    if (!pids)
+    {
+        return {};
+    }
+    core::UniqueFd found;
+    for (const auto pid : *pids)
+    {
+        auto process = pid == mainPid ? core::UniqueFd() : openProcess(pid);
+        const auto live = process ? liveProcess(process.get()) : std::nullopt;
+        if (live && live->parent == mainPid)
+        {
+            if (found)
+            {
+                // Not the reaper's alone: which one is the interpreter cannot be told.
+                return {};
+            }
+            found = std::move(process);
+        }
+    }
+    return found;
+}
+
+// Whether a process of the run other than its reaper is still in its cgroup. The stop-post
+// helper, which joins it once the run's processes are gone, runs as root; every process of
+// a run as its dynamic user.
+bool runProcessesLeft(const CgroupTree& cgroups, const std::string& controlGroup, pid_t mainPid)
+{
+    const auto pids = cgroups.processes(controlGroup);
+    return !pids || std::ranges::any_of(*pids, [mainPid](pid_t pid) {
+        const auto process = pid == mainPid ? core::UniqueFd() : openProcess(pid);
+        const auto live = process ? liveProcess(process.get()) : std::nullopt;
+        // One gone since the list was read is not left; one whose number another took since
+        // only keeps the run from being answered early.
+        return process && (!live || live->uid != 0);
+    });
+}
+
 std::string describeStartFailure(const std::string& jobResult, const core::UnitOutcome& outcome)
 {
     return "systemd could not start the run's unit (start job " + jobResult + ", result " +
@@ -241,6 +301,8 @@ SystemdSandbox::SystemdSandbox(UnitSettings settings, std::function<void()> onCo
 SystemdSandbox::~SystemdSandbox()
 {
     stop();
+    // Their watches end at the bus thread, which is declared after them and so goes first.
+    trackers_.clear();
 }
 
 void SystemdSandbox::start()
@@ -286,15 +348,16 @@ void SystemdSandbox::kill(const std::string& runId)
 void SystemdSandbox::abandonAll()
 {
     // Without signals the runs in flight cannot be followed to their end.
-    for (auto& [path, tracker] : std::exchange(trackers_, {}))
+    std::vector<std::string> paths;
+    for (const auto& [path, tracker] : trackers_)
     {
-        if (oomWatch_)
-        {
-            oomWatch_->unwatch(path);
-        }
+        paths.push_back(path);
+    }
+    for (const auto& path : paths)
+    {
         core::UnitOutcome lost;
         lost.error = "The server lost its connection to systemd while the run was going on.";
-        tracker.callbacks.onExited(lost);
+        finish(path, lost);
     }
     if (onConnectionLost_)
     {
@@ -396,12 +459,11 @@ void SystemdSandbox::handOver(const std::string& path, const core::SandboxRun& r
         killOnBus(tracker.unitName);
         return;
     }
-    // steady_clock is CLOCK_MONOTONIC, the clock of systemd's *TimestampMonotonic.
     const auto now = Deadlines::Clock::now();
-    tracker.handedOverUsec = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+    tracker.handedOverUsec = monotonicUsec(now);
     deadlines_->arm(path, now + std::chrono::seconds(run.limits.wallTimeS),
                     [this, path] { bus_->post([this, path] { onWallTimeout(path); }); });
+    watchRunProcess(path, tracker);
     if (tracker.callbacks.onStarted)
     {
         tracker.callbacks.onStarted();
@@ -691,6 +753,11 @@ void SystemdSandbox::onJobRemoved(sdbus::Message& message)
     {
         learnControlGroup(path, it->second);
         watchMemory(path, it->second);
+        // A warm unit's run has yet to come.
+        if (!it->second.warm)
+        {
+            watchRunProcess(path, it->second);
+        }
         // For a warm unit this says it is ready to take a run; its run starts at handover.
         if (it->second.callbacks.onStarted)
         {
@@ -717,14 +784,14 @@ void SystemdSandbox::onPropertiesChanged(sdbus::Message& message)
     PropertyMap changed;
     message >> interface >> changed;
     const auto state = valueOf<std::string>(changed, "ActiveState");
+    const auto& tracker = it->second;
     if (state && isInactive(*state))
     {
-        finish(path, readOutcome(path));
+        finish(path, tracker.answered ? core::UnitOutcome{} : readOutcome(path));
         return;
     }
     // An idle warm unit that ends has no run to answer; its files go once it is gone.
-    const auto& tracker = it->second;
-    if (valueOf<std::string>(changed, "SubState") == "stop-post" &&
+    if (valueOf<std::string>(changed, "SubState") == "stop-post" && !tracker.answered &&
         (!tracker.warm || tracker.handedOver))
     {
         finishStopping(path);
@@ -755,16 +822,7 @@ void SystemdSandbox::finishStopping(const std::string& path)
     {
         return;
     }
-    std::optional<core::CgroupStats> stats;
-    try
-    {
-        stats = cgroups_.read(tracker.controlGroup);
-    }
-    catch (const std::runtime_error& e)
-    {
-        logMessage(LOG_WARNING, "pyrunner-broker: cannot read the cgroup of " + tracker.unitName +
-                                    ": " + e.what());
-    }
+    const auto stats = readCgroup(tracker);
     if (!stats)
     {
         // Gone already: the unit's end, with the helper's record, comes next.
@@ -772,7 +830,101 @@ void SystemdSandbox::finishStopping(const std::string& path)
     }
     auto outcome = outcomeFrom(tracker.service);
     outcome.cgroupStats = stats;
-    finish(path, std::move(outcome));
+    answer(path, std::move(outcome));
+}
+
+std::optional<core::CgroupStats> SystemdSandbox::readCgroup(const Tracker& tracker) const
+{
+    try
+    {
+        return cgroups_.read(tracker.controlGroup);
+    }
+    catch (const std::runtime_error& e)
+    {
+        logMessage(LOG_WARNING, "pyrunner-broker: cannot read the cgroup of " + tracker.unitName +
+                                    ": " + e.what());
+        return std::nullopt;
+    }
+}
+
+void SystemdSandbox::watchRunProcess(const std::string& path, Tracker& tracker, unsigned attempt)
+{
+    // systemd announces it with the start, before the start job's end.
+    const auto main = valueOf<std::uint32_t>(tracker.service, "MainPID");
+    if (!main || *main == 0 || tracker.controlGroup.empty())
+    {
+        return;
+    }
+    tracker.mainPid = static_cast<pid_t>(*main);
+    tracker.runProcess = openRunProcess(cgroups_, tracker.controlGroup, tracker.mainPid);
+    if (tracker.runProcess)
+    {
+        tracker.runReaped =
+            bus_->watchHangup(tracker.runProcess.get(), [this, path] { onRunReaped(path); });
+        return;
+    }
+    // The start job ends as the reaper's exec succeeds, which may be before the reaper has
+    // run at all, and nothing signals its fork: a few looks, soon after, one interpreter
+    // start-up at most. Missed, the run is answered when its unit stops.
+    if (attempt < runProcessLooks)
+    {
+        deadlines_->arm(path + runProcessLookKey,
+                        Deadlines::Clock::now() + firstLookAgain * (1U << attempt),
+                        [this, path, attempt] {
+            bus_->post([this, path, attempt] {
+                const auto it = trackers_.find(path);
+                if (it != trackers_.end() && !it->second.answered && !it->second.runProcess)
+                {
+                    watchRunProcess(path, it->second, attempt + 1);
+                }
+            });
+        });
+    }
+}
+
+void SystemdSandbox::onRunReaped(const std::string& path)
+{
+    const auto reapedUsec = monotonicUsec(Deadlines::Clock::now());
+    const auto it = trackers_.find(path);
+    if (it == trackers_.end())
+    {
+        return;
+    }
+    auto& tracker = it->second;
+    const auto exit = processExit(tracker.runProcess.get());
+    tracker.runProcess.reset();
+    // Killed, it may have been by systemd at RuntimeMaxSec=, which only the unit's result
+    // tells.
+    if (!exit || !WIFEXITED(exit->waitStatus) || tracker.answered)
+    {
+        return;
+    }
+    bool over = false;
+    try
+    {
+        over = cgroups_.unifiedId(tracker.controlGroup) == exit->cgroupId &&
+               !runProcessesLeft(cgroups_, tracker.controlGroup, tracker.mainPid);
+    }
+    catch (const std::runtime_error&)
+    {
+        // A ControlGroup that is no plain path: readCgroup says so when the unit stops.
+    }
+    const auto stats = over ? readCgroup(tracker) : std::nullopt;
+    if (!stats)
+    {
+        return;
+    }
+    core::UnitOutcome outcome;
+    outcome.started = true;
+    outcome.execMainCode = CLD_EXITED;
+    outcome.execMainStatus = WEXITSTATUS(exit->waitStatus);
+    outcome.result = outcome.execMainStatus == 0 ? "success" : "exit-code";
+    // A warm run's start is its handover.
+    outcome.startMonotonicUsec = knownTimestamp(tracker.service, "ExecMainStartTimestampMonotonic");
+    outcome.exitMonotonicUsec = reapedUsec;
+    outcome.cgroupStats = stats;
+    outcome.toldByKernel = true;
+    answer(path, std::move(outcome));
 }
 
 void SystemdSandbox::finishIfInactive(const std::string& path)
@@ -781,7 +933,9 @@ void SystemdSandbox::finishIfInactive(const std::string& path)
     {
         if (isInactive(unitProperty(path, unitInterface, "ActiveState").get<std::string>()))
         {
-            finish(path, readOutcome(path));
+            const auto it = trackers_.find(path);
+            finish(path, it != trackers_.end() && it->second.answered ? core::UnitOutcome{}
+                                                                      : readOutcome(path));
         }
     }
     catch (const sdbus::Error& e)
@@ -821,14 +975,33 @@ core::UnitOutcome SystemdSandbox::readOutcome(const std::string& path)
 
 void SystemdSandbox::finish(const std::string& path, core::UnitOutcome outcome)
 {
+    answer(path, std::move(outcome));
     const auto it = trackers_.find(path);
     if (it == trackers_.end())
     {
         return;
     }
-    auto tracker = std::move(it->second);
+    auto onUnitGone = std::move(it->second.callbacks.onUnitGone);
     trackers_.erase(it);
+    if (onUnitGone)
+    {
+        onUnitGone();
+    }
+}
+
+void SystemdSandbox::answer(const std::string& path, core::UnitOutcome outcome)
+{
+    const auto it = trackers_.find(path);
+    if (it == trackers_.end() || it->second.answered)
+    {
+        return;
+    }
+    auto& tracker = it->second;
+    tracker.answered = true;
+    tracker.runReaped = {};
+    tracker.runProcess.reset();
     deadlines_->cancel(path);
+    deadlines_->cancel(path + runProcessLookKey);
     if (tracker.handedOverUsec)
     {
         outcome.startMonotonicUsec = tracker.handedOverUsec;
@@ -866,7 +1039,9 @@ void SystemdSandbox::finish(const std::string& path, core::UnitOutcome outcome)
     {
         // The connection is gone: so is every reference it held.
     }
-    tracker.callbacks.onExited(std::move(outcome));
+    // Last, and from a copy: what it does may change the trackers.
+    const auto onExited = std::move(tracker.callbacks.onExited);
+    onExited(std::move(outcome));
 }
 
 } // namespace pyrunner::systemd

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace sdbus
@@ -116,6 +117,14 @@ class SystemdSandbox
         // units said to be ready, but a restarted front may not know): the FIFO keeps nothing
         // until a reader has it open, so the handover waits for the start job.
         std::optional<core::SandboxRun> waitingRun;
+        // The unit's main process, the reaper, and the interpreter it forked for the run
+        // (watchRunProcess).
+        pid_t mainPid = 0;
+        core::UniqueFd runProcess;
+        BusThread::Watch runReaped;
+        // onExited has run; the tracker stays until the unit is gone, holding the FIFO that
+        // the stop-post helper's stdin is opened from.
+        bool answered = false;
     };
 
     void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
@@ -142,11 +151,29 @@ class SystemdSandbox
     void onPropertiesChanged(sdbus::Message& message);
     void onServiceChanged(sdbus::Message& message);
     void finishIfInactive(const std::string& path);
+    // When the run starts (a cold unit's start job is done, a warm unit's run is handed over):
+    // watches, through a pidfd, the interpreter the unit's reaper forked, which the reaper
+    // reaps as soon as it ends.
+    // `attempt`: how many looks for it came before.
+    void watchRunProcess(const std::string& path, Tracker& tracker, unsigned attempt = 0);
+    // The interpreter has been reaped. systemd learns of the run's end only when the reaper
+    // has ended too, and then moves the stop-post helper into the unit's cgroup, a write that
+    // holds it for an RCU grace period (about 12 ms here) before it announces the stop. Where
+    // the kernel tells how the interpreter ended (Linux 6.15), it exited by itself, and no
+    // other process of the run is left, the run is answered now, from the kernel and the
+    // cgroup, which the reaper and then the helper keep. Else the unit's stop says it.
+    void onRunReaped(const std::string& path);
     // The unit is in stop-post: its processes are gone and how it ended is settled, while its
     // cgroup stays for the stop-post helper. Reading the cgroup now, not waiting for the
     // helper's record and the unit's teardown, answers a run that much sooner. Leaves the
     // unit to its end when the cgroup is gone already.
     void finishStopping(const std::string& path);
+    // The unit's cgroup figures now; nullopt (logged, unless merely gone) when unreadable.
+    std::optional<core::CgroupStats> readCgroup(const Tracker& tracker) const;
+    // Runs the unit's onExited, once; its tracker stays until finish().
+    void answer(const std::string& path, core::UnitOutcome outcome);
+    // The unit is gone, or can no longer be followed: answers it if that has not been done,
+    // and forgets it.
     void finish(const std::string& path, core::UnitOutcome outcome);
     core::UnitOutcome readOutcome(const std::string& path);
     // After the connection is lost: ends every run in flight with an error.

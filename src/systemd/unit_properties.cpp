@@ -154,7 +154,7 @@ void addCgroupLimits(std::vector<Property>& p, const core::Limits& limits)
     p.push_back({"MemoryMax", std::uint64_t{limits.memoryMb} * bytesPerMb});
     p.push_back({"MemorySwapMax", std::uint64_t{0}});
     p.push_back({"CPUQuotaPerSecUSec", std::uint64_t{limits.cpuPercent} * quotaUsecPerPercent});
-    p.push_back({"TasksMax", std::uint64_t{limits.tasks}});
+    p.push_back({"TasksMax", unitTasksMax(limits.tasks)});
 }
 
 // `cgroup` for the whole unit's memory, CPU and tasks; `process` for the rlimits, which a
@@ -174,8 +174,9 @@ void addLimits(std::vector<Property>& p, const core::Limits& cgroup, const core:
     p.push_back({"LimitFSIZE", process.outputBytes + 1});
     p.push_back({"LimitCORE", std::uint64_t{0}});
     p.push_back({"LimitNOFILE", maxOpenFiles});
-    // The dynamic user is the run's alone, so its process count is the run's.
-    p.push_back({"LimitNPROC", std::uint64_t{process.tasks}});
+    // The dynamic user is the run's alone, so its process count is the run's, and the
+    // reaper's.
+    p.push_back({"LimitNPROC", unitTasksMax(process.tasks)});
 }
 
 void addLifecycle(std::vector<Property>& p)
@@ -235,6 +236,18 @@ StringList pythonArgv(const core::Interpreter& interpreter, const std::string& s
     return argv;
 }
 
+// The interpreter's command line `argv`, run by the reaper, whose child it is (src/reaper).
+void addMainCommand(std::vector<Property>& p, const StringList& argv, const UnitSettings& settings)
+{
+    p.push_back({"BindReadOnlyPaths",
+                 std::vector<BindMount>{{settings.reaper, reaperMountPoint, false, 0}}});
+    StringList reaped{reaperMountPoint};
+    reaped.insert(reaped.end(), argv.begin(), argv.end());
+    // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
+    p.push_back(
+        {"ExecStartEx", std::vector<ExecCommand>{{reaperMountPoint, reaped, {"no-env-expand"}}}});
+}
+
 void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
                  const UnitSettings& settings, const std::string& unitName)
 {
@@ -245,9 +258,7 @@ void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
                                {codeCredential, run.outputDir + "/" + core::RunFiles::codeName}}});
     auto argv = pythonArgv(run.interpreter, "/run/credentials/" + unitName + "/" + codeCredential);
     argv.insert(argv.end(), run.args.begin(), run.args.end());
-    // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
-    p.push_back({"ExecStartEx",
-                 std::vector<ExecCommand>{{run.interpreter.python, argv, {"no-env-expand"}}}});
+    addMainCommand(p, argv, settings);
     addStopPost(p, run, settings);
 }
 
@@ -260,8 +271,7 @@ void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
                            "/run/credentials/" + unitName + "/" + warmBootstrapCredential);
     argv.emplace_back(warmHandoverMountPoint);
     argv.insert(argv.end(), prepared.preImports.begin(), prepared.preImports.end());
-    p.push_back({"ExecStartEx",
-                 std::vector<ExecCommand>{{prepared.interpreter.python, argv, {"no-env-expand"}}}});
+    addMainCommand(p, argv, settings);
     addStopPost(p, prepared, settings);
 }
 
@@ -346,6 +356,11 @@ std::vector<Property> sliceCpuCap(unsigned cpus)
     constexpr std::uint64_t runsPercentOfEachCpu = 80;
     return {{"CPUQuotaPerSecUSec",
              std::uint64_t{std::max(cpus, 1U)} * runsPercentOfEachCpu * quotaUsecPerPercent}};
+}
+
+std::uint64_t unitTasksMax(std::uint32_t tasks)
+{
+    return std::uint64_t{tasks} + 1;
 }
 
 std::vector<Property> runCgroupLimits(const core::Limits& limits)

@@ -97,6 +97,8 @@ struct UnitSettings
     std::string slice = "pyrunner.slice";
     // The privileged ExecStopPost helper that records the cgroup's figures.
     std::string unitStatsHelper;
+    // Every unit's main process, the interpreter's parent (reaperMountPoint).
+    std::string reaper;
     // Hidden from every run.
     std::vector<std::string> inaccessiblePaths;
     // The built environments: each run sees its own only.
@@ -120,6 +122,10 @@ TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& sett
 
 // Where a warm unit sees its handover FIFO; the bootstrap gets it as its argument.
 inline constexpr const char* warmHandoverMountPoint = "/dev/pyrunner-handover";
+// Where every run unit sees UnitSettings::reaper, its main process: on the unit's own /dev,
+// whatever directory of the host the reaper is installed in (a build tree under /tmp, which
+// PrivateTmp= hides, say).
+inline constexpr const char* reaperMountPoint = "/dev/pyrunner-reaper";
 
 // A warm unit: the same sandbox, started before its run is known. Python runs the bootstrap,
 // which reads the run from the FIFO `handoverFifo` (bound read-only at
@@ -135,6 +141,9 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
 // CPUs for all runs together, so that a fifth is always left to the host and the server. An
 // operator's `systemctl set-property` (persistent) takes precedence over it.
 std::vector<Property> sliceCpuCap(unsigned cpus);
+
+// A unit's TasksMax= for a run of `tasks` processes: one more, for its reaper.
+std::uint64_t unitTasksMax(std::uint32_t tasks);
 
 // The cgroup limits of a warm unit's run, set when it is handed over (SetUnitProperties).
 std::vector<Property> runCgroupLimits(const core::Limits& limits);

@@ -116,7 +116,8 @@ def _prepare():
     # path.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (output + 1, output + 1))
-    resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
+    # The reaper, this process's parent, counts among the dynamic user's processes.
+    resource.setrlimit(resource.RLIMIT_NPROC, (tasks + 1, tasks + 1))
     path = os.path.join(os.environ["CREDENTIALS_DIRECTORY"], "main.py")
     sys.argv = [path] + [os.fsdecode(arg) for arg in args]
     text = code.decode("utf-8", "replace")

@@ -97,7 +97,8 @@ def test_a_compromised_front_still_only_gets_a_sandboxed_python_run(machine):
         # A fresh dynamic user, never root or a user the front could pick.
         assert unit_property(machine, unit, "User").startswith("_du")
         exec_start = unit_property(machine, unit, "ExecStart")
-        assert "path=/usr/bin/python3" in exec_start, exec_start
+        # The broker's reaper, running the environment's interpreter.
+        assert "path=/dev/pyrunner-reaper ; argv[]=/dev/pyrunner-reaper /usr/bin/python3 " in exec_start, exec_start
     finally:
         as_user(machine, FRONT_USER, "busctl", "call", *BROKER, "KillRun", "s", run_id)
 

@@ -31,6 +31,7 @@ UnitSettings sampleSettings()
 {
     UnitSettings settings;
     settings.unitStatsHelper = "/usr/libexec/pyrunner/pyrunner-unit-stats";
+    settings.reaper = "/usr/libexec/pyrunner/pyrunner-reaper";
     settings.inaccessiblePaths = {"-/var/lib/pyrunner"};
     return settings;
 }
@@ -79,7 +80,8 @@ TEST(RunUnit, MapsEveryLimitToItsProperty)
     EXPECT_EQ(get<std::uint64_t>(unit, "MemoryMax"), 100U * 1024U * 1024U);
     EXPECT_EQ(get<std::uint64_t>(unit, "MemorySwapMax"), 0U);
     EXPECT_EQ(get<std::uint64_t>(unit, "CPUQuotaPerSecUSec"), 500000U);
-    EXPECT_EQ(get<std::uint64_t>(unit, "TasksMax"), 16U);
+    // One more than the run's 16, for the reaper.
+    EXPECT_EQ(get<std::uint64_t>(unit, "TasksMax"), 17U);
     EXPECT_EQ(get<std::uint64_t>(unit, "RuntimeMaxUSec"), 7000000U);
     EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPUSoft"), 5U);
     EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPU"), 6U);
@@ -119,9 +121,9 @@ TEST(RunUnit, DeliversTheCodeAsAPrivateCredentialAndRunsItIsolated)
     EXPECT_EQ(findProperty(unit, "SetCredential"), nullptr);
     const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
     ASSERT_EQ(exec.size(), 1U);
-    EXPECT_EQ(exec[0].path, "/usr/bin/python3");
+    EXPECT_EQ(exec[0].path, reaperMountPoint);
     EXPECT_EQ(exec[0].argv,
-              (StringList{"/usr/bin/python3", "-I", "-B", "-u",
+              (StringList{reaperMountPoint, "/usr/bin/python3", "-I", "-B", "-u",
                           "/run/credentials/pyrunner-0123456789abcdef0123456789abcdef.service/"
                           "main.py",
                           "$HOME", "two words"}));
@@ -154,9 +156,9 @@ TEST(RunUnit, StartsTheEnvironmentsInterpreterWithItsVariables)
     const auto unit = buildRunUnit(run, sampleSettings());
     const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
     ASSERT_EQ(exec.size(), 1U);
-    EXPECT_EQ(exec[0].path, "/envs/tools/bin/python");
-    EXPECT_EQ(exec[0].argv[1], "-I");
-    EXPECT_EQ(exec[0].argv[2], "-B");
+    EXPECT_EQ(exec[0].argv[1], "/envs/tools/bin/python");
+    EXPECT_EQ(exec[0].argv[2], "-I");
+    EXPECT_EQ(exec[0].argv[3], "-B");
     EXPECT_EQ(get<StringList>(unit, "Environment"), (StringList{"LANG=C.UTF-8", "MPLBACKEND=Agg"}));
 }
 
@@ -217,7 +219,20 @@ TEST(RunUnit, DeniesEveryIpAddressAndClosesDevices)
     EXPECT_EQ(denied[0], (IpPrefix{AF_INET, Bytes(4, 0), 0}));
     EXPECT_EQ(denied[1], (IpPrefix{AF_INET6, Bytes(16, 0), 0}));
     EXPECT_EQ(get<std::string>(unit, "DevicePolicy"), "closed");
-    EXPECT_EQ(get<std::uint64_t>(unit, "LimitNPROC"), 16U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitNPROC"), 17U);
+}
+
+TEST(RunUnit, RunsTheInterpreterUnderTheReaperBoundIntoItsDev)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto binds = get<std::vector<BindMount>>(unit, "BindReadOnlyPaths");
+    ASSERT_EQ(binds.size(), 1U);
+    EXPECT_EQ(binds[0].source, sampleSettings().reaper);
+    EXPECT_EQ(binds[0].destination, reaperMountPoint);
+    EXPECT_FALSE(binds[0].ignoreMissing);
+    const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(exec.size(), 1U);
+    EXPECT_EQ(exec[0].argv.at(0), reaperMountPoint);
 }
 
 TEST(RunUnit, StaysLoadedForTheServerUntilReleased)
@@ -305,6 +320,7 @@ TEST(WarmUnit, TakesItsRunsCgroupLimitsAtHandover)
     }
     EXPECT_EQ(names, (std::vector<std::string>{"MemoryMax", "MemorySwapMax", "CPUQuotaPerSecUSec",
                                                "TasksMax"}));
+    EXPECT_EQ(std::get<std::uint64_t>(limits.back().value), unitTasksMax(16));
 }
 
 } // namespace
