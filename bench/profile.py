@@ -26,10 +26,11 @@ import urllib.parse
 # The first match of each pattern counts; a step a variant never logs is left out.
 STEPS = [
     ("job queued (StartTransientUnit arrived)", re.compile(r"Installed new job .*/start")),
-    ("main process forked", re.compile(r"Forked .*python3 as \d+")),
-    ("sandbox set up, exec of Python", re.compile(r"Executing: .*python3")),
+    ("main process forked", re.compile(r"Forked .*pyrunner-reaper as \d+")),
+    ("sandbox set up, exec of the reaper", re.compile(r"Executing: .*pyrunner-reaper")),
     ("unit running", re.compile(r"Changed start -> running")),
-    ("main process exited", re.compile(r"Main process exited|Child \d+ belongs to .*python")),
+    # The reaper's: systemd never sees the interpreter, the reaper's child, end.
+    ("main process exited", re.compile(r"Main process exited")),
     ("stop-post helper forked", re.compile(r"Forked .*pyrunner-unit-stats as \d+")),
     ("stop-post helper exited", re.compile(r"Control process exited")),
     ("unit dead", re.compile(r"Changed \S+ -> (dead|failed)")),
