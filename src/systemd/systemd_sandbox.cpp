@@ -207,9 +207,9 @@ std::uint64_t monotonicUsec(Deadlines::Clock::time_point time)
 }
 
 // The run's interpreter, which the unit's main process, the reaper (`mainPid`), forked: found
-// among the cgroup's processes by its parent. Empty when it is not there (yet: the reaper
-// forks as soon as it runs, which is before systemd ends the start job, but after
-// systemd has said so), or the kernel cannot tell.
+// among the cgroup's processes by its parent. Empty when it is not there, or not yet (systemd
+// ends the start job as the reaper's exec succeeds, which can be before the reaper has
+// forked), or the kernel cannot tell.
 core::UniqueFd openRunProcess(const CgroupTree& cgroups, const std::string& controlGroup,
                               pid_t mainPid)
 {
@@ -919,7 +919,7 @@ void SystemdSandbox::onRunReaped(const std::string& path)
     outcome.execMainCode = CLD_EXITED;
     outcome.execMainStatus = WEXITSTATUS(exit->waitStatus);
     outcome.result = outcome.execMainStatus == 0 ? "success" : "exit-code";
-    // A warm run's start is its handover.
+    // answer() puts a warm run's handover in its place.
     outcome.startMonotonicUsec = knownTimestamp(tracker.service, "ExecMainStartTimestampMonotonic");
     outcome.exitMonotonicUsec = reapedUsec;
     outcome.cgroupStats = stats;
