@@ -521,11 +521,18 @@ std::optional<RunView> RunManager::cancel(const std::string& id)
 Health RunManager::health() const
 {
     const std::lock_guard lock(mutex_);
-    Health health{sandbox_.reachable(), running_,           queue_.size(),
-                  options_.maxRunning,  options_.maxQueued, sandbox_.layers()};
-    health.warmReady = static_cast<std::size_t>(
-        std::count_if(warm_.begin(), warm_.end(), [](const WarmUnit& unit) { return unit.ready; }));
-    health.warmStarting = warm_.size() - health.warmReady;
+    Health health{
+        sandbox_.reachable(), running_, queue_.size(), options_.maxRunning, options_.maxQueued,
+        sandbox_.layers(),    {}};
+    for (const auto& pool : options_.warmPools)
+    {
+        health.warm[pool.first] = {};
+    }
+    for (const auto& unit : warm_)
+    {
+        auto& count = health.warm[unit.environment];
+        ++(unit.ready ? count.ready : count.starting);
+    }
     return health;
 }
 

@@ -35,9 +35,16 @@ struct Health
     std::size_t maxQueued = 0;
     // Each sandboxing layer and whether this host enforces it, as probed at start-up.
     std::map<std::string, bool> layers;
-    // Warm units waiting for a run: up and ready, or still starting.
-    std::size_t warmReady = 0;
-    std::size_t warmStarting = 0;
+    // Warm units waiting for a run, by environment: up and ready, or still starting. Every
+    // environment given a pool is there, also with none.
+    struct WarmUnits
+    {
+        std::size_t ready = 0;
+        std::size_t starting = 0;
+
+        bool operator==(const WarmUnits&) const = default;
+    };
+    std::map<std::string, WarmUnits> warm;
 };
 
 enum class SubmitError

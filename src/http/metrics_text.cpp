@@ -118,9 +118,14 @@ void gauges(Exposition& out, const core::Health& now)
     out.family("pyrunner_runs_queued_max", "gauge", "Runs that may wait in the queue.");
     out.sample("pyrunner_runs_queued_max", "", now.maxQueued);
     out.family("pyrunner_warm_units", "gauge",
-               "Idle warm units waiting for a run: ready, or still starting.");
-    out.sample("pyrunner_warm_units", "state=\"ready\"", now.warmReady);
-    out.sample("pyrunner_warm_units", "state=\"starting\"", now.warmStarting);
+               "Idle warm units waiting for a run, by environment: ready, or still starting.");
+    for (const auto& [environment, units] : now.warm)
+    {
+        // Environment names (isEnvironmentName) hold nothing a label value must escape.
+        const auto labels = "environment=\"" + environment + "\",state=";
+        out.sample("pyrunner_warm_units", labels + "\"ready\"", units.ready);
+        out.sample("pyrunner_warm_units", labels + "\"starting\"", units.starting);
+    }
     out.family("pyrunner_systemd_up", "gauge",
                "1 while the server reaches systemd through its broker, else 0.");
     out.sample("pyrunner_systemd_up", "", now.systemdReachable ? 1U : 0U);

@@ -194,8 +194,9 @@ def test_metrics_show_running_and_queued_runs(server_factory):
 def test_metrics_show_the_warm_pool(server_factory):
     server = server_factory(extra_args=("--warm-pool", "2"))
     samples = scrape(server)
-    idle = samples[("pyrunner_warm_units", (("state", "ready"),))] + samples[
-        ("pyrunner_warm_units", (("state", "starting"),))]
+    default = (("environment", "default"),)
+    idle = samples[("pyrunner_warm_units", default + (("state", "ready"),))] + samples[
+        ("pyrunner_warm_units", default + (("state", "starting"),))]
     assert idle == 2, samples
 
 

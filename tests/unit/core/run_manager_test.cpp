@@ -333,8 +333,7 @@ TEST_F(RunManagerTest, HealthCountsWarmUnitsReadyAndStarting)
     ASSERT_EQ(sandbox_.prepared.size(), 2U);
     sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
     const auto health = m.health();
-    EXPECT_EQ(health.warmReady, 1U);
-    EXPECT_EQ(health.warmStarting, 1U);
+    EXPECT_EQ(health.warm, (std::map<std::string, Health::WarmUnits>{{"default", {1, 1}}}));
 }
 
 TEST_F(RunManagerTest, CancellingAQueuedRunEndsItWithoutTheSandbox)

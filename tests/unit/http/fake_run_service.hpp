@@ -129,7 +129,7 @@ class FakeRunService : public core::RunService
 
     // Set before the service is used.
     std::optional<core::SubmitError> refuseWith;
-    core::Health healthReport{true, 1, 2, 4, 16, {{"seccomp", true}}};
+    core::Health healthReport{true, 1, 2, 4, 16, {{"seccomp", true}}, {}};
 
   private:
     struct Entry

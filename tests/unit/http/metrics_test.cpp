@@ -36,8 +36,7 @@ core::Health someHealth()
     now.queued = 4;
     now.maxRunning = 2;
     now.maxQueued = 64;
-    now.warmReady = 1;
-    now.warmStarting = 1;
+    now.warm = {{"datascience", {0, 0}}, {"default", {1, 1}}};
     return now;
 }
 
@@ -81,10 +80,12 @@ pyrunner_runs_running_max 2
 # HELP pyrunner_runs_queued_max Runs that may wait in the queue.
 # TYPE pyrunner_runs_queued_max gauge
 pyrunner_runs_queued_max 64
-# HELP pyrunner_warm_units Idle warm units waiting for a run: ready, or still starting.
+# HELP pyrunner_warm_units Idle warm units waiting for a run, by environment: ready, or still starting.
 # TYPE pyrunner_warm_units gauge
-pyrunner_warm_units{state="ready"} 1
-pyrunner_warm_units{state="starting"} 1
+pyrunner_warm_units{environment="datascience",state="ready"} 0
+pyrunner_warm_units{environment="datascience",state="starting"} 0
+pyrunner_warm_units{environment="default",state="ready"} 1
+pyrunner_warm_units{environment="default",state="starting"} 1
 # HELP pyrunner_systemd_up 1 while the server reaches systemd through its broker, else 0.
 # TYPE pyrunner_systemd_up gauge
 pyrunner_systemd_up 1
