@@ -134,13 +134,15 @@ CgroupTree CgroupTree::forHost()
     return tree;
 }
 
+core::UniqueFd CgroupTree::in(const core::UniqueFd& hierarchy, std::string_view controlGroup)
+{
+    return hierarchy ? openCgroup(hierarchy.get(), controlGroup) : core::UniqueFd();
+}
+
 std::optional<core::CgroupStats> CgroupTree::read(std::string_view controlGroup) const
 {
-    const auto in = [&](const core::UniqueFd& hierarchy) {
-        return hierarchy ? openCgroup(hierarchy.get(), controlGroup) : core::UniqueFd();
-    };
-    const auto unified = in(unified_);
-    const auto memory = in(memory_);
+    const auto unified = in(unified_, controlGroup);
+    const auto memory = in(memory_, controlGroup);
     core::CgroupStats stats;
     // v1 and v2 name the same figures differently.
     if (memory_)
@@ -166,11 +168,13 @@ std::optional<core::CgroupStats> CgroupTree::read(std::string_view controlGroup)
         stats.memoryPeakBytes = figure(readFigures(unified, "memory.peak"), numberFile);
         stats.memoryLimitBytes = figure(readFigures(unified, "memory.max"), numberFile);
     }
-    stats.tasksLimit = figure(
-        pids_ ? readFigures(in(pids_), "pids.max") : readFigures(unified, "pids.max"), numberFile);
+    stats.tasksLimit = figure(pids_ ? readFigures(in(pids_, controlGroup), "pids.max")
+                                    : readFigures(unified, "pids.max"),
+                              numberFile);
     // v2's cpu.max is "quota period"; the period is systemd's 100 ms.
-    stats.cpuQuotaUsec = cpu_ ? figure(readFigures(in(cpu_), "cpu.cfs_quota_us"), numberFile)
-                              : figure(readFigures(unified, "cpu.max"), firstNumber);
+    stats.cpuQuotaUsec =
+        cpu_ ? figure(readFigures(in(cpu_, controlGroup), "cpu.cfs_quota_us"), numberFile)
+             : figure(readFigures(unified, "cpu.max"), firstNumber);
     // cpu.stat's usage is kept for every v2 cgroup, with or without the cpu controller, also
     // on hybrid hosts; a legacy host has only cpuacct's.
     stats.cpuUsageUsec = figure(readFigures(unified, "cpu.stat"), [](std::string_view text) {
@@ -179,7 +183,8 @@ std::optional<core::CgroupStats> CgroupTree::read(std::string_view controlGroup)
     if (!stats.cpuUsageUsec && cpuacct_)
     {
         constexpr std::uint64_t nsecPerUsec = 1000;
-        const auto usage = figure(readFigures(in(cpuacct_), "cpuacct.usage"), numberFile);
+        const auto usage =
+            figure(readFigures(in(cpuacct_, controlGroup), "cpuacct.usage"), numberFile);
         stats.cpuUsageUsec = usage ? std::optional(*usage / nsecPerUsec) : std::nullopt;
     }
     return stats;
@@ -187,7 +192,7 @@ std::optional<core::CgroupStats> CgroupTree::read(std::string_view controlGroup)
 
 std::optional<std::uint64_t> CgroupTree::unifiedId(std::string_view controlGroup) const
 {
-    const auto dir = unified_ ? openCgroup(unified_.get(), controlGroup) : core::UniqueFd();
+    const auto dir = in(unified_, controlGroup);
     struct stat status
     {
     };
@@ -200,8 +205,7 @@ std::optional<std::uint64_t> CgroupTree::unifiedId(std::string_view controlGroup
 
 std::optional<std::vector<pid_t>> CgroupTree::processes(std::string_view controlGroup) const
 {
-    const auto text = readFigures(
-        unified_ ? openCgroup(unified_.get(), controlGroup) : core::UniqueFd(), "cgroup.procs");
+    const auto text = readFigures(in(unified_, controlGroup), "cgroup.procs");
     if (!text || text->size() >= figureFileMaxBytes)
     {
         return std::nullopt;

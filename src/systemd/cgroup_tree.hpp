@@ -57,6 +57,9 @@ class CgroupTree
     std::optional<std::vector<pid_t>> processes(std::string_view controlGroup) const;
 
   private:
+    // `controlGroup`'s directory in `hierarchy`, where the host has that hierarchy.
+    static core::UniqueFd in(const core::UniqueFd& hierarchy, std::string_view controlGroup);
+
     core::UniqueFd memory_;
     core::UniqueFd pids_;
     core::UniqueFd cpu_;

@@ -206,6 +206,23 @@ std::uint64_t monotonicUsec(Deadlines::Clock::time_point time)
         std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count());
 }
 
+// A process of a unit's cgroup other than its reaper (`mainPid`): a pidfd, empty for the reaper
+// or a process gone, and what the kernel says of it.
+struct Process
+{
+    core::UniqueFd fd;
+    std::optional<LiveProcess> live;
+};
+Process besideReaper(pid_t pid, pid_t mainPid)
+{
+    Process process{pid == mainPid ? core::UniqueFd() : openProcess(pid), std::nullopt};
+    if (process.fd)
+    {
+        process.live = liveProcess(process.fd.get());
+    }
+    return process;
+}
+
 // The run's interpreter, which the unit's main process, the reaper (`mainPid`), forked: found
 // among the cgroup's processes by its parent. Empty when it is not there, or not yet (systemd
 // ends the start job as the reaper's exec succeeds, which can be before the reaper has
@@ -221,16 +238,15 @@ core::UniqueFd openRunProcess(const CgroupTree& cgroups, const std::string& cont
     core::UniqueFd found;
     for (const auto pid : *pids)
     {
-        auto process = pid == mainPid ? core::UniqueFd() : openProcess(pid);
-        const auto live = process ? liveProcess(process.get()) : std::nullopt;
-        if (live && live->parent == mainPid)
+        auto process = besideReaper(pid, mainPid);
+        if (process.live && process.live->parent == mainPid)
         {
             if (found)
             {
                 // Not the reaper's alone: which one is the interpreter cannot be told.
                 return {};
             }
-            found = std::move(process);
+            found = std::move(process.fd);
         }
     }
     return found;
@@ -243,11 +259,10 @@ bool runProcessesLeft(const CgroupTree& cgroups, const std::string& controlGroup
 {
     const auto pids = cgroups.processes(controlGroup);
     return !pids || std::ranges::any_of(*pids, [mainPid](pid_t pid) {
-        const auto process = pid == mainPid ? core::UniqueFd() : openProcess(pid);
-        const auto live = process ? liveProcess(process.get()) : std::nullopt;
+        const auto process = besideReaper(pid, mainPid);
         // One gone since the list was read is not left; one whose number another took since
         // only keeps the run from being answered early.
-        return process && (!live || live->uid != 0);
+        return process.fd && (!process.live || process.live->uid != 0);
     });
 }
 

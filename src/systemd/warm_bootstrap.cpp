@@ -1,5 +1,7 @@
 #include "systemd/warm_bootstrap.hpp"
 
+#include "systemd/unit_properties.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -116,8 +118,7 @@ def _prepare():
     # path.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (output + 1, output + 1))
-    # The reaper, this process's parent, counts among the dynamic user's processes.
-    resource.setrlimit(resource.RLIMIT_NPROC, (tasks + 1, tasks + 1))
+    resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
     path = os.path.join(os.environ["CREDENTIALS_DIRECTORY"], "main.py")
     sys.argv = [path] + [os.fsdecode(arg) for arg in args]
     text = code.decode("utf-8", "replace")
@@ -183,7 +184,8 @@ std::string handoverMessage(const std::string& code, const std::string& stdinDat
     std::string out;
     appendLittleEndian<std::uint64_t>(out, limits.cpuTimeS);
     appendLittleEndian<std::uint64_t>(out, limits.outputBytes);
-    appendLittleEndian<std::uint64_t>(out, limits.tasks);
+    // The unit's process count, as for a cold run: the reaper, this process's parent, counts.
+    appendLittleEndian<std::uint64_t>(out, unitTasksMax(limits.tasks));
     appendBytes(out, code);
     appendBytes(out, stdinData);
     appendLittleEndian(out, static_cast<std::uint32_t>(args.size()));

@@ -15,7 +15,8 @@ namespace pyrunner::systemd
 std::string_view warmBootstrapCode();
 
 // What the broker writes to a warm unit's stdin at handover: "PYR1", the length of the
-// rest, then the run's limits, code, stdin and arguments.
+// rest, then the run's process limits (the process count the unit's, its reaper counted),
+// code, stdin and arguments.
 std::string handoverMessage(const std::string& code, const std::string& stdinData,
                             const std::vector<std::string>& args, const core::Limits& limits);
 
