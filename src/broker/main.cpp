@@ -116,12 +116,13 @@ bool acceptLayers(const pyrunner::systemd::LayerReport& report, bool requireAll)
     return !requireAll;
 }
 
-// Rewritten at every start, so that warm units always run this build's bootstrap. Root's
-// alone, in the root-owned state directory: no one else can replace it or plant a link.
+// Rewritten at every start, so that warm units always run this build's bootstrap. Root's, in
+// the root-owned state directory: no one else can replace it or plant a link. Mode 0604: warm
+// units bind it in and run it as their dynamic users, to whom it is an "other"'s file.
 std::string writeWarmBootstrap(const std::string& stateDir)
 {
     auto path = stateDir + "/warm-bootstrap.py";
-    constexpr mode_t mode = 0600;
+    constexpr mode_t mode = 0604;
     const pyrunner::core::UniqueFd fd(
         ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
     const auto code = pyrunner::systemd::warmBootstrapCode();

@@ -141,6 +141,12 @@ void RunFiles::writePrivate(const std::string& runId, const char* name,
     writeNew(openRunDir(runId), runId, name, data, privateFileMode);
 }
 
+void RunFiles::writeCode(const std::string& runId, const std::string& code) const
+{
+    constexpr mode_t codeFileMode = 0604;
+    writeNew(openRunDir(runId), runId, codeName, code, codeFileMode);
+}
+
 void RunFiles::writeStopRecord(const std::string& runId, const std::string& record) const
 {
     const auto dir = openRunDir(runId);

@@ -26,7 +26,8 @@ class RunFiles
     static constexpr const char* cgroupStatsPartialName = "cgroup-stats.partial";
     // Where the broker writes the stop record it read itself before renaming it.
     static constexpr const char* cgroupStatsBrokerName = "cgroup-stats.broker";
-    // The run's code and stdin: root-only, read by systemd as root, never by the front.
+    // The run's code, bound read-only into its unit, and its stdin, root-only, which systemd
+    // opens as root.
     static constexpr const char* codeName = "main.py";
     static constexpr const char* stdinName = "stdin";
     // A warm unit's stdin: the FIFO the broker hands the run over through.
@@ -51,6 +52,10 @@ class RunFiles
     void remove(const std::string& runId) const;
     // Writes a new root-only (0600) file in the run's directory; throws std::system_error.
     void writePrivate(const std::string& runId, const char* name, const std::string& data) const;
+    // Writes the run's code (codeName), mode 0604: its unit binds the file in, and to the
+    // run's dynamic user, who is no one in particular, the file is an "other"'s. The front's
+    // group may enter the run directory but not read the file. Throws std::system_error.
+    void writeCode(const std::string& runId, const std::string& code) const;
     // Puts the stop record the broker read from the unit's cgroup while the unit was stopping
     // in place (readable by the front, whole or not at all), unless the unit's helper has
     // written its own already. Throws std::system_error.

@@ -240,7 +240,7 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
     {
         // Fails if the id was used before: a run's directory is never reused.
         run.outputDir = files_.create(id, settings_.frontGid);
-        files_.writePrivate(id, core::RunFiles::codeName, run.code);
+        files_.writeCode(id, run.code);
         files_.writePrivate(id, core::RunFiles::stdinName, run.stdinData);
     }
     catch (const std::exception& e)
@@ -467,7 +467,7 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
     probe.limits = settings_.policy.limits.defaults;
     probe.interpreter = environments_.defaultInterpreter();
     probe.outputDir = files_.create(probe.id, settings_.frontGid);
-    files_.writePrivate(probe.id, core::RunFiles::codeName, probe.code);
+    files_.writeCode(probe.id, probe.code);
     core::SandboxCallbacks callbacks;
     callbacks.onExited = [this, id = probe.id, limits = probe.limits,
                           done = std::move(done)](const core::UnitOutcome& outcome) {

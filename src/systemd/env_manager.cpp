@@ -150,7 +150,7 @@ void EnvironmentManager::probe(core::Environment environment, Probed done)
     try
     {
         run.outputDir = files_.create(run.id, readerGid_);
-        files_.writePrivate(run.id, core::RunFiles::codeName, run.code);
+        files_.writeCode(run.id, run.code);
     }
     catch (const std::exception& e)
     {

@@ -22,8 +22,6 @@ constexpr std::uint64_t quotaUsecPerPercent = 10000;
 constexpr std::uint64_t stopTimeoutUsec = 10 * usecPerSec;
 constexpr std::uint64_t maxOpenFiles = 1024;
 constexpr std::uint32_t privateUmask = 0077;
-constexpr const char* codeCredential = "main.py";
-constexpr const char* warmBootstrapCredential = "bootstrap.py";
 
 // Kernel interfaces and syscall groups no analytics script needs, denied on top of the
 // @system-service allow-list so each one fails with EPERM instead of killing the run.
@@ -249,27 +247,25 @@ void addMainCommand(std::vector<Property>& p, const StringList& argv, const Unit
 }
 
 void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
-                 const UnitSettings& settings, const std::string& unitName)
+                 const UnitSettings& settings)
 {
-    // The code arrives as a credential: a read-only file private to this unit, loaded from
-    // a root-only file (SetCredential= would keep the code in the readable unit file).
-    p.push_back(
-        {"LoadCredential", std::vector<CredentialSource>{
-                               {codeCredential, run.outputDir + "/" + core::RunFiles::codeName}}});
-    auto argv = pythonArgv(run.interpreter, "/run/credentials/" + unitName + "/" + codeCredential);
+    p.push_back({"BindReadOnlyPaths",
+                 std::vector<BindMount>{
+                     {run.outputDir + "/" + core::RunFiles::codeName, codeMountPoint, false, 0}}});
+    auto argv = pythonArgv(run.interpreter, codeMountPoint);
     argv.insert(argv.end(), run.args.begin(), run.args.end());
     addMainCommand(p, argv, settings);
     addStopPost(p, run, settings);
 }
 
 void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
-                     const UnitSettings& settings, const std::string& unitName)
+                     const UnitSettings& settings)
 {
-    p.push_back({"LoadCredential",
-                 std::vector<CredentialSource>{{warmBootstrapCredential, settings.warmBootstrap}}});
-    auto argv = pythonArgv(prepared.interpreter,
-                           "/run/credentials/" + unitName + "/" + warmBootstrapCredential);
+    p.push_back({"BindReadOnlyPaths", std::vector<BindMount>{{settings.warmBootstrap,
+                                                              warmBootstrapMountPoint, false, 0}}});
+    auto argv = pythonArgv(prepared.interpreter, warmBootstrapMountPoint);
     argv.emplace_back(warmHandoverMountPoint);
+    argv.emplace_back(codeMountPoint);
     argv.insert(argv.end(), prepared.preImports.begin(), prepared.preImports.end());
     addMainCommand(p, argv, settings);
     addStopPost(p, prepared, settings);
@@ -318,7 +314,7 @@ TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& sett
     addLimits(p, run.limits, run.limits, std::uint64_t{run.limits.wallTimeS} * usecPerSec);
     addInput(p, run);
     addOutput(p, run);
-    addCommands(p, run, settings, unit.name);
+    addCommands(p, run, settings);
     return unit;
 }
 
@@ -347,7 +343,7 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
     p.push_back({"BindReadOnlyPaths",
                  std::vector<BindMount>{{handoverFifo, warmHandoverMountPoint, false, 0}}});
     addOutput(p, prepared);
-    addWarmCommands(p, prepared, settings, unit.name);
+    addWarmCommands(p, prepared, settings);
     return unit;
 }
 

@@ -103,7 +103,8 @@ struct UnitSettings
     std::vector<std::string> inaccessiblePaths;
     // The built environments: each run sees its own only.
     std::string environmentsDir;
-    // Root-only file with the warm units' bootstrap (warm_bootstrap.hpp).
+    // The warm units' bootstrap (warm_bootstrap.hpp), in a directory only root and the front
+    // may enter.
     std::string warmBootstrap;
     // How long a warm unit may wait for its run before systemd ends it.
     std::uint64_t warmIdleMaxUsec = std::uint64_t{600} * 1000000;
@@ -120,6 +121,12 @@ std::optional<std::string> runIdOfUnit(std::string_view unitName);
 // The whole sandbox of one run, as StartTransientUnit properties.
 TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& settings);
 
+// Where a run sees its code, bound read-only from the run's directory: a mount in the unit's
+// own /dev, where a credential would also cost a mount in the host's, which every unit
+// started meanwhile copies and then reads again and again while it sets up its own.
+inline constexpr const char* codeMountPoint = "/dev/pyrunner-main.py";
+// Where a warm unit sees the bootstrap (UnitSettings::warmBootstrap), likewise.
+inline constexpr const char* warmBootstrapMountPoint = "/dev/pyrunner-bootstrap.py";
 // Where a warm unit sees its handover FIFO; the bootstrap gets it as its argument.
 inline constexpr const char* warmHandoverMountPoint = "/dev/pyrunner-handover";
 // Where every run unit sees UnitSettings::reaper, its main process: on the unit's own /dev,

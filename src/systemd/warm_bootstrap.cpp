@@ -50,8 +50,8 @@ def _import_quietly(names):
         os.close(saved[1])
 
 
-# After the handover path.
-_import_quietly(sys.argv[2:])
+# After the handover path and the script's path.
+_import_quietly(sys.argv[3:])
 # Out of the collector's sight: a process the run forks then shares these pages instead of
 # copying each one a collection touches, as a cold interpreter's children would not have to.
 gc.freeze()
@@ -119,7 +119,8 @@ def _prepare():
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (output + 1, output + 1))
     resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
-    path = os.path.join(os.environ["CREDENTIALS_DIRECTORY"], "main.py")
+    # The cold path's script, so that __file__, sys.argv[0] and tracebacks read the same.
+    path = sys.argv[2]
     sys.argv = [path] + [os.fsdecode(arg) for arg in args]
     text = code.decode("utf-8", "replace")
     # Tracebacks quote the script's lines, as they do from the file on the cold path.

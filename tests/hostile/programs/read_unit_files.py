@@ -7,8 +7,9 @@ import os
 import sys
 
 value = sys.argv[1].encode()
-# Our own unit spells out our own arguments, the value included.
-me = os.path.basename(os.environ.get("CREDENTIALS_DIRECTORY", "")) or "?"
+# Our own unit spells out our own arguments, the value included; our cgroup is named after it.
+with open("/proc/self/cgroup", encoding="utf-8") as cgroup:
+    me = os.path.basename(cgroup.readline().strip()) or "?"
 found = []
 for pattern in (
     "/run/systemd/transient/*",

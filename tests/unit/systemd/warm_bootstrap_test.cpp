@@ -24,7 +24,7 @@ std::string slurp(const fs::path& path)
 }
 
 // The bootstrap run by the system's Python outside any sandbox, given a file holding the
-// handover where a warm unit has its FIFO.
+// handover where a warm unit has its FIFO, and the path a cold run's script would have.
 class WarmBootstrapTest : public ::testing::Test
 {
   protected:
@@ -43,14 +43,15 @@ class WarmBootstrapTest : public ::testing::Test
     int run(const std::string& handover, const std::string& imports = "")
     {
         std::ofstream(dir_ / "handover", std::ios::binary) << handover;
-        const auto command =
-            "CREDENTIALS_DIRECTORY=" + dir_.string() + " /usr/bin/python3 -I -B -u " +
-            (dir_ / "bootstrap.py").string() + " " + (dir_ / "handover").string() + " " + imports +
-            " < /dev/null > " + (dir_ / "out").string() + " 2> " + (dir_ / "err").string();
+        const auto command = "/usr/bin/python3 -I -B -u " + (dir_ / "bootstrap.py").string() + " " +
+                             (dir_ / "handover").string() + " " + scriptPath() + " " + imports +
+                             " < /dev/null > " + (dir_ / "out").string() + " 2> " +
+                             (dir_ / "err").string();
         const int status = std::system(command.c_str());
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
 
+    std::string scriptPath() const { return (dir_ / "main.py").string(); }
     std::string out() const { return slurp(dir_ / "out"); }
     std::string err() const { return slurp(dir_ / "err"); }
 
@@ -68,10 +69,10 @@ class WarmBootstrapTest : public ::testing::Test
 
 TEST_F(WarmBootstrapTest, RunsTheCodeAsMainWithItsArgvAndStdin)
 {
-    const auto code =
-        "import sys\nprint(__name__, sys.argv[1:], input(), sys.argv[0].endswith('/main.py'))\n";
+    const auto code = "import sys\nprint(__name__, sys.argv[1:], input(), sys.argv[0] == __file__, "
+                      "__file__)\n";
     EXPECT_EQ(run(handoverMessage(code, "typed\n", {"a b", "$HOME"}, limits())), 0);
-    EXPECT_EQ(out(), "__main__ ['a b', '$HOME'] typed True\n");
+    EXPECT_EQ(out(), "__main__ ['a b', '$HOME'] typed True " + scriptPath() + "\n");
 }
 
 TEST_F(WarmBootstrapTest, ImportsTheEnvironmentsModulesQuietlyAndSkipsOnesThatFail)
