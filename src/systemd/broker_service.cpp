@@ -69,6 +69,20 @@ BrokerService::BrokerService(SystemdSandbox& sandbox, const core::RunFiles& file
       busDaemon_(
           sdbus::createProxy(sandbox.connection(), "org.freedesktop.DBus", "/org/freedesktop/DBus"))
 {
+    // Only the bus itself may send as org.freedesktop.DBus. arg2 is the new owner: none.
+    departures_ = sandbox.connection().addMatch(
+        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg2=''",
+        [this](sdbus::Message& message) {
+        std::string name;
+        std::string oldOwner;
+        message >> name >> oldOwner;
+        // A unique name is its own owner; well-known names come and go with their owners.
+        if (name == oldOwner)
+        {
+            connectionGone(name);
+        }
+        });
     const auto* iface = broker::interfaceName;
     object_->registerMethod("StartRun")
         .onInterface(iface)
@@ -184,6 +198,25 @@ std::optional<std::uint32_t> BrokerService::callerUid()
     return uid;
 }
 
+void BrokerService::connectionGone(const std::string& uniqueName)
+{
+    callerUids_.erase(uniqueName);
+    for (auto it = idleWarm_.begin(); it != idleWarm_.end();)
+    {
+        if (it->second != uniqueName)
+        {
+            ++it;
+            continue;
+        }
+        logRun(LOG_INFO, it->first, "warm_unit_abandoned",
+               "The front that prepared the warm unit of run " + it->first +
+                   " has left; the unit is stopped.");
+        abandoned_.insert(it->first);
+        sandbox_.kill(it->first);
+        it = idleWarm_.erase(it);
+    }
+}
+
 void BrokerService::requireFront()
 {
     if (callerUid() != settings_.frontUid)
@@ -232,6 +265,7 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
                                             "environment.");
         }
         // Its warm unit and files are there; the run goes to it over its stdin.
+        idleWarm_.erase(id);
         run.outputDir = files_.path(id);
         sandbox_.startPrepared(run, callbacksFor(id));
         return;
@@ -323,7 +357,9 @@ core::SandboxCallbacks BrokerService::callbacksFor(const std::string& id)
     };
     callbacks.onExited = [this, id](const core::UnitOutcome& outcome) {
         active_.erase(id);
-        ending_.emplace(id, false);
+        idleWarm_.erase(id);
+        // An abandoned unit's files are as good as released.
+        ending_.emplace(id, abandoned_.erase(id) != 0);
         writeStopRecord(id, outcome);
         // Losing sight of the unit (systemd re-executing, the unit collected before its
         // properties were read) is no loss when its stop record is there.
@@ -422,6 +458,7 @@ void BrokerService::prepareRun(const std::string& id, const std::string& environ
         throw sdbus::Error(failed, std::string("Cannot prepare the run: ") + e.what() + ".");
     }
     active_.insert(id);
+    idleWarm_.emplace(id, object_->getCurrentlyProcessedMessage()->getSender());
     sandbox_.prepare(prepared, settings_.policy.limits.maxima, callbacksFor(id));
 }
 

@@ -89,6 +89,9 @@ class BrokerService
     // them, ahead of the stop-post helper's record.
     void writeStopRecord(const std::string& id, const core::UnitOutcome& outcome);
     void emitExited(const std::string& id, const core::UnitOutcome& outcome);
+    // A connection left the bus: the warm units it prepared and never used are killed, and
+    // their files go with them, since no front will release them.
+    void connectionGone(const std::string& uniqueName);
     // The uid the bus says the caller of the method being handled connected as.
     std::optional<std::uint32_t> callerUid();
     // Throws AccessDenied unless the message being handled comes from the front's user.
@@ -108,6 +111,13 @@ class BrokerService
     // them meanwhile: systemd may yet open their files for the stop-post helper, so they go
     // with the unit. Touched only on the bus thread.
     std::map<std::string, bool> ending_;
+    // Warm units prepared and not yet given a run, by id, with the unique bus name of the
+    // front that prepared them; touched only on the bus thread.
+    std::map<std::string, std::string> idleWarm_;
+    // Units killed because the front that prepared them left; their files go when they end.
+    std::set<std::string> abandoned_;
+    // NameOwnerChanged of every connection that leaves the bus.
+    std::unique_ptr<void, std::function<void(void*)>> departures_;
     // Runs waiting for their requirements' environment; a kill ends them at once.
     std::set<std::string> waitingForEnvironment_;
     // What the start-up probe found; touched only on the bus thread.

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from deployment import BROKER_UNIT
 from test_environments import create_operator_environment
 
 # Every verdict, and what differs between the paths in how Python starts and ends.
@@ -93,6 +94,39 @@ def test_the_pool_refills(warm_and_cold, machine):
             break
         assert time.monotonic() < deadline, f"the pool did not refill:\n{units}"
         time.sleep(0.5)
+
+
+def warm_units(machine):
+    units = machine.run("systemctl", "list-units", "--plain", "--no-legend", "pyrunner-*").stdout
+    return {line.split()[0] for line in units.splitlines() if "warm run" in line}
+
+
+@pytest.mark.parametrize("signal", ["SIGTERM", "SIGKILL"])
+def test_a_server_that_goes_takes_its_warm_units_with_it(server_factory, machine, signal):
+    before = warm_units(machine)
+    server = server_factory(max_running=2, extra_args=("--warm-pool", "2"))
+    deadline = time.monotonic() + 15
+    while len(warm_units(machine) - before) < 2:
+        assert time.monotonic() < deadline, "the pool did not fill"
+        time.sleep(0.5)
+    its_own = warm_units(machine) - before
+
+    machine.run("systemctl", "kill", f"--signal={signal}", server.unit, check=False)
+    machine.run("systemctl", "stop", server.unit, check=False)
+
+    run_dirs = [f"{server.state_dir}/runs/{unit.removeprefix('pyrunner-').removesuffix('.service')}"
+                for unit in its_own]
+
+    def left_behind():
+        return sorted(its_own & warm_units(machine)) + [
+            path for path in run_dirs if machine.run("test", "-e", path, check=False).returncode == 0]
+
+    deadline = time.monotonic() + 15
+    while left_behind():
+        assert time.monotonic() < deadline, f"left behind: {left_behind()}"
+        time.sleep(0.5)
+    assert "warm_unit_abandoned" in machine.journal("-u", BROKER_UNIT, "-o", "cat",
+                                                    "--output-fields=STATUS", "-n", "200")
 
 
 def test_a_pool_of_zero_runs_cold(warm_and_cold, machine):
