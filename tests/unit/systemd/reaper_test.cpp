@@ -26,6 +26,11 @@ Ended reap(const std::string& script)
     const pid_t reaper = ::fork();
     if (reaper == 0)
     {
+        // With no signal blocked, as systemd starts a unit's process: StopSignals' tests in
+        // this binary leave SIGTERM blocked.
+        sigset_t none{};
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::dup2(pipe[1], STDOUT_FILENO);
         ::execl(PYRUNNER_REAPER_BINARY, PYRUNNER_REAPER_BINARY, "/bin/sh", "-c", script.c_str(),
                 static_cast<char*>(nullptr));
