@@ -2,6 +2,7 @@
 // privileged pyrunner-broker for every run. Wiring only: parses the command line, connects
 // the layers, and waits for SIGINT or SIGTERM.
 
+#include "core/cli_bound.hpp"
 #include "core/config.hpp"
 #include "core/limits.hpp"
 #include "core/metrics.hpp"
@@ -56,11 +57,6 @@ struct Flags
     std::optional<std::uint64_t> diskBudgetMb;
     std::optional<unsigned> httpThreads;
 };
-
-CLI::Range range(pyrunner::core::Bound bound)
-{
-    return CLI::Range(bound.min, bound.max);
-}
 
 // pyrunnerd env create NAME --requirements FILE [--find-links DIR]
 struct CreateCommand
@@ -120,6 +116,7 @@ int createEnvironment(const CreateCommand& c)
 void addOptions(CLI::App& app, Flags& f)
 {
     namespace bounds = pyrunner::core::bounds;
+    using pyrunner::core::cliRange;
     app.add_option("--config", f.config, "the configuration file; flags override its keys")
         ->capture_default_str();
     app.add_flag("--check-config", f.checkConfig,
@@ -132,12 +129,12 @@ void addOptions(CLI::App& app, Flags& f)
     app.add_option("--state-dir", f.stateDir,
                    "where the broker keeps runs' output (/var/lib/pyrunner)");
     app.add_option("--max-running", f.maxRunning, "runs at once (the number of CPUs)")
-        ->check(range(bounds::maxRunning));
+        ->check(cliRange(bounds::maxRunning));
     app.add_option("--max-queued", f.maxQueued, "runs waiting behind them (64)")
-        ->check(range(bounds::maxQueued));
+        ->check(cliRange(bounds::maxQueued));
     app.add_option("--warm-pool", f.warmPool,
                    "warm units kept ready for runs of the default environment (0: none)")
-        ->check(range(bounds::warmPool));
+        ->check(cliRange(bounds::warmPool));
     app.add_option("--warm-pool-for", f.warmPoolFor,
                    "NAME=K: warm units kept ready for runs of environment NAME (repeatable)")
         ->check([](const std::string& text) {
@@ -148,12 +145,12 @@ void addOptions(CLI::App& app, Flags& f)
     app.add_option("--store", f.store, "the run store (<state-dir>/front/runs.sqlite3)");
     app.add_option("--retention-seconds", f.retentionSeconds,
                    "how long a finished run and its output are kept (86400)")
-        ->check(range(bounds::retentionSeconds));
+        ->check(cliRange(bounds::retentionSeconds));
     app.add_option("--disk-budget-mb", f.diskBudgetMb,
                    "output of finished runs kept at most; the oldest go first (10240)")
-        ->check(range(bounds::diskBudgetMb));
+        ->check(cliRange(bounds::diskBudgetMb));
     app.add_option("--http-threads", f.httpThreads, "HTTP worker threads (4)")
-        ->check(range(bounds::httpThreads));
+        ->check(cliRange(bounds::httpThreads));
 }
 
 template <typename T> void applyFlag(const std::optional<T>& flag, T& setting)

@@ -2,6 +2,7 @@
 // bus, takes typed runs from the HTTP front's user only, checks them against the operator's
 // maxima, and starts each as a sandboxed transient unit. Wiring only.
 
+#include "core/cli_bound.hpp"
 #include "core/config.hpp"
 #include "core/fd.hpp"
 #include "core/run_files.hpp"
@@ -53,11 +54,6 @@ struct Settings
     std::optional<std::uint64_t> buildMaxMb;
 };
 
-CLI::Range range(pyrunner::core::Bound bound)
-{
-    return CLI::Range(bound.min, bound.max);
-}
-
 void addOptions(CLI::App& app, Settings& s)
 {
     app.add_option("--config", s.config,
@@ -78,6 +74,7 @@ void addOptions(CLI::App& app, Settings& s)
         ->capture_default_str()
         ->check(CLI::ExistingFile);
     namespace bounds = pyrunner::core::bounds;
+    using pyrunner::core::cliRange;
     app.add_option("--environments-dir", s.environmentsDir,
                    "where built environments are kept, outside the state directory "
                    "(/var/lib/pyrunner-environments)");
@@ -86,13 +83,13 @@ void addOptions(CLI::App& app, Settings& s)
                    "list requirements)");
     app.add_option("--build-timeout-s", s.buildTimeoutS,
                    "how long an environment's build may take (600)")
-        ->check(range(bounds::buildTimeoutS));
+        ->check(cliRange(bounds::buildTimeoutS));
     app.add_option("--build-memory-mb", s.buildMemoryMb,
                    "memory an environment's build may use (2048)")
-        ->check(range(bounds::buildMemoryMb));
+        ->check(cliRange(bounds::buildMemoryMb));
     app.add_option("--build-max-mb", s.buildMaxMb,
                    "the largest environment a build may leave (2048)")
-        ->check(range(bounds::buildMaxMb));
+        ->check(cliRange(bounds::buildMaxMb));
     app.add_flag("--require-all-layers", s.requireAllLayers,
                  "refuse to start when the host does not enforce every sandboxing layer");
 }
