@@ -117,21 +117,30 @@ std::map<std::string, bool> BrokerClient::layers() const
     return layers_;
 }
 
-void BrokerClient::fetchLayers()
+template <typename Answer>
+std::optional<Answer> BrokerClient::ask(const char* method, const char* question)
 {
-    std::map<std::string, bool> layers;
+    Answer answer{};
     try
     {
-        broker_->callMethod("Layers")
+        broker_->callMethod(method)
             .onInterface(broker::interfaceName)
             .withTimeout(callTimeout)
-            .storeResultsTo(layers);
+            .storeResultsTo(answer);
     }
     catch (const sdbus::Error& e)
     {
-        logMessage(LOG_WARNING,
-                   "pyrunnerd: cannot ask the broker which layers hold: " + e.getMessage());
+        logMessage(LOG_WARNING, std::string("pyrunnerd: cannot ask the broker ") + question + ": " +
+                                    e.getMessage());
+        return std::nullopt;
     }
+    return answer;
+}
+
+void BrokerClient::fetchLayers()
+{
+    auto layers = ask<std::map<std::string, bool>>("Layers", "which layers hold")
+                      .value_or(std::map<std::string, bool>{});
     const std::lock_guard lock(layersMutex_);
     layers_ = std::move(layers);
 }
@@ -144,23 +153,15 @@ std::vector<core::Environment> BrokerClient::environments() const
 
 void BrokerClient::fetchEnvironments()
 {
-    std::vector<broker::WireEnvironment> wire;
-    try
+    const auto wire =
+        ask<std::vector<broker::WireEnvironment>>("Environments", "for its environments");
+    if (!wire)
     {
-        broker_->callMethod("Environments")
-            .onInterface(broker::interfaceName)
-            .withTimeout(callTimeout)
-            .storeResultsTo(wire);
-    }
-    catch (const sdbus::Error& e)
-    {
-        logMessage(LOG_WARNING,
-                   "pyrunnerd: cannot ask the broker for its environments: " + e.getMessage());
         return;
     }
     std::vector<core::Environment> environments;
-    environments.reserve(wire.size());
-    for (const auto& environment : wire)
+    environments.reserve(wire->size());
+    for (const auto& environment : *wire)
     {
         environments.push_back(broker::fromWire(environment));
     }
@@ -289,20 +290,8 @@ std::vector<std::string> BrokerClient::strayRuns()
     std::promise<std::vector<std::string>> answer;
     auto future = answer.get_future();
     bus_->post([this, &answer] {
-        std::vector<std::string> ids;
-        try
-        {
-            broker_->callMethod("StrayRuns")
-                .onInterface(broker::interfaceName)
-                .withTimeout(callTimeout)
-                .storeResultsTo(ids);
-        }
-        catch (const sdbus::Error& e)
-        {
-            logMessage(LOG_WARNING,
-                       "pyrunnerd: cannot ask the broker for stray runs: " + e.getMessage());
-        }
-        answer.set_value(std::move(ids));
+        answer.set_value(ask<std::vector<std::string>>("StrayRuns", "for stray runs")
+                             .value_or(std::vector<std::string>{}));
     });
     return future.get();
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -68,6 +69,9 @@ class BrokerClient final : public core::Sandbox
     void onRunExited(sdbus::Message& message);
     void onBrokerOwner(sdbus::Message& message);
     void brokerArrived();
+    // The answer to the broker's method `method`, which takes no argument; nothing, and a
+    // warning that the broker could not be asked `question`, if the call fails.
+    template <typename Answer> std::optional<Answer> ask(const char* method, const char* question);
     void fetchLayers();
     void fetchEnvironments();
     void environmentsChanged();
