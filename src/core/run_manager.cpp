@@ -106,6 +106,13 @@ void RunManager::fillWarmPools()
     std::vector<WarmUnit> units;
     {
         const std::lock_guard lock(mutex_);
+        // Not while runs wait for a slot: the CPUs are the bottleneck then, and a warm unit
+        // takes more of them than the cold start it saves (its common modules too). Each
+        // run's end calls this again, once the next queued run has left the queue.
+        if (!queue_.empty())
+        {
+            return;
+        }
         for (const auto& pool : options_.warmPools)
         {
             const auto& environment = pool.first;

@@ -513,6 +513,25 @@ TEST_F(RunManagerTest, AQueuedRunTakesNoWarmUnit)
     EXPECT_EQ(std::count(sandbox_.prepared.begin(), sandbox_.prepared.end(), queued), 0);
 }
 
+TEST_F(RunManagerTest, NoWarmUnitStartsWhileRunsWait)
+{
+    auto& m = manager(1, 2, 1);
+    m.recover();
+    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    const auto warm = submit();
+    ASSERT_EQ(warm, sandbox_.prepared[0]);
+    const auto second = submit();
+    const auto third = submit();
+    sandbox_.exit(warm, 0);
+    // `second` runs and `third` still waits: no replacement yet.
+    EXPECT_EQ(sandbox_.started.back(), second);
+    EXPECT_EQ(sandbox_.prepared.size(), 1U);
+    sandbox_.exit(second, 0);
+    // `third` has left the queue: the pool fills again.
+    EXPECT_EQ(sandbox_.started.back(), third);
+    EXPECT_EQ(sandbox_.prepared.size(), 2U);
+}
+
 TEST_F(RunManagerTest, AWarmUnitThatEndsIsReplacedUntilTheyKeepFailing)
 {
     auto& m = manager(1, 1, 1);
