@@ -30,7 +30,7 @@ class RunFiles
     // opens as root.
     static constexpr const char* codeName = "main.py";
     static constexpr const char* stdinName = "stdin";
-    // A warm unit's stdin: the FIFO the broker hands the run over through.
+    // The FIFO the broker hands a warm unit its run through (not the unit's stdin).
     static constexpr const char* handoverName = "handover";
 
     // The HTTP front's own directory under the state directory, for its run store.

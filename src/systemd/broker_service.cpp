@@ -264,7 +264,7 @@ void BrokerService::startRun(const std::string& id, const std::vector<std::uint8
             throw sdbus::Error(invalidArgs, "The run's warm unit was started for another "
                                             "environment.");
         }
-        // Its warm unit and files are there; the run goes to it over its stdin.
+        // Its warm unit and files are there; the run goes to it over its handover FIFO.
         idleWarm_.erase(id);
         run.outputDir = files_.path(id);
         sandbox_.startPrepared(run, callbacksFor(id));
