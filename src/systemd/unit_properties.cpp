@@ -234,11 +234,18 @@ StringList pythonArgv(const core::Interpreter& interpreter, const std::string& s
     return argv;
 }
 
+// The host's file `source`, read-only at `mountPoint` on the unit's private /dev: a mount in
+// the unit's own namespace, out of the host's file systems, whichever directory (a build tree
+// under /tmp, which PrivateTmp= hides, say) the file is in.
+void bindIntoDev(std::vector<Property>& p, const std::string& source, const char* mountPoint)
+{
+    p.push_back({"BindReadOnlyPaths", std::vector<BindMount>{{source, mountPoint, false, 0}}});
+}
+
 // The interpreter's command line `argv`, run by the reaper, whose child it is (src/reaper).
 void addMainCommand(std::vector<Property>& p, const StringList& argv, const UnitSettings& settings)
 {
-    p.push_back({"BindReadOnlyPaths",
-                 std::vector<BindMount>{{settings.reaper, reaperMountPoint, false, 0}}});
+    bindIntoDev(p, settings.reaper, reaperMountPoint);
     StringList reaped{reaperMountPoint};
     reaped.insert(reaped.end(), argv.begin(), argv.end());
     // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
@@ -249,9 +256,7 @@ void addMainCommand(std::vector<Property>& p, const StringList& argv, const Unit
 void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
                  const UnitSettings& settings)
 {
-    p.push_back({"BindReadOnlyPaths",
-                 std::vector<BindMount>{
-                     {run.outputDir + "/" + core::RunFiles::codeName, codeMountPoint, false, 0}}});
+    bindIntoDev(p, run.outputDir + "/" + core::RunFiles::codeName, codeMountPoint);
     auto argv = pythonArgv(run.interpreter, codeMountPoint);
     argv.insert(argv.end(), run.args.begin(), run.args.end());
     addMainCommand(p, argv, settings);
@@ -261,8 +266,7 @@ void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
 void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
                      const UnitSettings& settings)
 {
-    p.push_back({"BindReadOnlyPaths", std::vector<BindMount>{{settings.warmBootstrap,
-                                                              warmBootstrapMountPoint, false, 0}}});
+    bindIntoDev(p, settings.warmBootstrap, warmBootstrapMountPoint);
     auto argv = pythonArgv(prepared.interpreter, warmBootstrapMountPoint);
     argv.emplace_back(warmHandoverMountPoint);
     argv.emplace_back(codeMountPoint);
@@ -337,11 +341,9 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
               settings.warmIdleMaxUsec + std::uint64_t{ceiling.wallTimeS} * usecPerSec);
     // A path, not a passed descriptor: the unit's definition must survive a daemon-reload.
     // Not its stdin: systemd opens stdin for every process of the unit, the stop-post helper
-    // included, and opening a FIFO waits for a writer, which is gone with the broker. The
-    // private /dev keeps the mount point out of the host's file systems.
+    // included, and opening a FIFO waits for a writer, which is gone with the broker.
     p.push_back({"StandardInput", std::string("null")});
-    p.push_back({"BindReadOnlyPaths",
-                 std::vector<BindMount>{{handoverFifo, warmHandoverMountPoint, false, 0}}});
+    bindIntoDev(p, handoverFifo, warmHandoverMountPoint);
     addOutput(p, prepared);
     addWarmCommands(p, prepared, settings);
     return unit;
