@@ -7,9 +7,11 @@ import os
 import sys
 
 value = sys.argv[1].encode()
-# Our own unit spells out our own arguments, the value included; our cgroup is named after it.
+# Our own unit spells out our own arguments, the value included; our cgroup is named after it
+# in every hierarchy systemd manages, whichever line of /proc/self/cgroup comes first.
 with open("/proc/self/cgroup", encoding="utf-8") as cgroup:
-    me = os.path.basename(cgroup.readline().strip()) or "?"
+    me = next((os.path.basename(line.strip()) for line in cgroup
+               if line.strip().endswith(".service")), "?")
 found = []
 for pattern in (
     "/run/systemd/transient/*",
