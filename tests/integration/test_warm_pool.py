@@ -46,6 +46,11 @@ def warm_run(server, machine, code, **fields):
     pytest.fail(f"three runs in a row took no warm unit: {run}")
 
 
+def warm_units(machine):
+    units = machine.run("systemctl", "list-units", "--plain", "--no-legend", "pyrunner-*").stdout
+    return {line.split()[0] for line in units.splitlines() if "warm run" in line}
+
+
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_a_warm_run_matches_a_cold_one(warm_and_cold, machine, name):
     warm, cold = warm_and_cold
@@ -88,17 +93,12 @@ def test_the_pool_refills(warm_and_cold, machine):
 
     deadline = time.monotonic() + 15
     while True:
-        units = machine.run("systemctl", "list-units", "--plain", "--no-legend", "pyrunner-*").stdout
-        waiting = [line for line in units.splitlines() if "warm run" in line and not any(t in line for t in taken)]
+        units = warm_units(machine)
+        waiting = [unit for unit in units if not any(t in unit for t in taken)]
         if len(waiting) >= 2:
             break
-        assert time.monotonic() < deadline, f"the pool did not refill:\n{units}"
+        assert time.monotonic() < deadline, f"the pool did not refill: {sorted(units)}"
         time.sleep(0.5)
-
-
-def warm_units(machine):
-    units = machine.run("systemctl", "list-units", "--plain", "--no-legend", "pyrunner-*").stdout
-    return {line.split()[0] for line in units.splitlines() if "warm run" in line}
 
 
 @pytest.mark.parametrize("signal", ["SIGTERM", "SIGKILL"])
