@@ -52,9 +52,9 @@ const std::vector<std::string> deniedSyscalls{
     "kexec_load",
 };
 
-// Sockets on the host that a run must not reach even though AF_UNIX stays allowed
-// (asyncio needs socketpair).
-const std::vector<std::string> hiddenSockets{
+// The host's sockets and runtime state that a unit must not reach even though AF_UNIX stays
+// allowed (asyncio needs socketpair). A run unit hides all of /run instead (addFilesystem).
+const std::vector<std::string> hostRuntimePaths{
     "-/run/dbus",
     "-/run/systemd/journal",
     "-/run/systemd/private",
@@ -63,10 +63,11 @@ const std::vector<std::string> hiddenSockets{
     "-/run/systemd/transient",
     "-/run/systemd/units",
     "-/run/systemd/userdb",
-    // The cgroup tree names every other run (and so its id, which the API takes as proof of
-    // ownership); the server reads a run's own cgroup from its stop-post helper instead.
-    "-/sys/fs/cgroup",
 };
+
+// The cgroup tree names every other run (and so its id, which the API takes as proof of
+// ownership); the server reads a run's own cgroup from its stop-post helper instead.
+constexpr const char* cgroupTree = "-/sys/fs/cgroup";
 
 void addIdentity(std::vector<Property>& p)
 {
@@ -118,7 +119,17 @@ void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
                  std::vector<TemporaryFs>{{"/dev/shm", "mode=1777,nosuid,nodev,noexec"}}});
     p.push_back({"WorkingDirectory", std::string("/tmp")});
     p.push_back({"UMask", privateUmask});
-    p.push_back({"InaccessiblePaths", hiddenPaths(settings)});
+    // The host's /run as an empty read-only tmpfs: no socket of the host's daemons (the bus,
+    // systemd's, a database's that lets every local user in) and no runtime file is in
+    // reach, whatever the host runs. One mount, where naming each path costs one each in
+    // every unit's set-up. (InaccessiblePaths=/run makes systemd 252 fail the unit at exec.)
+    // systemd builds it for the privileged stop-post helper too, which so cannot reach the
+    // journal's socket.
+    p.push_back({"TemporaryFileSystem",
+                 std::vector<TemporaryFs>{{"/run", "ro,mode=0755,nosuid,nodev,noexec"}}});
+    auto hidden = settings.inaccessiblePaths;
+    hidden.insert(hidden.begin(), cgroupTree);
+    p.push_back({"InaccessiblePaths", hidden});
 }
 
 void addKernel(std::vector<Property>& p)
@@ -234,10 +245,12 @@ StringList pythonArgv(const core::Interpreter& interpreter, const std::string& s
     return argv;
 }
 
-// The host's file `source`, read-only at `mountPoint` on the unit's private /dev: a mount in
-// the unit's own namespace, out of the host's file systems, whichever directory (a build tree
-// under /tmp, which PrivateTmp= hides, say) the file is in.
-void bindIntoDev(std::vector<Property>& p, const std::string& source, const char* mountPoint)
+// The host's file `source`, read-only at `mountPoint` on the unit's empty /run: a mount in
+// the unit's own namespace, whichever directory (a build tree under /tmp, which PrivateTmp=
+// hides, say) the file is in. Not on its private /dev: systemd 252 makes a unit's bind mounts
+// for the privileged stop-post helper too, which has the host's /dev, and would leave an empty
+// mount point there for each; the helper gets the empty /run as well.
+void bindIntoRun(std::vector<Property>& p, const std::string& source, const char* mountPoint)
 {
     p.push_back({"BindReadOnlyPaths", std::vector<BindMount>{{source, mountPoint, false, 0}}});
 }
@@ -245,7 +258,7 @@ void bindIntoDev(std::vector<Property>& p, const std::string& source, const char
 // The interpreter's command line `argv`, run by the reaper, whose child it is (src/reaper).
 void addMainCommand(std::vector<Property>& p, const StringList& argv, const UnitSettings& settings)
 {
-    bindIntoDev(p, settings.reaper, reaperMountPoint);
+    bindIntoRun(p, settings.reaper, reaperMountPoint);
     StringList reaped{reaperMountPoint};
     reaped.insert(reaped.end(), argv.begin(), argv.end());
     // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
@@ -256,7 +269,7 @@ void addMainCommand(std::vector<Property>& p, const StringList& argv, const Unit
 void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
                  const UnitSettings& settings)
 {
-    bindIntoDev(p, run.outputDir + "/" + core::RunFiles::codeName, codeMountPoint);
+    bindIntoRun(p, run.outputDir + "/" + core::RunFiles::codeName, codeMountPoint);
     auto argv = pythonArgv(run.interpreter, codeMountPoint);
     argv.insert(argv.end(), run.args.begin(), run.args.end());
     addMainCommand(p, argv, settings);
@@ -266,7 +279,7 @@ void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
 void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
                      const UnitSettings& settings)
 {
-    bindIntoDev(p, settings.warmBootstrap, warmBootstrapMountPoint);
+    bindIntoRun(p, settings.warmBootstrap, warmBootstrapMountPoint);
     auto argv = pythonArgv(prepared.interpreter, warmBootstrapMountPoint);
     argv.emplace_back(warmHandoverMountPoint);
     argv.emplace_back(codeMountPoint);
@@ -279,7 +292,8 @@ void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
 
 StringList hiddenPaths(const UnitSettings& settings)
 {
-    auto hidden = hiddenSockets;
+    auto hidden = hostRuntimePaths;
+    hidden.emplace_back(cgroupTree);
     hidden.insert(hidden.end(), settings.inaccessiblePaths.begin(),
                   settings.inaccessiblePaths.end());
     return hidden;
@@ -343,7 +357,7 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
     // Not its stdin: systemd opens stdin for every process of the unit, the stop-post helper
     // included, and opening a FIFO waits for a writer, which is gone with the broker.
     p.push_back({"StandardInput", std::string("null")});
-    bindIntoDev(p, handoverFifo, warmHandoverMountPoint);
+    bindIntoRun(p, handoverFifo, warmHandoverMountPoint);
     addOutput(p, prepared);
     addWarmCommands(p, prepared, settings);
     return unit;

@@ -110,8 +110,9 @@ struct UnitSettings
     std::uint64_t warmIdleMaxUsec = std::uint64_t{600} * 1000000;
 };
 
-// What no unit of pyrunner's may see: the host's bus and systemd sockets, other units'
-// state, the cgroup tree and the operator's own (the server's state directory).
+// What an environment build unit may not see: the host's bus and systemd sockets, other
+// units' state, the cgroup tree and the operator's own (the server's state directory). Its
+// requirements are a credential, under /run, so it cannot hide all of /run as a run unit does.
 StringList hiddenPaths(const UnitSettings& settings);
 
 std::string unitNameFor(const std::string& runId);
@@ -122,17 +123,17 @@ std::optional<std::string> runIdOfUnit(std::string_view unitName);
 TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& settings);
 
 // Where a run sees its code, bound read-only from the run's directory: a mount in the unit's
-// own /dev, where a credential would also cost a mount in the host's, which every unit
-// started meanwhile copies and then reads again and again while it sets up its own.
-inline constexpr const char* codeMountPoint = "/dev/pyrunner-main.py";
+// own /run (an empty tmpfs), where a credential would also cost a mount in the host's, which
+// every unit started meanwhile copies and then reads again and again while it sets up its own.
+inline constexpr const char* codeMountPoint = "/run/pyrunner-main.py";
 // Where a warm unit sees the bootstrap (UnitSettings::warmBootstrap), likewise.
-inline constexpr const char* warmBootstrapMountPoint = "/dev/pyrunner-bootstrap.py";
+inline constexpr const char* warmBootstrapMountPoint = "/run/pyrunner-bootstrap.py";
 // Where a warm unit sees its handover FIFO; the bootstrap gets it as its argument.
-inline constexpr const char* warmHandoverMountPoint = "/dev/pyrunner-handover";
-// Where every run unit sees UnitSettings::reaper, its main process: on the unit's own /dev,
+inline constexpr const char* warmHandoverMountPoint = "/run/pyrunner-handover";
+// Where every run unit sees UnitSettings::reaper, its main process: on the unit's own /run,
 // whatever directory of the host the reaper is installed in (a build tree under /tmp, which
 // PrivateTmp= hides, say).
-inline constexpr const char* reaperMountPoint = "/dev/pyrunner-reaper";
+inline constexpr const char* reaperMountPoint = "/run/pyrunner-reaper";
 
 // A warm unit: the same sandbox, started before its run is known. Python runs the bootstrap,
 // which reads the run from the FIFO `handoverFifo` (bound read-only at

@@ -5,6 +5,10 @@
 // no server watched still gets its verdict. A broker that watches reads the same cgroup
 // itself while this runs, so as not to wait for it. The run can no longer act, so nothing it did
 // can shape what is written.
+//
+// systemd 252 gives it the unit's temporary file systems, the empty /run among them, so from a
+// run unit its messages do not reach the journal's socket; its exit status still tells systemd
+// it failed. Run by hand, it logs as any program does.
 
 #include "core/cgroup_stats.hpp"
 #include "core/fd.hpp"

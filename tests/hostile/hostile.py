@@ -24,6 +24,7 @@ echo @@
 find /tmp /var/tmp /dev/shm /dev/mqueue -mindepth 1 -maxdepth 1 \\
     \\( \\( -uid +{DYNAMIC_UID_MIN - 1} -uid -{DYNAMIC_UID_MAX + 1} \\) -o -name 'systemd-private-*-pyrunner-*' \\) \\
     2>/dev/null
+find /dev -mindepth 1 -maxdepth 1 -name 'pyrunner-*' 2>/dev/null
 true
 """
 
@@ -63,7 +64,8 @@ def idle_warm_units(units, server):
 
 
 def leftovers(machine, server):
-    """What runs left in the machine: run units, processes of dynamic users, their files."""
+    """What runs left in the machine: run units, processes of dynamic users, their files, and
+    mount points their units made in the host's /dev."""
     units, processes, files = machine.run("sh", "-c", _STATE_SCRIPT).stdout.split("@@\n")
     idle = idle_warm_units(units, server)
     whole_machine = machine.target != "host"

@@ -98,7 +98,7 @@ def test_a_compromised_front_still_only_gets_a_sandboxed_python_run(machine):
         assert unit_property(machine, unit, "User").startswith("_du")
         exec_start = unit_property(machine, unit, "ExecStart")
         # The broker's reaper, running the environment's interpreter.
-        assert "path=/dev/pyrunner-reaper ; argv[]=/dev/pyrunner-reaper /usr/bin/python3 " in exec_start, exec_start
+        assert "path=/run/pyrunner-reaper ; argv[]=/run/pyrunner-reaper /usr/bin/python3 " in exec_start, exec_start
     finally:
         as_user(machine, FRONT_USER, "busctl", "call", *BROKER, "KillRun", "s", run_id)
 

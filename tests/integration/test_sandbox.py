@@ -1,6 +1,7 @@
 """A few of the sandbox's walls, tried from inside a run (see the hostile-code notes)."""
 
 import json
+import os
 from urllib.parse import urlsplit
 
 # Tries each action and reports "allowed" or the errno's name, so one run probes many walls.
@@ -63,6 +64,63 @@ def test_run_is_unprivileged_and_confined_to_its_scratch(server):
     assert seen["write_usr"] != "allowed", seen
     assert seen["list_root_home"] != "allowed", seen
     assert seen["connect_server"] != "allowed", seen
+
+
+# A host daemon whose socket lets every local user connect, as a database's or a container
+# runtime's may: it says it is ready once it listens, and serves until stopped.
+HOST_DAEMON = """
+import os, socket, sys
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)
+listener.listen()
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", os.environ["NOTIFY_SOCKET"])
+while True:
+    listener.accept()[0].close()
+"""
+
+CONNECT = """
+import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect(sys.argv[1])
+"""
+
+# Connects to the daemon, and lists every socket it can find where the host keeps them.
+REACH_HOST_SOCKETS = """
+import errno, json, os, socket, stat, sys
+
+def attempt(path):
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+        return "allowed"
+    except OSError as error:
+        return errno.errorcode.get(error.errno, str(error))
+
+seen = []
+for top in ("/run", "/var/run"):
+    for directory, _, names in os.walk(top):
+        paths = (os.path.join(directory, name) for name in names)
+        seen += [path for path in paths if stat.S_ISSOCK(os.lstat(path).st_mode)]
+print(json.dumps({"daemon": attempt(sys.argv[1]), "sockets_seen": seen}))
+"""
+
+
+def test_no_socket_of_the_hosts_daemons_is_within_reach(server, machine):
+    path = f"/run/test-daemon-{os.getpid()}.sock"
+    unit = f"test-daemon-{os.getpid()}"
+    machine.run("systemd-run", "--quiet", f"--unit={unit}", "--collect",
+                "--property=Type=notify", "/usr/bin/python3", "-c", HOST_DAEMON, path)
+    try:
+        # The daemon serves: a process outside the sandbox connects.
+        machine.run("/usr/bin/python3", "-c", CONNECT, path)
+        run = server.run(REACH_HOST_SOCKETS, args=[path])
+    finally:
+        machine.run("systemctl", "stop", unit, check=False)
+
+    assert run["status"] == "succeeded", run
+    seen = json.loads(run["stdout"])
+    assert seen["daemon"] != "allowed", seen
+    assert seen["sockets_seen"] == [], seen
 
 
 def test_fork_bomb_stops_at_the_task_limit_and_leaves_nothing_behind(server, machine):

@@ -82,6 +82,8 @@ TEST(RunUnit, TurnsOnTheRequiredSandboxing)
     EXPECT_EQ(get<std::string>(unit, "ProtectHome"), "yes");
     EXPECT_EQ(get<std::uint64_t>(unit, "CapabilityBoundingSet"), 0U);
     EXPECT_EQ(get<std::uint64_t>(unit, "RestrictNamespaces"), 0U);
+    EXPECT_EQ(get<std::string>(unit, "WorkingDirectory"), "/tmp");
+    EXPECT_EQ(get<std::uint32_t>(unit, "UMask"), 0077U);
 }
 
 TEST(RunUnit, MapsEveryLimitToItsProperty)
@@ -206,15 +208,21 @@ TEST(RunUnit, StdinIsNullWhenEmptyAndARootOnlyFileOtherwise)
     EXPECT_EQ(findProperty(unit, "StandardInputData"), nullptr);
 }
 
-TEST(RunUnit, HidesTheServersStateAndTheHostsSockets)
+TEST(RunUnit, HidesTheServersStateTheCgroupTreeAndAllOfTheHostsRun)
 {
-    const auto paths =
-        get<StringList>(buildRunUnit(sampleRun(), sampleSettings()), "InaccessiblePaths");
-    for (const char* hidden :
-         {"-/var/lib/pyrunner", "-/run/dbus", "-/run/systemd/transient", "-/run/systemd/userdb"})
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto paths = get<StringList>(unit, "InaccessiblePaths");
+    for (const char* hidden : {"-/var/lib/pyrunner", "-/sys/fs/cgroup"})
     {
         EXPECT_NE(std::find(paths.begin(), paths.end(), hidden), paths.end()) << hidden;
     }
+    // Every socket and runtime file of the host, not a list of the ones known today.
+    const TemporaryFs emptyRun{"/run", "ro,mode=0755,nosuid,nodev,noexec"};
+    EXPECT_TRUE(std::any_of(unit.properties.begin(), unit.properties.end(), [&](const Property& p) {
+        const auto* mounts = std::get_if<std::vector<TemporaryFs>>(&p.value);
+        return p.name == "TemporaryFileSystem" && mounts != nullptr &&
+               std::find(mounts->begin(), mounts->end(), emptyRun) != mounts->end();
+    }));
 }
 
 TEST(RunUnit, DeniesEveryIpAddressAndClosesDevices)
