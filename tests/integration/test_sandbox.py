@@ -4,6 +4,8 @@ import json
 import os
 from urllib.parse import urlsplit
 
+import pytest
+
 # Tries each action and reports "allowed" or the errno's name, so one run probes many walls.
 PROBE = """
 import errno, json, os, socket, sys
@@ -105,8 +107,15 @@ print(json.dumps({"daemon": attempt(sys.argv[1]), "sockets_seen": seen}))
 """
 
 
-def test_no_socket_of_the_hosts_daemons_is_within_reach(server, machine):
-    path = f"/run/test-daemon-{os.getpid()}.sock"
+@pytest.mark.parametrize("directory", [
+    "/run",
+    pytest.param("/var/lib", marks=pytest.mark.xfail(
+        strict=True,
+        reason="/var stays visible, read-only: hiding it whole waits on the stop-post helper, "
+        "which gets the unit's temporary file systems and writes each run's record under it")),
+])
+def test_no_socket_of_the_hosts_daemons_is_within_reach(server, machine, directory):
+    path = f"{directory}/test-daemon-{os.getpid()}.sock"
     unit = f"test-daemon-{os.getpid()}"
     machine.run("systemd-run", "--quiet", f"--unit={unit}", "--collect",
                 "--property=Type=notify", "/usr/bin/python3", "-c", HOST_DAEMON, path)
