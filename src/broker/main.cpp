@@ -150,6 +150,7 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     unitSettings.unitStatsHelper = s.unitStats;
     unitSettings.reaper = s.reaper;
     unitSettings.inaccessiblePaths = {"-" + stateDir};
+    unitSettings.stateDir = stateDir;
     // The file's settings with the flags over them.
     systemd::EnvironmentSettings environmentSettings{s.python, config.environments};
     auto& effective = environmentSettings.config;

@@ -69,6 +69,9 @@ const std::vector<std::string> hostRuntimePaths{
 // ownership); the server reads a run's own cgroup from its stop-post helper instead.
 constexpr const char* cgroupTree = "-/sys/fs/cgroup";
 
+// Hidden from every run as an empty tmpfs (addFilesystem).
+constexpr std::string_view emptyVar = "/var";
+
 void addIdentity(std::vector<Property>& p)
 {
     p.push_back({"DynamicUser", true});
@@ -77,6 +80,12 @@ void addIdentity(std::vector<Property>& p)
     p.push_back({"AmbientCapabilities", std::uint64_t{0}});
     p.push_back({"RestrictSUIDSGID", true});
     p.push_back({"PrivateUsers", true});
+}
+
+// Whether `path` is beneath the directory `dir` (both absolute, neither ending in "/").
+bool isBelow(std::string_view path, std::string_view dir)
+{
+    return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
 }
 
 // The environments directory as an empty read-only tmpfs, with the run's own environment
@@ -98,8 +107,12 @@ void addEnvironment(std::vector<Property>& p, const core::Interpreter& interpret
     {
         return;
     }
-    p.push_back({"TemporaryFileSystem",
-                 std::vector<TemporaryFs>{{settings.environmentsDir, "ro,mode=0755"}}});
+    // Under /var it is hidden already (addFilesystem), at no further mount.
+    if (!isBelow(settings.environmentsDir, emptyVar))
+    {
+        p.push_back({"TemporaryFileSystem",
+                     std::vector<TemporaryFs>{{settings.environmentsDir, "ro,mode=0755"}}});
+    }
     if (!interpreter.directory.empty())
     {
         p.push_back({"BindReadOnlyPaths",
@@ -127,6 +140,19 @@ void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
     // journal's socket.
     p.push_back({"TemporaryFileSystem",
                  std::vector<TemporaryFs>{{"/run", "ro,mode=0755,nosuid,nodev,noexec"}}});
+    // The host's variable data likewise: other services' state, logs, mail and sockets
+    // (SSSD's, a mail system's). The server's state directory is bound back for the stop-post
+    // helper, which writes each run's record there; the run does not get it, since systemd
+    // keeps one mount per path, the more restrictive, and the state directory is also in
+    // InaccessiblePaths= (tests/hostile: read_state_dir, write_state_dir).
+    p.push_back(
+        {"TemporaryFileSystem",
+         std::vector<TemporaryFs>{{std::string(emptyVar), "ro,mode=0755,nosuid,nodev,noexec"}}});
+    if (isBelow(settings.stateDir, emptyVar))
+    {
+        p.push_back({"BindPaths",
+                     std::vector<BindMount>{{settings.stateDir, settings.stateDir, false, 0}}});
+    }
     auto hidden = settings.inaccessiblePaths;
     hidden.insert(hidden.begin(), cgroupTree);
     p.push_back({"InaccessiblePaths", hidden});

@@ -101,6 +101,8 @@ struct UnitSettings
     std::string reaper;
     // Hidden from every run.
     std::vector<std::string> inaccessiblePaths;
+    // The server's state: each run's directory, where the stop-post helper writes its record.
+    std::string stateDir;
     // The built environments: each run sees its own only.
     std::string environmentsDir;
     // The warm units' bootstrap (warm_bootstrap.hpp), in a directory only root and the front

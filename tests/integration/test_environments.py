@@ -217,8 +217,8 @@ def test_an_operator_builds_an_environment_from_local_wheels(machine, server, tm
     assert run["status"] == "succeeded", run
     # Its own environment, and no other.
     assert run["stdout"] == f"42 0 0o0\n['{name}']\nRead-only file system\n", run
-    others = server.run(f"import os; print(os.listdir('{ENVIRONMENTS_DIR}'))")
-    assert (others["status"], others["stdout"]) == ("succeeded", "[]\n"), others
+    others = server.run(f"import os; print(os.path.exists('{ENVIRONMENTS_DIR}/{name}'))")
+    assert (others["status"], others["stdout"]) == ("succeeded", "False\n"), others
 
     again = create_environment(machine, name, requirements, wheels)
     assert again.returncode != 0

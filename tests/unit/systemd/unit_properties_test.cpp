@@ -33,6 +33,7 @@ UnitSettings sampleSettings()
     settings.unitStatsHelper = "/usr/libexec/pyrunner/pyrunner-unit-stats";
     settings.reaper = "/usr/libexec/pyrunner/pyrunner-reaper";
     settings.inaccessiblePaths = {"-/var/lib/pyrunner"};
+    settings.stateDir = "/var/lib/pyrunner";
     return settings;
 }
 
@@ -59,6 +60,16 @@ bool hasBind(const TransientUnit& unit, const BindMount& bind)
         const auto* binds = std::get_if<std::vector<BindMount>>(&p.value);
         return p.name == "BindReadOnlyPaths" && binds != nullptr &&
                std::find(binds->begin(), binds->end(), bind) != binds->end();
+    });
+}
+
+// Whether any of the unit's TemporaryFileSystem= properties has `mount`.
+bool hasTemporaryFs(const TransientUnit& unit, const TemporaryFs& mount)
+{
+    return std::any_of(unit.properties.begin(), unit.properties.end(), [&](const Property& p) {
+        const auto* mounts = std::get_if<std::vector<TemporaryFs>>(&p.value);
+        return p.name == "TemporaryFileSystem" && mounts != nullptr &&
+               std::find(mounts->begin(), mounts->end(), mount) != mounts->end();
     });
 }
 
@@ -208,7 +219,7 @@ TEST(RunUnit, StdinIsNullWhenEmptyAndARootOnlyFileOtherwise)
     EXPECT_EQ(findProperty(unit, "StandardInputData"), nullptr);
 }
 
-TEST(RunUnit, HidesTheServersStateTheCgroupTreeAndAllOfTheHostsRun)
+TEST(RunUnit, HidesTheServersStateTheCgroupTreeAndAllOfTheHostsRunAndVar)
 {
     const auto unit = buildRunUnit(sampleRun(), sampleSettings());
     const auto paths = get<StringList>(unit, "InaccessiblePaths");
@@ -216,13 +227,34 @@ TEST(RunUnit, HidesTheServersStateTheCgroupTreeAndAllOfTheHostsRun)
     {
         EXPECT_NE(std::find(paths.begin(), paths.end(), hidden), paths.end()) << hidden;
     }
-    // Every socket and runtime file of the host, not a list of the ones known today.
-    const TemporaryFs emptyRun{"/run", "ro,mode=0755,nosuid,nodev,noexec"};
-    EXPECT_TRUE(std::any_of(unit.properties.begin(), unit.properties.end(), [&](const Property& p) {
-        const auto* mounts = std::get_if<std::vector<TemporaryFs>>(&p.value);
-        return p.name == "TemporaryFileSystem" && mounts != nullptr &&
-               std::find(mounts->begin(), mounts->end(), emptyRun) != mounts->end();
-    }));
+    // Every socket, runtime file and service's state of the host, not a list of the ones
+    // known today.
+    EXPECT_TRUE(hasTemporaryFs(unit, {"/run", "ro,mode=0755,nosuid,nodev,noexec"}));
+    EXPECT_TRUE(hasTemporaryFs(unit, {"/var", "ro,mode=0755,nosuid,nodev,noexec"}));
+}
+
+TEST(RunUnit, BindsTheStateDirectoryBackUnderVarForTheStopPostHelperOnly)
+{
+    auto settings = sampleSettings();
+    const auto binds =
+        get<std::vector<BindMount>>(buildRunUnit(sampleRun(), settings), "BindPaths");
+    EXPECT_EQ(binds,
+              (std::vector<BindMount>{{"/var/lib/pyrunner", "/var/lib/pyrunner", false, 0}}));
+    // Elsewhere the helper has it anyway.
+    settings.stateDir = "/srv/pyrunner";
+    settings.inaccessiblePaths = {"-/srv/pyrunner"};
+    EXPECT_EQ(findProperty(buildRunUnit(sampleRun(), settings), "BindPaths"), nullptr);
+}
+
+TEST(RunUnit, HidesTheEnvironmentsDirectoryWithATmpfsOnlyOutsideVar)
+{
+    auto settings = sampleSettings();
+    settings.environmentsDir = "/var/lib/pyrunner-environments";
+    EXPECT_FALSE(hasTemporaryFs(buildRunUnit(sampleRun(), settings),
+                                {"/var/lib/pyrunner-environments", "ro,mode=0755"}));
+    settings.environmentsDir = "/srv/environments";
+    EXPECT_TRUE(
+        hasTemporaryFs(buildRunUnit(sampleRun(), settings), {"/srv/environments", "ro,mode=0755"}));
 }
 
 TEST(RunUnit, DeniesEveryIpAddressAndClosesDevices)
