@@ -149,7 +149,6 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     systemd::UnitSettings unitSettings;
     unitSettings.unitStatsHelper = s.unitStats;
     unitSettings.reaper = s.reaper;
-    unitSettings.inaccessiblePaths = {"-" + stateDir};
     unitSettings.stateDir = stateDir;
     // The file's settings with the flags over them.
     systemd::EnvironmentSettings environmentSettings{s.python, config.environments};

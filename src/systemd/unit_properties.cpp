@@ -72,6 +72,13 @@ constexpr const char* cgroupTree = "-/sys/fs/cgroup";
 // Hidden from every run as an empty tmpfs (addFilesystem).
 constexpr std::string_view emptyVar = "/var";
 
+// The server's state directory as InaccessiblePaths= takes it ("-": one this host does not have
+// hides nothing).
+std::string hiddenState(const UnitSettings& settings)
+{
+    return "-" + settings.stateDir;
+}
+
 void addIdentity(std::vector<Property>& p)
 {
     p.push_back({"DynamicUser", true});
@@ -153,9 +160,7 @@ void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
         p.push_back({"BindPaths",
                      std::vector<BindMount>{{settings.stateDir, settings.stateDir, false, 0}}});
     }
-    auto hidden = settings.inaccessiblePaths;
-    hidden.insert(hidden.begin(), cgroupTree);
-    p.push_back({"InaccessiblePaths", hidden});
+    p.push_back({"InaccessiblePaths", StringList{cgroupTree, hiddenState(settings)}});
 }
 
 void addKernel(std::vector<Property>& p)
@@ -320,8 +325,7 @@ StringList hiddenPaths(const UnitSettings& settings)
 {
     auto hidden = hostRuntimePaths;
     hidden.emplace_back(cgroupTree);
-    hidden.insert(hidden.end(), settings.inaccessiblePaths.begin(),
-                  settings.inaccessiblePaths.end());
+    hidden.push_back(hiddenState(settings));
     return hidden;
 }
 

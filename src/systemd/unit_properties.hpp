@@ -99,9 +99,8 @@ struct UnitSettings
     std::string unitStatsHelper;
     // Every unit's main process, the interpreter's parent (reaperMountPoint).
     std::string reaper;
-    // Hidden from every run.
-    std::vector<std::string> inaccessiblePaths;
-    // The server's state: each run's directory, where the stop-post helper writes its record.
+    // The server's state, hidden from every run: each run's directory, where the stop-post
+    // helper writes its record.
     std::string stateDir;
     // The built environments: each run sees its own only.
     std::string environmentsDir;

@@ -28,7 +28,7 @@ EnvironmentBuild sampleBuild()
 UnitSettings sampleSettings()
 {
     UnitSettings settings;
-    settings.inaccessiblePaths = {"-/var/lib/pyrunner"};
+    settings.stateDir = "/var/lib/pyrunner";
     return settings;
 }
 

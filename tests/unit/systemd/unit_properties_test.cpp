@@ -32,7 +32,6 @@ UnitSettings sampleSettings()
     UnitSettings settings;
     settings.unitStatsHelper = "/usr/libexec/pyrunner/pyrunner-unit-stats";
     settings.reaper = "/usr/libexec/pyrunner/pyrunner-reaper";
-    settings.inaccessiblePaths = {"-/var/lib/pyrunner"};
     settings.stateDir = "/var/lib/pyrunner";
     return settings;
 }
@@ -242,7 +241,6 @@ TEST(RunUnit, BindsTheStateDirectoryBackUnderVarForTheStopPostHelperOnly)
               (std::vector<BindMount>{{"/var/lib/pyrunner", "/var/lib/pyrunner", false, 0}}));
     // Elsewhere the helper has it anyway.
     settings.stateDir = "/srv/pyrunner";
-    settings.inaccessiblePaths = {"-/srv/pyrunner"};
     EXPECT_EQ(findProperty(buildRunUnit(sampleRun(), settings), "BindPaths"), nullptr);
 }
 
