@@ -52,24 +52,24 @@ template <class T> T get(const TransientUnit& unit, const std::string& name)
     return std::get<T>(*value);
 }
 
-// Whether any of the unit's BindReadOnlyPaths= properties (systemd adds them up) has `bind`.
-bool hasBind(const TransientUnit& unit, const BindMount& bind)
+// Whether any of the unit's `name` properties, each a list that systemd adds up, has `entry`.
+template <class T> bool hasEntry(const TransientUnit& unit, const std::string& name, const T& entry)
 {
     return std::any_of(unit.properties.begin(), unit.properties.end(), [&](const Property& p) {
-        const auto* binds = std::get_if<std::vector<BindMount>>(&p.value);
-        return p.name == "BindReadOnlyPaths" && binds != nullptr &&
-               std::find(binds->begin(), binds->end(), bind) != binds->end();
+        const auto* entries = std::get_if<std::vector<T>>(&p.value);
+        return p.name == name && entries != nullptr &&
+               std::find(entries->begin(), entries->end(), entry) != entries->end();
     });
 }
 
-// Whether any of the unit's TemporaryFileSystem= properties has `mount`.
+bool hasBind(const TransientUnit& unit, const BindMount& bind)
+{
+    return hasEntry(unit, "BindReadOnlyPaths", bind);
+}
+
 bool hasTemporaryFs(const TransientUnit& unit, const TemporaryFs& mount)
 {
-    return std::any_of(unit.properties.begin(), unit.properties.end(), [&](const Property& p) {
-        const auto* mounts = std::get_if<std::vector<TemporaryFs>>(&p.value);
-        return p.name == "TemporaryFileSystem" && mounts != nullptr &&
-               std::find(mounts->begin(), mounts->end(), mount) != mounts->end();
-    });
+    return hasEntry(unit, "TemporaryFileSystem", mount);
 }
 
 TEST(RunUnit, IsNamedAfterTheRunAndSitsInThePyrunnerSlice)
