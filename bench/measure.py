@@ -11,8 +11,9 @@ Latency: the variants take turns (a, b, c, d, a, b, ...), one run at a time with
 before each, each run timed with perf_counter around the whole request. Throughput: for
 each concurrency, each variant in turn has that many workers loop for --seconds. The
 servers' CPU time (front, broker, and systemd itself) is read from /proc before and after
-each throughput phase, which has one variant alone on the machine; their peak RSS is VmHWM
-at the end. Where pyrunner has its datascience environment, a script importing numpy and
+each throughput phase, which has one variant alone on the machine, and so is the whole
+machine's, the run units' (their slice's cgroup) and this process' own with its children
+(systemd-run for (c)); the servers' peak RSS is VmHWM at the end. Where pyrunner has its datascience environment, a script importing numpy and
 pandas is timed through each variant too (in that environment).
 
 It prints tables and ratio lines, then everything as one JSON line; the exit status is 1
@@ -25,6 +26,7 @@ import glob
 import http.client
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -181,6 +183,50 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_busy_seconds():
+    """CPU time of every CPU not idle nor waiting for I/O (/proc/stat's first line)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (
+            int(value) for value in stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def slice_cpu_reader(properties):
+    """A function giving the CPU seconds of the run units' slice so far, or None: the slice's
+    cgroup keeps counting what its units used after they are gone."""
+    names = [prop.split("=", 1)[1] for prop in properties if prop.startswith("Slice=")]
+    if not names:
+        return None
+    group = subprocess.run(["systemctl", "show", "-P", "ControlGroup", names[-1]],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    if not group.startswith("/"):
+        return None
+    # cgroup v2, alone or as the hybrid layout's unified hierarchy (usage_usec), then v1 (ns).
+    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        path = f"{root}{group}/cpu.stat"
+        if os.path.exists(path):
+            def read_v2(path=path):
+                with open(path, encoding="ascii") as stat:
+                    fields = dict(line.split() for line in stat if line.strip())
+                return int(fields["usage_usec"]) / 1e6
+            return read_v2
+    for root in ("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct"):
+        path = f"{root}{group}/cpuacct.usage"
+        if os.path.exists(path):
+            def read_v1(path=path):
+                with open(path, encoding="ascii") as usage:
+                    return int(usage.read()) / 1e9
+            return read_v1
+    return None
+
+
+def own_cpu_seconds():
+    """This process' CPU time, with that of the children it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def peak_rss_bytes(pid):
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
@@ -297,35 +343,53 @@ def parse_args():
     return args
 
 
-def measure_throughput(chosen, pids, concurrency, seconds):
-    """(runs/s per variant and concurrency, CPU seconds per run per variant and role)."""
+def measure_throughput(chosen, counters, concurrency, seconds):
+    """(runs/s per variant and concurrency, CPU seconds per run per variant and counter).
+
+    `counters` maps a name to a function giving CPU seconds so far; "front <variant>" ones
+    count for their variant only, as "front"."""
     rates = {variant.name: {} for variant in chosen}
-    used = {variant.name: {"front": 0.0, "broker": 0.0, "systemd": 0.0} for variant in chosen}
+    used = {variant.name: {} for variant in chosen}
     completed_runs = {variant.name: 0 for variant in chosen}
     for workers in concurrency:
         for variant in chosen:
             time.sleep(SETTLE_S)
-            watched = {"broker": pids["broker"], "systemd": pids["systemd"]}
+            watched = {name: read for name, read in counters.items() if not name.startswith("front ")}
             if variant.front_unit:
-                watched["front"] = pids[f"front {variant.name}"]
-            before = {role: cpu_seconds(pid) for role, pid in watched.items()}
+                watched["front"] = counters[f"front {variant.name}"]
+            before = {name: read() for name, read in watched.items()}
             completed, elapsed = throughput(variant, workers, seconds)
-            for role, pid in watched.items():
-                used[variant.name][role] += cpu_seconds(pid) - before[role]
+            for name, read in watched.items():
+                used[variant.name][name] = used[variant.name].get(name, 0.0) + read() - before[name]
             completed_runs[variant.name] += completed
             rates[variant.name][workers] = round(completed / elapsed, 2)
 
     per_run = {}
     for variant in chosen:
         runs = max(completed_runs[variant.name], 1)
-        row = {role: round(seconds_used / runs, 5) for role, seconds_used in used[variant.name].items()}
+        row = {name: seconds_used / runs for name, seconds_used in used[variant.name].items()}
+        # No server of its own: the broker's share is the fronts' leftovers, and goes to "rest".
+        server = row["front"] + row["broker"] if variant.front_unit else 0.0
+        if "machine" in row:
+            row["rest"] = row["machine"] - server - sum(
+                row.get(name, 0.0) for name in ("units", "systemd", "client"))
         if variant.front_unit:
-            row["server"] = round(row["front"] + row["broker"], 5)
+            row["server"] = server
         else:
-            # No server of its own: the broker's share is the fronts' leftovers.
-            row = {"systemd": row["systemd"]}
-        per_run[variant.name] = row
+            del row["broker"]
+        per_run[variant.name] = {name: round(value, 5) for name, value in row.items()}
     return rates, per_run
+
+
+def throughput_bounds(per_run):
+    """What pyrunner/(c) throughput cannot exceed where both keep every CPU busy: pyrunner's
+    units cost at least (c)'s (the same properties, and more), so (c)'s machine CPU per run
+    over that of its unit, alone and with what PID 1 spends on a pyrunner run."""
+    c = per_run.get("systemd-run", {})
+    if not c.get("units") or "machine" not in c or "systemd" not in per_run.get("cold", {}):
+        return {}
+    return {"unit only": ratio(c["machine"], c["units"]),
+            "unit and PID 1": ratio(c["machine"], c["units"] + per_run["cold"]["systemd"])}
 
 
 def print_throughput(rates, per_run, rss, concurrency, seconds):
@@ -342,6 +406,16 @@ def print_throughput(rates, per_run, rss, concurrency, seconds):
             f" {row[role]:>9.4f}" if role in row else f" {'-':>9}" for role in roles))
     print("server peak RSS (VmHWM): " + ", ".join(
         f"{role} {value / 2**20:.1f} MiB" for role, value in rss.items()))
+    print()
+    parts = ("machine", "units", "systemd", "server", "client", "rest")
+    print("the machine's CPU ms per run in the throughput phases: units = inside the run units "
+          "(sandbox set-up, Python, pyrunner's reaper and stop-post helper); systemd = PID 1; "
+          "client = this benchmark with its children (systemd-run for (c)); rest = the others "
+          "(dbus-daemon, the kernel's threads, ...)")
+    print(f"  {'variant':<12}" + "".join(f" {part:>8}" for part in parts))
+    for name, row in per_run.items():
+        print(f"  {name:<12}" + "".join(
+            f" {row[part] * 1000:>8.1f}" if part in row else f" {'-':>8}" for part in parts))
 
 
 def has_environment(url, name):
@@ -402,6 +476,12 @@ def main():
     for variant in chosen:
         if variant.front_unit:
             pids[f"front {variant.name}"] = main_pid(variant.front_unit)
+    counters = {name: (lambda pid=pid: cpu_seconds(pid)) for name, pid in pids.items()}
+    counters["machine"] = machine_busy_seconds
+    counters["client"] = own_cpu_seconds
+    units = slice_cpu_reader(read_properties(args.properties))
+    if units:
+        counters["units"] = units
 
     for note in args.note:
         print(f"note: {note}")
@@ -416,7 +496,7 @@ def main():
     print_latency(f"latency, ms (interleaved, {args.runs} runs each, one at a time)", latency_stats)
     print(flush=True)
 
-    rates, per_run = measure_throughput(chosen, pids, args.concurrency, args.seconds)
+    rates, per_run = measure_throughput(chosen, counters, args.concurrency, args.seconds)
     rss = {role: peak_rss_bytes(pid) for role, pid in pids.items() if role != "systemd"}
     print_throughput(rates, per_run, rss, args.concurrency, args.seconds)
     print(flush=True)
@@ -429,6 +509,11 @@ def main():
         if value is not None:
             print(f"ratio {name}: {value:.2f}")
     print(f"(pyrunner in the throughput ratios: the {server} server)")
+    bounds = throughput_bounds(per_run)
+    if bounds:
+        print(f"bound on throughput pyrunner/systemd-run where the CPUs are busy: "
+              f"{bounds['unit only']:.2f} if nothing but (c)'s unit used CPU, "
+              f"{bounds['unit and PID 1']:.2f} with PID 1's share of a pyrunner run")
 
     failures = {variant.name: variant for variant in chosen}
     failures.update({f"{variant.name} numpy+pandas": variant for variant in heavy_variants})
@@ -447,6 +532,7 @@ def main():
         "numpy_pandas_ms": heavy,
         "throughput_pyrunner": server,
         "ratios": ratios,
+        "throughput_bounds": bounds,
         "failed": failed,
     }))
     return 1 if failed else 0
