@@ -13,8 +13,9 @@ each concurrency, each variant in turn has that many workers loop for --seconds.
 servers' CPU time (front, broker, and systemd itself) is read from /proc before and after
 each throughput phase, which has one variant alone on the machine, and so is the whole
 machine's, the run units' (their slice's cgroup) and this process' own with its children
-(systemd-run for (c)); the servers' peak RSS is VmHWM at the end. Where pyrunner has its datascience environment, a script importing numpy and
-pandas is timed through each variant too (in that environment).
+(systemd-run for (c)); the servers' peak RSS is VmHWM at the end. Where pyrunner has its
+datascience environment, a script importing numpy and pandas is timed through each variant
+too (in that environment).
 
 It prints tables and ratio lines, then everything as one JSON line; the exit status is 1
 if any run failed (its results are still printed) and 2 on bad usage.
@@ -354,7 +355,8 @@ def measure_throughput(chosen, counters, concurrency, seconds):
     for workers in concurrency:
         for variant in chosen:
             time.sleep(SETTLE_S)
-            watched = {name: read for name, read in counters.items() if not name.startswith("front ")}
+            watched = {name: read for name, read in counters.items()
+                       if not name.startswith("front ")}
             if variant.front_unit:
                 watched["front"] = counters[f"front {variant.name}"]
             before = {name: read() for name, read in watched.items()}
