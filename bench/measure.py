@@ -192,6 +192,27 @@ def machine_busy_seconds():
     return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
+def read_cpu_stat(path):
+    with open(path, encoding="ascii") as stat:
+        fields = dict(line.split() for line in stat if line.strip())
+    return int(fields["usage_usec"]) / 1e6
+
+
+def read_cpuacct_usage(path):
+    with open(path, encoding="ascii") as usage:
+        return int(usage.read()) / 1e9
+
+
+# Where a cgroup's CPU time is, for its path: cgroup v2, alone or as the hybrid layout's
+# unified hierarchy, then v1's cpuacct controller.
+CGROUP_CPU_FILES = (
+    ("/sys/fs/cgroup{}/cpu.stat", read_cpu_stat),
+    ("/sys/fs/cgroup/unified{}/cpu.stat", read_cpu_stat),
+    ("/sys/fs/cgroup/cpuacct{}/cpuacct.usage", read_cpuacct_usage),
+    ("/sys/fs/cgroup/cpu,cpuacct{}/cpuacct.usage", read_cpuacct_usage),
+)
+
+
 def slice_cpu_reader(properties):
     """A function giving the CPU seconds of the run units' slice so far, or None: the slice's
     cgroup keeps counting what its units used after they are gone."""
@@ -202,22 +223,10 @@ def slice_cpu_reader(properties):
                            capture_output=True, text=True, check=False).stdout.strip()
     if not group.startswith("/"):
         return None
-    # cgroup v2, alone or as the hybrid layout's unified hierarchy (usage_usec), then v1 (ns).
-    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-        path = f"{root}{group}/cpu.stat"
+    for template, read in CGROUP_CPU_FILES:
+        path = template.format(group)
         if os.path.exists(path):
-            def read_v2(path=path):
-                with open(path, encoding="ascii") as stat:
-                    fields = dict(line.split() for line in stat if line.strip())
-                return int(fields["usage_usec"]) / 1e6
-            return read_v2
-    for root in ("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct"):
-        path = f"{root}{group}/cpuacct.usage"
-        if os.path.exists(path):
-            def read_v1(path=path):
-                with open(path, encoding="ascii") as usage:
-                    return int(usage.read()) / 1e9
-            return read_v1
+            return lambda: read(path)
     return None
 
 
