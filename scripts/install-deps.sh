@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
     # build
     build-essential cmake pkg-config
-    libsdbus-c++-dev libpistache-dev nlohmann-json3-dev libsystemd-dev libgmime-3.0-dev
+    libsdbus-c++-dev libsdbus-c++-bin libpistache-dev nlohmann-json3-dev libsystemd-dev libgmime-3.0-dev
     libcli11-dev libsqlite3-dev libtomlplusplus-dev
     libcli11-dev libsqlite3-dev libssl-dev
     # unit tests and source checks

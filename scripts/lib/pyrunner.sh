@@ -12,7 +12,7 @@ PYRUNNER_START_TIMEOUT_S=30
 
 pyrunner_build() {
     local build=$1
-    cmake -S "$PYRUNNER_REPO" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    cmake -S "$PYRUNNER_REPO" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYRUNNER_WERROR=ON
     cmake --build "$build" -j2
 }
 

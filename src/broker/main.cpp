@@ -2,16 +2,16 @@
 // bus, takes typed runs from the HTTP front's user only, checks them against the operator's
 // maxima, and starts each as a sandboxed transient unit. Wiring only.
 
-#include "core/cli_bound.hpp"
-#include "core/config.hpp"
-#include "core/fd.hpp"
-#include "core/run_files.hpp"
-#include "core/sandbox_policy.hpp"
-#include "systemd/broker_service.hpp"
-#include "systemd/daemon.hpp"
-#include "systemd/journal.hpp"
-#include "systemd/systemd_sandbox.hpp"
-#include "systemd/warm_bootstrap.hpp"
+#include "broker/broker_service.hpp"
+#include "broker/sandbox/systemd_sandbox.hpp"
+#include "broker/units/warm_bootstrap.hpp"
+#include "common/fd.hpp"
+#include "common/run_files.hpp"
+#include "common/sandbox_policy.hpp"
+#include "config/cli_bound.hpp"
+#include "config/config.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/journal.hpp"
 
 #include <CLI/CLI.hpp>
 #include <systemd/sd-daemon.h>

@@ -2,7 +2,7 @@
 // (so the fuzzer varies the media type and the boundary too: quoted, missing, empty, odd
 // characters), the rest is the body. Seeds with a multipart/form-data first line exercise
 // GMime; the raw script types check that the body arrives as the code untouched.
-#include "http/request_parser.hpp"
+#include "front/http/request_parser.hpp"
 #include "submission_checks.hpp"
 
 #include <algorithm>

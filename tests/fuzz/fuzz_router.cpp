@@ -1,8 +1,8 @@
 // route() on a method (the input's first line) and a path (the rest): a match captures
 // only a well-formed run id, the trailing slash never matters, and a 405 lists the methods
 // the path does take, never the one asked.
+#include "front/http/router.hpp"
 #include "fuzz_check.hpp"
-#include "http/router.hpp"
 
 #include <algorithm>
 #include <cstddef>

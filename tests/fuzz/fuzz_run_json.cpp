@@ -1,7 +1,7 @@
 // The body of POST /run-json/ through parseRunJson. Beyond checkResult: an accepted body is
 // a JSON object whose fields are exactly what the request holds. An exception out of the
 // parser ends in std::terminate, which libFuzzer reports as a crash.
-#include "http/request_parser.hpp"
+#include "front/http/request_parser.hpp"
 #include "submission_checks.hpp"
 
 #include <nlohmann/json.hpp>

@@ -2,8 +2,8 @@
 // against a decoder written here from the definition (Unicode 15, table 3-7, by value rather
 // than by byte ranges): isValidUtf8 agrees with it, toValidUtf8 gives valid UTF-8, changes
 // nothing valid and is idempotent, and excerpt stays valid and short.
+#include "front/http/utf8.hpp"
 #include "fuzz_check.hpp"
-#include "http/utf8.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,8 +1,8 @@
 #pragma once
 
+#include "front/http/request_parser.hpp"
+#include "front/http/utf8.hpp"
 #include "fuzz_check.hpp"
-#include "http/request_parser.hpp"
-#include "http/utf8.hpp"
 
 #include <algorithm>
 #include <cstdint>

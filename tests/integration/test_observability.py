@@ -11,7 +11,7 @@ from deployment import BROKER_UNIT
 from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[2]
-# MESSAGE_ID= of each kind of entry (src/systemd/journal.hpp).
+# MESSAGE_ID= of each kind of entry (src/daemon/journal.hpp).
 ACCEPTED = "7ebb9436da364bf2bd6b2e8b5ab97368"
 REFUSED = "4787821ebce0423a925a1e209284bdeb"
 STARTED = "c6aa511646d047f7b88931c6dd3506b0"

@@ -2,11 +2,23 @@
 talks to starts nothing but a sandboxed run of Python, whatever the front asks."""
 
 import secrets
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from deployment import FRONT_USER, STATE_DIR
 
 BROKER = ("org.pyrunner.Broker1", "/org/pyrunner/Broker1", "org.pyrunner.Broker1")
-START_RUN_SIGNATURE = "sayayas(uuuuut)sas"
+INTERFACE_XML = Path(__file__).resolve().parents[2] / "src" / "protocol" / "org.pyrunner.Broker1.xml"
+
+
+def input_signature(method):
+    """The D-Bus signature of a broker method's arguments, as the interface defines them."""
+    node = ET.parse(INTERFACE_XML).getroot()
+    (element,) = [m for m in node.iter("method") if m.get("name") == method]
+    return "".join(arg.get("type") for arg in element.iter("arg") if arg.get("direction") == "in")
+
+
+START_RUN_SIGNATURE = input_signature("StartRun")
 DEFAULT_LIMITS = ["10", "10", "256", "100", "64", "1048576"]
 # The overflow uid: some user that is neither root nor the front.
 NOBODY = "65534"

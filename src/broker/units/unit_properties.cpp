@@ -1,0 +1,409 @@
+#include "broker/units/unit_properties.hpp"
+
+#include "common/run_files.hpp"
+#include "common/run_id.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <sys/socket.h>
+
+namespace pyrunner::systemd
+{
+namespace
+{
+
+constexpr std::uint64_t usecPerSec = 1000000;
+constexpr std::uint64_t bytesPerMb = 1024ULL * 1024ULL;
+// CPUQuotaPerSecUSec for 1 % of one CPU.
+constexpr std::uint64_t quotaUsecPerPercent = 10000;
+// Room for the ExecStopPost helper, which runs under the run's own CPU quota (1 % of a CPU
+// at the least): past it systemd would mark a run that ended by itself as timed out.
+constexpr std::uint64_t stopTimeoutUsec = 10 * usecPerSec;
+constexpr std::uint64_t maxOpenFiles = 1024;
+constexpr std::uint32_t privateUmask = 0077;
+
+// Kernel interfaces and syscall groups no analytics script needs, denied on top of the
+// @system-service allow-list so each one fails with EPERM instead of killing the run.
+const std::vector<std::string> deniedSyscalls{
+    "@clock",
+    "@cpu-emulation",
+    "@debug",
+    "@module",
+    "@mount",
+    "@obsolete",
+    "@privileged",
+    "@raw-io",
+    "@reboot",
+    "@resources",
+    "@swap",
+    "bpf",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "perf_event_open",
+    "userfaultfd",
+    "process_vm_readv",
+    "process_vm_writev",
+    "ptrace",
+    "kexec_load",
+};
+
+// The host's sockets and runtime state that a unit must not reach even though AF_UNIX stays
+// allowed (asyncio needs socketpair). A run unit hides all of /run instead (addFilesystem).
+const std::vector<std::string> hostRuntimePaths{
+    "-/run/dbus",
+    "-/run/systemd/journal",
+    "-/run/systemd/private",
+    "-/run/systemd/notify",
+    // Other units' definitions and state, and the dynamic users of other runs.
+    "-/run/systemd/transient",
+    "-/run/systemd/units",
+    "-/run/systemd/userdb",
+};
+
+// The cgroup tree names every other run (and so its id, which the API takes as proof of
+// ownership); the server reads a run's own cgroup from its stop-post helper instead.
+constexpr const char* cgroupTree = "-/sys/fs/cgroup";
+
+// Hidden from every run as an empty tmpfs (addFilesystem).
+constexpr std::string_view emptyVar = "/var";
+
+// The server's state directory as InaccessiblePaths= takes it ("-": one this host does not have
+// hides nothing).
+std::string hiddenState(const UnitSettings& settings)
+{
+    return "-" + settings.stateDir;
+}
+
+void addIdentity(std::vector<Property>& p)
+{
+    p.push_back({"DynamicUser", true});
+    p.push_back({"NoNewPrivileges", true});
+    p.push_back({"CapabilityBoundingSet", std::uint64_t{0}});
+    p.push_back({"AmbientCapabilities", std::uint64_t{0}});
+    p.push_back({"RestrictSUIDSGID", true});
+    p.push_back({"PrivateUsers", true});
+}
+
+// Whether `path` is beneath the directory `dir` (both absolute, neither ending in "/").
+bool isBelow(std::string_view path, std::string_view dir)
+{
+    return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
+}
+
+// The environments directory as an empty read-only tmpfs, with the run's own environment
+// bound back in read-only: other environments are none of the run's business.
+void addEnvironment(std::vector<Property>& p, const core::Interpreter& interpreter,
+                    const UnitSettings& settings)
+{
+    if (!interpreter.hiddenPaths.empty())
+    {
+        // "-": a directory this host does not have hides nothing.
+        StringList hidden;
+        for (const auto& path : interpreter.hiddenPaths)
+        {
+            hidden.push_back("-" + path);
+        }
+        p.push_back({"InaccessiblePaths", hidden});
+    }
+    if (settings.environmentsDir.empty())
+    {
+        return;
+    }
+    // Under /var it is hidden already (addFilesystem), at no further mount.
+    if (!isBelow(settings.environmentsDir, emptyVar))
+    {
+        p.push_back({"TemporaryFileSystem",
+                     std::vector<TemporaryFs>{{settings.environmentsDir, "ro,mode=0755"}}});
+    }
+    if (!interpreter.directory.empty())
+    {
+        p.push_back({"BindReadOnlyPaths",
+                     std::vector<BindMount>{{interpreter.directory, interpreter.directory}}});
+    }
+}
+
+void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
+{
+    p.push_back({"ProtectSystem", std::string("strict")});
+    p.push_back({"ProtectHome", std::string("yes")});
+    p.push_back({"PrivateTmp", true});
+    p.push_back({"PrivateDevices", true});
+    // PrivateDevices= binds the host's /dev/shm into the unit, where every run could see
+    // the names another run's files have until that run's dynamic user is cleaned up.
+    p.push_back({"TemporaryFileSystem",
+                 std::vector<TemporaryFs>{{"/dev/shm", "mode=1777,nosuid,nodev,noexec"}}});
+    p.push_back({"WorkingDirectory", std::string("/tmp")});
+    p.push_back({"UMask", privateUmask});
+    // The host's /run as an empty read-only tmpfs: no socket of the host's daemons (the bus,
+    // systemd's, a database's that lets every local user in) and no runtime file is in
+    // reach, whatever the host runs. One mount, where naming each path costs one each in
+    // every unit's set-up. (InaccessiblePaths=/run makes systemd 252 fail the unit at exec.)
+    // systemd builds it for the privileged stop-post helper too, which so cannot reach the
+    // journal's socket.
+    p.push_back({"TemporaryFileSystem",
+                 std::vector<TemporaryFs>{{"/run", "ro,mode=0755,nosuid,nodev,noexec"}}});
+    // The host's variable data likewise: other services' state, logs, mail and sockets
+    // (SSSD's, a mail system's). The server's state directory is bound back for the stop-post
+    // helper, which writes each run's record there; the run does not get it, since systemd
+    // keeps one mount per path, the more restrictive, and the state directory is also in
+    // InaccessiblePaths= (tests/hostile: read_state_dir, write_state_dir).
+    p.push_back(
+        {"TemporaryFileSystem",
+         std::vector<TemporaryFs>{{std::string(emptyVar), "ro,mode=0755,nosuid,nodev,noexec"}}});
+    if (isBelow(settings.stateDir, emptyVar))
+    {
+        p.push_back({"BindPaths",
+                     std::vector<BindMount>{{settings.stateDir, settings.stateDir, false, 0}}});
+    }
+    p.push_back({"InaccessiblePaths", StringList{cgroupTree, hiddenState(settings)}});
+}
+
+void addKernel(std::vector<Property>& p)
+{
+    for (const char* name : {"ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+                             "ProtectControlGroups", "ProtectClock", "ProtectHostname",
+                             "PrivateNetwork", "PrivateIPC", "LockPersonality", "RestrictRealtime"})
+    {
+        p.push_back({name, true});
+    }
+    // ctypes callbacks and numpy were checked to work without W+X mappings.
+    p.push_back({"MemoryDenyWriteExecute", true});
+    p.push_back({"ProtectProc", std::string("invisible")});
+    p.push_back({"ProcSubset", std::string("pid")});
+    // Zero allowed namespace types: the run may create none.
+    p.push_back({"RestrictNamespaces", std::uint64_t{0}});
+    p.push_back({"RestrictAddressFamilies", NameFilter{true, {"AF_UNIX"}}});
+    // Enforced where systemd has cgroup-v2 BPF; elsewhere PrivateNetwork= alone holds.
+    p.push_back({"IPAddressDeny",
+                 std::vector<IpPrefix>{{AF_INET, Bytes(4, 0), 0}, {AF_INET6, Bytes(16, 0), 0}}});
+    // PrivateDevices= already gives a minimal /dev; the device cgroup closes the rest.
+    p.push_back({"DevicePolicy", std::string("closed")});
+    p.push_back({"SystemCallArchitectures", StringList{"native"}});
+    p.push_back({"SystemCallFilter", NameFilter{true, {"@system-service"}}});
+    p.push_back({"SystemCallFilter", NameFilter{false, deniedSyscalls}});
+    p.push_back({"SystemCallErrorNumber", std::int32_t{EPERM}});
+}
+
+void addCgroupLimits(std::vector<Property>& p, const core::Limits& limits)
+{
+    p.push_back({"MemoryMax", std::uint64_t{limits.memoryMb} * bytesPerMb});
+    p.push_back({"MemorySwapMax", std::uint64_t{0}});
+    p.push_back({"CPUQuotaPerSecUSec", std::uint64_t{limits.cpuPercent} * quotaUsecPerPercent});
+    p.push_back({"TasksMax", unitTasksMax(limits.tasks)});
+}
+
+// `cgroup` for the whole unit's memory, CPU and tasks; `process` for the rlimits, which a
+// warm unit's bootstrap lowers to its run's.
+void addLimits(std::vector<Property>& p, const core::Limits& cgroup, const core::Limits& process,
+               std::uint64_t runtimeMaxUsec)
+{
+    p.push_back({"CPUAccounting", true});
+    p.push_back({"MemoryAccounting", true});
+    p.push_back({"TasksAccounting", true});
+    addCgroupLimits(p, cgroup);
+    p.push_back({"RuntimeMaxUSec", runtimeMaxUsec});
+    // SIGXCPU at the limit; a script that ignores it is killed a second later.
+    p.push_back({"LimitCPUSoft", std::uint64_t{process.cpuTimeS}});
+    p.push_back({"LimitCPU", std::uint64_t{process.cpuTimeS} + 1});
+    // One byte past the cap lets the server tell "exactly at the limit" from "past it".
+    p.push_back({"LimitFSIZE", process.outputBytes + 1});
+    p.push_back({"LimitCORE", std::uint64_t{0}});
+    p.push_back({"LimitNOFILE", maxOpenFiles});
+    // The dynamic user is the run's alone, so its process count is the run's, and the
+    // reaper's.
+    p.push_back({"LimitNPROC", unitTasksMax(process.tasks)});
+}
+
+void addLifecycle(std::vector<Property>& p)
+{
+    p.push_back({"Type", std::string("exec")});
+    p.push_back({"KillMode", std::string("control-group")});
+    p.push_back({"KillSignal", std::int32_t{SIGKILL}});
+    p.push_back({"SendSIGKILL", true});
+    p.push_back({"TimeoutStopUSec", stopTimeoutUsec});
+    p.push_back({"OOMPolicy", std::string("kill")});
+    // Kept loaded for the server until it lets go, then collected whatever the result.
+    p.push_back({"CollectMode", std::string("inactive-or-failed")});
+    p.push_back({"AddRef", true});
+}
+
+void addInput(std::vector<Property>& p, const core::SandboxRun& run)
+{
+    // From a root-only file, not StandardInputData=: a unit's properties are readable by
+    // every local user in /run/systemd/transient.
+    if (run.stdinData.empty())
+    {
+        p.push_back({"StandardInput", std::string("null")});
+    }
+    else
+    {
+        p.push_back({"StandardInputFile", run.outputDir + "/" + core::RunFiles::stdinName});
+    }
+}
+
+void addOutput(std::vector<Property>& p, const core::SandboxRun& run)
+{
+    // systemd opens these as root before dropping privileges; the run only gets the fds.
+    p.push_back({"StandardOutputFileToAppend", run.outputDir + "/stdout"});
+    p.push_back({"StandardErrorFileToAppend", run.outputDir + "/stderr"});
+    StringList variables{"LANG=C.UTF-8"};
+    variables.insert(variables.end(), run.interpreter.variables.begin(),
+                     run.interpreter.variables.end());
+    p.push_back({"Environment", variables});
+}
+
+void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
+                 const UnitSettings& settings)
+{
+    p.push_back({"ExecStopPostEx", std::vector<ExecCommand>{
+                                       {settings.unitStatsHelper,
+                                        {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
+                                        {"privileged", "ignore-failure", "no-env-expand"}}}});
+}
+
+// The environment's interpreter and flags, then -B (nothing written next to the sources,
+// which are read-only anyway) and -u (output reaches the files as it is written).
+StringList pythonArgv(const core::Interpreter& interpreter, const std::string& script)
+{
+    StringList argv{interpreter.python};
+    argv.insert(argv.end(), interpreter.flags.begin(), interpreter.flags.end());
+    argv.insert(argv.end(), {"-B", "-u", script});
+    return argv;
+}
+
+// The host's file `source`, read-only at `mountPoint` on the unit's empty /run: a mount in
+// the unit's own namespace, whichever directory (a build tree under /tmp, which PrivateTmp=
+// hides, say) the file is in. Not on its private /dev: systemd 252 makes a unit's bind mounts
+// for the privileged stop-post helper too, which has the host's /dev, and would leave an empty
+// mount point there for each; the helper gets the empty /run as well.
+void bindIntoRun(std::vector<Property>& p, const std::string& source, const char* mountPoint)
+{
+    p.push_back({"BindReadOnlyPaths", std::vector<BindMount>{{source, mountPoint, false, 0}}});
+}
+
+// The interpreter's command line `argv`, run by the reaper, whose child it is (src/helpers/reaper.cpp).
+void addMainCommand(std::vector<Property>& p, const StringList& argv, const UnitSettings& settings)
+{
+    bindIntoRun(p, settings.reaper, reaperMountPoint);
+    StringList reaped{reaperMountPoint};
+    reaped.insert(reaped.end(), argv.begin(), argv.end());
+    // no-env-expand: the request's arguments reach Python byte for byte, "$" included.
+    p.push_back(
+        {"ExecStartEx", std::vector<ExecCommand>{{reaperMountPoint, reaped, {"no-env-expand"}}}});
+}
+
+void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
+                 const UnitSettings& settings)
+{
+    bindIntoRun(p, run.outputDir + "/" + core::RunFiles::codeName, codeMountPoint);
+    auto argv = pythonArgv(run.interpreter, codeMountPoint);
+    argv.insert(argv.end(), run.args.begin(), run.args.end());
+    addMainCommand(p, argv, settings);
+    addStopPost(p, run, settings);
+}
+
+void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
+                     const UnitSettings& settings)
+{
+    bindIntoRun(p, settings.warmBootstrap, warmBootstrapMountPoint);
+    auto argv = pythonArgv(prepared.interpreter, warmBootstrapMountPoint);
+    argv.emplace_back(warmHandoverMountPoint);
+    argv.emplace_back(codeMountPoint);
+    argv.insert(argv.end(), prepared.preImports.begin(), prepared.preImports.end());
+    addMainCommand(p, argv, settings);
+    addStopPost(p, prepared, settings);
+}
+
+} // namespace
+
+StringList hiddenPaths(const UnitSettings& settings)
+{
+    auto hidden = hostRuntimePaths;
+    hidden.emplace_back(cgroupTree);
+    hidden.push_back(hiddenState(settings));
+    return hidden;
+}
+
+TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& settings)
+{
+    TransientUnit unit;
+    unit.name = core::unitNameFor(run.id);
+    auto& p = unit.properties;
+    p.push_back({"Description", "pyrunner run " + run.id});
+    p.push_back({"Slice", settings.slice});
+    addLifecycle(p);
+    addIdentity(p);
+    addFilesystem(p, settings);
+    addEnvironment(p, run.interpreter, settings);
+    addKernel(p);
+    addLimits(p, run.limits, run.limits, std::uint64_t{run.limits.wallTimeS} * usecPerSec);
+    addInput(p, run);
+    addOutput(p, run);
+    addCommands(p, run, settings);
+    return unit;
+}
+
+TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits& ceiling,
+                            const UnitSettings& settings, const std::string& handoverFifo)
+{
+    TransientUnit unit;
+    unit.name = core::unitNameFor(prepared.id);
+    auto& p = unit.properties;
+    p.push_back({"Description", "pyrunner warm run " + prepared.id});
+    p.push_back({"Slice", settings.slice});
+    addLifecycle(p);
+    addIdentity(p);
+    addFilesystem(p, settings);
+    addEnvironment(p, prepared.interpreter, settings);
+    addKernel(p);
+    // The broker ends the run at its own wall limit, counted from handover; this only
+    // bounds a unit that waits too long, or one whose broker is gone.
+    addLimits(p, prepared.limits, ceiling,
+              settings.warmIdleMaxUsec + std::uint64_t{ceiling.wallTimeS} * usecPerSec);
+    // A path, not a passed descriptor: the unit's definition must survive a daemon-reload.
+    // Not its stdin: systemd opens stdin for every process of the unit, the stop-post helper
+    // included, and opening a FIFO waits for a writer, which is gone with the broker.
+    p.push_back({"StandardInput", std::string("null")});
+    bindIntoRun(p, handoverFifo, warmHandoverMountPoint);
+    addOutput(p, prepared);
+    addWarmCommands(p, prepared, settings);
+    return unit;
+}
+
+std::vector<Property> sliceCpuCap(unsigned cpus)
+{
+    constexpr std::uint64_t runsPercentOfEachCpu = 80;
+    return {{"CPUQuotaPerSecUSec",
+             std::uint64_t{std::max(cpus, 1U)} * runsPercentOfEachCpu * quotaUsecPerPercent}};
+}
+
+std::uint64_t unitTasksMax(std::uint32_t tasks)
+{
+    return std::uint64_t{tasks} + 1;
+}
+
+std::vector<Property> runCgroupLimits(const core::Limits& limits)
+{
+    std::vector<Property> p;
+    addCgroupLimits(p, limits);
+    return p;
+}
+
+const PropertyValue* findProperty(const TransientUnit& unit, const std::string& name)
+{
+    for (const auto& property : unit.properties)
+    {
+        if (property.name == name)
+        {
+            return &property.value;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace pyrunner::systemd

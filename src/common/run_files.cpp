@@ -1,0 +1,254 @@
+#include "common/run_files.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace pyrunner::core
+{
+namespace
+{
+
+constexpr mode_t layoutDirMode = 0750;
+// setgid: what systemd and the stop-post helper create inside belongs to the front's group.
+constexpr mode_t runDirMode = 02750;
+constexpr mode_t outputFileMode = 0640;
+// Enough for the helper's few lines; a larger file is not the helper's.
+constexpr std::uint64_t cgroupStatsMaxBytes = 4096;
+
+[[noreturn]] void throwErrno(const std::string& what)
+{
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+UniqueFd openDirectory(int parent, const std::string& name)
+{
+    return UniqueFd(
+        ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+// A root-owned directory of group `gid` and exactly `mode`, whatever was there before.
+UniqueFd ownedDirectory(int parent, const std::string& name, const std::string& path, uid_t uid,
+                        gid_t gid, mode_t mode)
+{
+    if (::mkdirat(parent, name.c_str(), mode) != 0 && errno != EEXIST)
+    {
+        throwErrno("cannot create " + path);
+    }
+    auto dir = openDirectory(parent, name);
+    if (!dir || ::fchown(dir.get(), uid, gid) != 0 || ::fchmod(dir.get(), mode) != 0)
+    {
+        throwErrno("cannot prepare " + path);
+    }
+    return dir;
+}
+
+UniqueFd openFile(int dir, const char* name)
+{
+    return UniqueFd(::openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+}
+
+std::uint64_t regularFileSize(int fd)
+{
+    struct stat st
+    {
+    };
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    {
+        return 0;
+    }
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+} // namespace
+
+void RunFiles::createLayout(const std::string& stateDir, uid_t frontUid, gid_t readerGid)
+{
+    const auto state = ownedDirectory(AT_FDCWD, stateDir, stateDir, 0, readerGid, layoutDirMode);
+    ownedDirectory(state.get(), "runs", stateDir + "/runs", 0, readerGid, layoutDirMode);
+    constexpr mode_t frontDirMode = 0700;
+    ownedDirectory(state.get(), frontDirName, stateDir + "/" + frontDirName, frontUid, readerGid,
+                   frontDirMode);
+}
+
+RunFiles::RunFiles(const std::string& stateDir)
+    : runsPath_(stateDir + "/runs"), runsDir_(openDirectory(AT_FDCWD, runsPath_))
+{
+    if (!runsDir_)
+    {
+        throwErrno("cannot open " + runsPath_);
+    }
+}
+
+std::string RunFiles::create(const std::string& runId, gid_t readerGid) const
+{
+    auto path = runsPath_ + "/" + runId;
+    if (::mkdirat(runsDir_.get(), runId.c_str(), runDirMode) != 0)
+    {
+        throwErrno("cannot create " + path);
+    }
+    const auto dir = openDirectory(runsDir_.get(), runId);
+    // mkdir drops the setgid bit under some umasks; set the mode explicitly.
+    if (!dir || ::fchown(dir.get(), 0, readerGid) != 0 || ::fchmod(dir.get(), runDirMode) != 0)
+    {
+        throwErrno("cannot prepare " + path);
+    }
+    for (const char* name : {stdoutName, stderrName})
+    {
+        const UniqueFd file(::openat(
+            dir.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, outputFileMode));
+        if (!file || ::fchmod(file.get(), outputFileMode) != 0)
+        {
+            throwErrno("cannot create " + path + "/" + name);
+        }
+    }
+    return path;
+}
+
+std::string RunFiles::path(const std::string& runId) const
+{
+    return runsPath_ + "/" + runId;
+}
+
+UniqueFd RunFiles::openRunDir(const std::string& runId) const
+{
+    return openDirectory(runsDir_.get(), runId);
+}
+
+void RunFiles::remove(const std::string& runId) const
+{
+    const auto dir = openRunDir(runId);
+    if (!dir)
+    {
+        return;
+    }
+    for (const char* name : {stdoutName, stderrName, cgroupStatsName, cgroupStatsPartialName,
+                             cgroupStatsBrokerName, codeName, stdinName, handoverName})
+    {
+        ::unlinkat(dir.get(), name, 0);
+    }
+    ::unlinkat(runsDir_.get(), runId.c_str(), AT_REMOVEDIR);
+}
+
+void RunFiles::writePrivate(const std::string& runId, const char* name,
+                            const std::string& data) const
+{
+    constexpr mode_t privateFileMode = 0600;
+    writeNew(openRunDir(runId), runId, name, data, privateFileMode);
+}
+
+void RunFiles::writeCode(const std::string& runId, const std::string& code) const
+{
+    constexpr mode_t codeFileMode = 0604;
+    writeNew(openRunDir(runId), runId, codeName, code, codeFileMode);
+}
+
+void RunFiles::writeStopRecord(const std::string& runId, const std::string& record) const
+{
+    const auto dir = openRunDir(runId);
+    // Left by a broker that stopped half-way.
+    ::unlinkat(dir.get(), cgroupStatsBrokerName, 0);
+    writeNew(dir, runId, cgroupStatsBrokerName, record, outputFileMode);
+    // The helper's record, where it came first, is as good and stays.
+    if (::renameat2(dir.get(), cgroupStatsBrokerName, dir.get(), cgroupStatsName,
+                    RENAME_NOREPLACE) != 0)
+    {
+        const auto error = errno;
+        ::unlinkat(dir.get(), cgroupStatsBrokerName, 0);
+        if (error != EEXIST)
+        {
+            errno = error;
+            throwErrno("cannot rename " + path(runId) + "/" + cgroupStatsBrokerName);
+        }
+    }
+}
+
+void RunFiles::writeNew(const UniqueFd& dir, const std::string& runId, const char* name,
+                        const std::string& data, mode_t mode) const
+{
+    const auto path = runsPath_ + "/" + runId + "/" + name;
+    const UniqueFd file(
+        dir ? ::openat(dir.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+            : -1);
+    if (!file || ::fchmod(file.get(), mode) != 0)
+    {
+        throwErrno("cannot create " + path);
+    }
+    std::size_t done = 0;
+    while (done < data.size())
+    {
+        const auto n = ::write(file.get(), data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n <= 0)
+        {
+            throwErrno("cannot write " + path);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+RunFiles::Read RunFiles::read(const std::string& runId, const char* name, std::uint64_t limit) const
+{
+    Read result;
+    const auto dir = openRunDir(runId);
+    const auto file = dir ? openFile(dir.get(), name) : UniqueFd();
+    if (!file)
+    {
+        return result;
+    }
+    result.size = regularFileSize(file.get());
+    result.overLimit = result.size > limit;
+    const auto wanted = static_cast<std::size_t>(std::min(result.size, limit));
+    result.data.resize(wanted);
+    std::size_t done = 0;
+    while (done < wanted)
+    {
+        const auto n =
+            ::pread(file.get(), result.data.data() + done, wanted - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n <= 0)
+        {
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    result.data.resize(done);
+    return result;
+}
+
+std::uint64_t RunFiles::size(const std::string& runId, const char* name) const
+{
+    const auto dir = openRunDir(runId);
+    const auto file = dir ? openFile(dir.get(), name) : UniqueFd();
+    return file ? regularFileSize(file.get()) : 0;
+}
+
+CgroupStats RunFiles::cgroupStats(const std::string& runId) const
+{
+    return parseCgroupStats(read(runId, cgroupStatsName, cgroupStatsMaxBytes).data);
+}
+
+UniqueFd RunFiles::openHandover(const std::string& runId) const
+{
+    const auto dir = openRunDir(runId);
+    return dir ? UniqueFd(::openat(dir.get(), handoverName,
+                                   O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC))
+               : UniqueFd();
+}
+
+UnitEnd RunFiles::unitEnd(const std::string& runId) const
+{
+    return parseUnitEnd(read(runId, cgroupStatsName, cgroupStatsMaxBytes).data);
+}
+
+} // namespace pyrunner::core

@@ -1,0 +1,285 @@
+#include "front/http/api.hpp"
+
+#include "front/http/metrics_text.hpp"
+#include "front/http/openapi.hpp"
+#include "front/http/run_json.hpp"
+#include "front/http/utf8.hpp"
+
+#include <iostream>
+
+namespace pyrunner::http
+{
+namespace
+{
+
+constexpr std::string_view internalError =
+    "The server failed to handle this request; the failure has been logged.";
+
+Response unknownRun(const std::string& id)
+{
+    return errorResponse(404, "No run has the id \"" + id + "\".");
+}
+
+Response runResponse(int status, const core::RunView& view)
+{
+    return jsonResponse(status, runToJson(view));
+}
+
+Response submitErrorResponse(core::SubmitError error, unsigned retryAfterSeconds)
+{
+    if (error == core::SubmitError::QueueFull)
+    {
+        auto response = errorResponse(429, "The queue is full; retry in " +
+                                               std::to_string(retryAfterSeconds) + " seconds.");
+        response.headers.emplace_back("Retry-After", std::to_string(retryAfterSeconds));
+        return response;
+    }
+    return errorResponse(503, "The server cannot reach systemd to start runs; try again later.");
+}
+
+// Runs on whichever thread ends the run: nothing may escape into it.
+void replyWithFinishedRun(const Reply& reply, const core::RunView& view) noexcept
+{
+    try
+    {
+        reply(runResponse(200, view));
+    }
+    catch (const std::exception& error)
+    {
+        std::cerr << "pyrunner: answering for run " << view.run.id << " failed: " << error.what()
+                  << '\n';
+    }
+}
+
+} // namespace
+
+Response jsonResponse(int status, const nlohmann::json& body)
+{
+    return Response{status, "application/json", dumpJson(body), {}};
+}
+
+Response errorResponse(int status, std::string_view message)
+{
+    return jsonResponse(status, errorJson(message));
+}
+
+Response bodyTooLarge(std::uint64_t bytes, std::size_t limit)
+{
+    return errorResponse(413, "The request body is " + std::to_string(bytes) +
+                                  " bytes; the limit is " + std::to_string(limit) + " bytes.");
+}
+
+Response requestTooLarge(std::size_t limit)
+{
+    return errorResponse(413, "The request is larger than the body limit of " +
+                                  std::to_string(limit) + " bytes.");
+}
+
+Response malformedRequest(int status, std::string_view reason)
+{
+    const bool clientFault = status >= 400 && status < 500;
+    return errorResponse(clientFault ? status : 400,
+                         "The request is not valid HTTP/1.1 (" + excerpt(reason) + ").");
+}
+
+Api::Api(core::RunService& service, const ApiOptions& options)
+    : service_(service), options_(options)
+{
+}
+
+void Api::handle(const Request& request, const Reply& uncounted) const
+{
+    const Reply reply = [metrics = options_.metrics, uncounted](Response response) {
+        metrics->httpResponse(response.status);
+        uncounted(std::move(response));
+    };
+    try
+    {
+        const auto matched = route(request.method, request.path);
+        if (std::holds_alternative<NotFound>(matched))
+        {
+            reply(errorResponse(404, "There is nothing at " + excerpt(request.path) + "."));
+            return;
+        }
+        if (const auto* notAllowed = std::get_if<MethodNotAllowed>(&matched))
+        {
+            auto response = errorResponse(405, std::string(request.method) + " is not allowed on " +
+                                                   std::string(request.path) +
+                                                   "; allowed: " + notAllowed->allow + ".");
+            response.headers.emplace_back("Allow", notAllowed->allow);
+            reply(std::move(response));
+            return;
+        }
+        const auto& [id, runId] = std::get<Matched>(matched);
+        switch (id)
+        {
+        case RouteId::RunJson:
+        case RouteId::RunFile:
+            submit(id, request, reply);
+            return;
+        case RouteId::GetRun:
+            reply(getRun(runId));
+            return;
+        case RouteId::GetStdout:
+            reply(getOutput(runId, core::Stream::Stdout));
+            return;
+        case RouteId::GetStderr:
+            reply(getOutput(runId, core::Stream::Stderr));
+            return;
+        case RouteId::CancelRun:
+            reply(cancelRun(runId));
+            return;
+        case RouteId::Health:
+            reply(health());
+            return;
+        case RouteId::Metrics:
+            reply(metrics());
+            return;
+        case RouteId::OpenApi:
+            reply(openApi());
+            return;
+        case RouteId::Environments:
+            reply(environments());
+            return;
+        }
+    }
+    catch (const std::exception& error)
+    {
+        std::cerr << "pyrunner: " << request.method << ' ' << excerpt(request.path)
+                  << " failed: " << error.what() << '\n';
+    }
+    catch (...)
+    {
+        std::cerr << "pyrunner: " << request.method << ' ' << excerpt(request.path)
+                  << " failed with an unknown exception\n";
+    }
+    reply(errorResponse(500, internalError));
+}
+
+void Api::submit(RouteId route, const Request& request, const Reply& reply) const
+{
+    if (request.body.size() > options_.maxBodyBytes)
+    {
+        reply(bodyTooLarge(request.body.size(), options_.maxBodyBytes));
+        return;
+    }
+    std::vector<std::string> names;
+    for (const auto& environment : service_.environments())
+    {
+        // A requirements environment is chosen by listing the requirements, not by its name.
+        if (environment.kind != core::EnvironmentKind::Requirements)
+        {
+            names.push_back(environment.name);
+        }
+    }
+    const SubmissionRules rules{options_.limits, std::move(names), options_.maxCodeBytes};
+    auto parsed = route == RouteId::RunJson
+                      ? parseRunJson(request.contentType, request.body, request.wait, rules)
+                      : parseRunFile(request.contentType, request.body, request.wait, rules);
+    if (const auto* error = std::get_if<HttpError>(&parsed))
+    {
+        reply(errorResponse(error->status, error->message));
+        return;
+    }
+    auto& runRequest = std::get<core::RunRequest>(parsed);
+    runRequest.client = request.client;
+    if (!runRequest.wait)
+    {
+        const auto submitted = service_.submit(std::move(runRequest), {});
+        if (const auto* error = std::get_if<core::SubmitError>(&submitted))
+        {
+            reply(submitErrorResponse(*error, service_.retryAfterSeconds()));
+            return;
+        }
+        const auto& view = std::get<core::Submitted>(submitted).view;
+        auto response = runResponse(202, view);
+        response.headers.emplace_back("Location", "/runs/" + view.run.id);
+        reply(std::move(response));
+        return;
+    }
+    const auto token = waits_->add(reply);
+    if (!token)
+    {
+        reply(stoppingWhileWaiting(""));
+        return;
+    }
+    core::Completion onFinal = [waits = waits_, token = *token](const core::RunView& view) {
+        if (const auto waiting = waits->take(token))
+        {
+            replyWithFinishedRun(*waiting, view);
+        }
+    };
+    const auto submitted = service_.submit(std::move(runRequest), std::move(onFinal));
+    if (const auto* error = std::get_if<core::SubmitError>(&submitted))
+    {
+        if (const auto waiting = waits_->take(*token))
+        {
+            (*waiting)(submitErrorResponse(*error, service_.retryAfterSeconds()));
+        }
+        return;
+    }
+    waits_->bind(*token, std::get<core::Submitted>(submitted).view.run.id);
+}
+
+void Api::stopWaiting(std::chrono::milliseconds grace) const
+{
+    waits_->stop(grace);
+}
+
+Response Api::getRun(const std::string& id) const
+{
+    const auto view = service_.find(id);
+    return view ? runResponse(200, *view) : unknownRun(id);
+}
+
+Response Api::getOutput(const std::string& id, core::Stream stream) const
+{
+    auto bytes = service_.output(id, stream);
+    if (!bytes)
+    {
+        return unknownRun(id);
+    }
+    return Response{200, "application/octet-stream", std::move(*bytes), {}};
+}
+
+Response Api::cancelRun(const std::string& id) const
+{
+    const auto view = service_.cancel(id);
+    return view ? runResponse(200, *view) : unknownRun(id);
+}
+
+Response Api::health() const
+{
+    const auto health = service_.health();
+    if (!health.systemdReachable)
+    {
+        return jsonResponse(
+            503, {{"status", "unavailable"}, {"error", "The server cannot reach systemd."}});
+    }
+    return jsonResponse(200, {{"status", "ok"},
+                              {"running", health.running},
+                              {"queued", health.queued},
+                              {"max_running", health.maxRunning},
+                              {"max_queued", health.maxQueued},
+                              {"layers", health.layers}});
+}
+
+Response Api::openApi()
+{
+    return Response{200, "application/json", std::string(openApiDocument()), {}};
+}
+
+Response Api::metrics() const
+{
+    return Response{200,
+                    std::string(prometheusContentType),
+                    prometheusText(options_.metrics->snapshot(), service_.health()),
+                    {}};
+}
+
+Response Api::environments() const
+{
+    return jsonResponse(200, {{"environments", environmentsToJson(service_.environments())}});
+}
+
+} // namespace pyrunner::http

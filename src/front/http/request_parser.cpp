@@ -1,0 +1,551 @@
+#include "front/http/request_parser.hpp"
+
+#include "common/environment_requirements.hpp"
+#include "common/sandbox_policy.hpp"
+#include "front/http/utf8.hpp"
+
+#include <gmime/gmime.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <optional>
+
+namespace pyrunner::http
+{
+namespace
+{
+
+using nlohmann::json;
+
+constexpr std::string_view knownLimits =
+    "wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes";
+
+HttpError badRequest(std::string message)
+{
+    return HttpError{400, std::move(message)};
+}
+
+std::string inQuotes(std::string_view text)
+{
+    return "\"" + excerpt(text) + "\"";
+}
+
+std::string joined(const std::vector<std::string>& items)
+{
+    std::string out;
+    for (const auto& item : items)
+    {
+        out += out.empty() ? "" : ", ";
+        out += item;
+    }
+    return out;
+}
+
+// "Text/Plain; charset=utf-8" -> "text/plain".
+std::string mediaType(std::string_view contentType)
+{
+    auto type = contentType.substr(0, contentType.find(';'));
+    while (!type.empty() && (type.front() == ' ' || type.front() == '\t'))
+    {
+        type.remove_prefix(1);
+    }
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
+    {
+        type.remove_suffix(1);
+    }
+    std::string lower(type);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    });
+    return lower;
+}
+
+// Parses without exceptions; nesting is bounded so a hostile body costs nothing extra.
+std::variant<json, HttpError> parseObject(std::string_view text, std::string_view what)
+{
+    bool tooDeep = false;
+    const json::parser_callback_t limitDepth =
+        [&tooDeep](int depth, json::parse_event_t event, json& /*parsed*/) {
+        if ((event == json::parse_event_t::object_start ||
+             event == json::parse_event_t::array_start) &&
+            depth >= maxJsonDepth)
+        {
+            tooDeep = true;
+            return false;
+        }
+        return true;
+    };
+    auto value = json::parse(text, limitDepth, false);
+    if (tooDeep)
+    {
+        return badRequest(std::string(what) + " nests deeper than " + std::to_string(maxJsonDepth) +
+                          " levels.");
+    }
+    if (value.is_discarded())
+    {
+        return badRequest(std::string(what) + " is not valid JSON (UTF-8).");
+    }
+    if (!value.is_object())
+    {
+        return badRequest(std::string(what) + " must be a JSON object.");
+    }
+    return value;
+}
+
+std::optional<HttpError> readLimits(const json& value, core::LimitRequest& limits)
+{
+    if (!value.is_object())
+    {
+        return badRequest("limits must be an object with any of: " + std::string(knownLimits) +
+                          ".");
+    }
+    const std::array<
+        std::pair<std::string_view, std::optional<std::uint64_t> core::LimitRequest::*>, 6>
+        fields{{
+            {"wall_time_s", &core::LimitRequest::wallTimeS},
+            {"cpu_time_s", &core::LimitRequest::cpuTimeS},
+            {"memory_mb", &core::LimitRequest::memoryMb},
+            {"cpu_percent", &core::LimitRequest::cpuPercent},
+            {"tasks", &core::LimitRequest::tasks},
+            {"output_bytes", &core::LimitRequest::outputBytes},
+        }};
+    for (const auto& [key, item] : value.items())
+    {
+        const auto* field = std::find_if(fields.begin(), fields.end(),
+                                         [&key = key](const auto& f) { return f.first == key; });
+        if (field == fields.end())
+        {
+            return badRequest("limits has no field " + inQuotes(key) + "; the known ones are " +
+                              std::string(knownLimits) + ".");
+        }
+        if (item.is_number_unsigned())
+        {
+            limits.*field->second = item.get<std::uint64_t>();
+        }
+        else if (item.is_number_integer())
+        {
+            // A negative number is out of range just like 0: resolveLimits names the range.
+            limits.*field->second = 0;
+        }
+        else
+        {
+            return badRequest("limits." + key + " must be a whole number.");
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<HttpError> readArgs(const json& value, std::vector<std::string>& args)
+{
+    if (!value.is_array())
+    {
+        return badRequest("args must be an array of strings.");
+    }
+    for (std::size_t i = 0; i < value.size(); ++i)
+    {
+        const auto& arg = value[i];
+        if (!arg.is_string())
+        {
+            return badRequest("args must be an array of strings; args[" + std::to_string(i) +
+                              "] is not a string.");
+        }
+        const auto& text = arg.get_ref<const std::string&>();
+        if (text.find('\0') != std::string::npos)
+        {
+            return badRequest("args[" + std::to_string(i) +
+                              "] contains a NUL byte, which a command line cannot carry.");
+        }
+        if (text.size() > maxArgBytes)
+        {
+            return badRequest("args[" + std::to_string(i) + "] is " + std::to_string(text.size()) +
+                              " bytes; one argument can be at most " + std::to_string(maxArgBytes) +
+                              " bytes.");
+        }
+        args.push_back(text);
+    }
+    // The broker refuses more, and execve() would fail on much more: say so here, as a 400.
+    const auto bytes = core::commandLineBytes(args);
+    const auto maxBytes = core::SandboxPolicy{}.maxArgsBytes;
+    if (bytes > maxBytes)
+    {
+        return badRequest("args take " + std::to_string(bytes) +
+                          " bytes of the command line (with a pointer per argument); at most " +
+                          std::to_string(maxBytes) + " are allowed.");
+    }
+    return std::nullopt;
+}
+
+std::optional<HttpError> readRequirements(const json& value, std::vector<std::string>& out)
+{
+    if (!value.is_array() ||
+        !std::all_of(value.begin(), value.end(), [](const json& item) { return item.is_string(); }))
+    {
+        return badRequest("requirements must be an array of strings such as \"pandas>=1.5\".");
+    }
+    auto normalised = core::normaliseRequirements(value.get<std::vector<std::string>>());
+    if (const auto* problem = std::get_if<std::string>(&normalised))
+    {
+        return badRequest(*problem);
+    }
+    out = std::get<core::NormalisedRequirements>(normalised).entries;
+    return std::nullopt;
+}
+
+// Where the fields come from: the body of /run-json/ or the options part of /run-file/.
+struct Source
+{
+    std::string_view name;
+    bool takesCode;
+};
+
+std::optional<HttpError> readFields(const json& object, const Source& source,
+                                    core::RunRequest& request, core::LimitRequest& limits)
+{
+    for (const auto& [key, value] : object.items())
+    {
+        if (key == "code" && source.takesCode)
+        {
+            if (!value.is_string())
+            {
+                return badRequest("code must be a string holding the Python source.");
+            }
+            request.code = value.get<std::string>();
+        }
+        else if (key == "code")
+        {
+            return badRequest("The options part must not contain code: the script is the part "
+                              "named file.");
+        }
+        else if (key == "stdin")
+        {
+            if (!value.is_string())
+            {
+                return badRequest("stdin must be a string.");
+            }
+            request.stdinData = value.get<std::string>();
+        }
+        else if (key == "args")
+        {
+            if (auto error = readArgs(value, request.args))
+            {
+                return error;
+            }
+        }
+        else if (key == "environment")
+        {
+            if (!value.is_string())
+            {
+                return badRequest("environment must be a string naming an environment.");
+            }
+            request.environment = value.get<std::string>();
+        }
+        else if (key == "requirements")
+        {
+            if (auto error = readRequirements(value, request.requirements))
+            {
+                return error;
+            }
+        }
+        else if (key == "limits")
+        {
+            if (auto error = readLimits(value, limits))
+            {
+                return error;
+            }
+        }
+        else if (key == "wait")
+        {
+            if (!value.is_boolean())
+            {
+                return badRequest("wait must be true or false.");
+            }
+            request.wait = value.get<bool>();
+        }
+        else
+        {
+            return badRequest("Unknown field " + inQuotes(key) + " in " + std::string(source.name) +
+                              "; the known fields are " + (source.takesCode ? "code, " : "") +
+                              "stdin, args, environment, requirements, limits, wait.");
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<HttpError> checkCode(std::string_view code, const SubmissionRules& rules)
+{
+    if (code.size() > rules.maxCodeBytes)
+    {
+        return HttpError{413, "The code is " + std::to_string(code.size()) +
+                                  " bytes; the limit is " + std::to_string(rules.maxCodeBytes) +
+                                  " bytes."};
+    }
+    if (code.find('\0') != std::string_view::npos)
+    {
+        return badRequest("The code contains a NUL byte; Python refuses source code with NUL "
+                          "bytes.");
+    }
+    if (!isValidUtf8(code))
+    {
+        return badRequest("The code is not valid UTF-8; Python source must be UTF-8.");
+    }
+    return std::nullopt;
+}
+
+// The checks every submission passes, whatever shape it came in.
+ParseResult finish(core::RunRequest request, const core::LimitRequest& limits,
+                   std::optional<std::string_view> wait, const SubmissionRules& rules)
+{
+    if (auto error = checkCode(request.code, rules))
+    {
+        return *error;
+    }
+    if (wait)
+    {
+        if (*wait != "true" && *wait != "false")
+        {
+            return badRequest("The query parameter wait must be true or false.");
+        }
+        request.wait = *wait == "true";
+    }
+    if (std::find(rules.environments.begin(), rules.environments.end(), request.environment) ==
+        rules.environments.end())
+    {
+        return badRequest("Unknown environment " + inQuotes(request.environment) +
+                          "; available: " + joined(rules.environments) + ".");
+    }
+    if (!request.requirements.empty() && request.environment != core::defaultEnvironment)
+    {
+        return badRequest("requirements are installed on top of the default environment; leave "
+                          "environment out or set it to \"default\".");
+    }
+    auto resolved = core::resolveLimits(limits, rules.limits);
+    if (const auto* error = std::get_if<core::LimitError>(&resolved))
+    {
+        return badRequest(error->message);
+    }
+    request.limits = std::get<core::Limits>(resolved);
+    return request;
+}
+
+struct GObjectUnref
+{
+    void operator()(gpointer object) const { g_object_unref(object); }
+};
+
+template <typename T> using GPtr = std::unique_ptr<T, GObjectUnref>;
+
+void initGMime()
+{
+    static const bool initialized = [] {
+        g_mime_init();
+        return true;
+    }();
+    static_cast<void>(initialized);
+}
+
+struct FormPart
+{
+    std::string name;
+    std::string content;
+};
+
+// The form takes two parts, each with a few header lines.
+constexpr std::size_t maxFormParts = 2;
+constexpr std::size_t maxPartHeadBytes = 4096;
+
+std::optional<std::string> boundaryOf(std::string_view contentType)
+{
+    const std::string text(contentType);
+    const GPtr<GMimeContentType> type(g_mime_content_type_parse(nullptr, text.c_str()));
+    const char* boundary =
+        type ? g_mime_content_type_get_parameter(type.get(), "boundary") : nullptr;
+    if (boundary == nullptr || *boundary == '\0')
+    {
+        return std::nullopt;
+    }
+    return boundary;
+}
+
+// GMime builds a tree of every part and header before pyrunner sees any: a 2 MiB body of
+// tiny parts or header lines costs it a hundred times that in memory. A body with more
+// delimiters than the form has parts, or a part head past a few KiB, is refused first.
+std::optional<HttpError> checkFormShape(std::string_view body, std::string_view boundary)
+{
+    const std::string delimiter = "--" + std::string(boundary);
+    std::size_t delimiters = 0;
+    for (auto at = body.find(delimiter); at != std::string_view::npos;
+         at = body.find(delimiter, at + delimiter.size()))
+    {
+        // The closing delimiter ends one part, it does not start one.
+        if (++delimiters > maxFormParts + 1)
+        {
+            return badRequest("The form has more than " + std::to_string(maxFormParts) +
+                              " parts; it takes the parts file and options.");
+        }
+        // The head ends at the first empty line, CRLF or (as GMime also accepts) bare LF.
+        const auto head = body.substr(at + delimiter.size());
+        const auto headBytes = std::min({head.find("\r\n\r\n"), head.find("\n\n"), head.size()});
+        if (!head.starts_with("--") && headBytes > maxPartHeadBytes)
+        {
+            return badRequest("A part of the form has more than " +
+                              std::to_string(maxPartHeadBytes) + " bytes of headers.");
+        }
+    }
+    return std::nullopt;
+}
+
+std::variant<std::vector<FormPart>, HttpError> readForm(std::string_view contentType,
+                                                        std::string_view body)
+{
+    if (contentType.find_first_of("\r\n") != std::string_view::npos)
+    {
+        return badRequest("The Content-Type header is malformed.");
+    }
+    initGMime();
+    const auto boundary = boundaryOf(contentType);
+    if (!boundary)
+    {
+        return badRequest("The multipart/form-data Content-Type names no boundary.");
+    }
+    if (auto error = checkFormShape(body, *boundary))
+    {
+        return *error;
+    }
+    // GMime parses MIME entities: give it the body with its Content-Type as the only header.
+    std::string entity;
+    entity.append("Content-Type: ").append(contentType).append("\r\n\r\n").append(body);
+    const GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(entity.data(), entity.size()));
+    const GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+    const GPtr<GMimeObject> root(g_mime_parser_construct_part(parser.get(), nullptr));
+    if (!root || !GMIME_IS_MULTIPART(root.get()))
+    {
+        return badRequest("The multipart/form-data body could not be read; check its boundary.");
+    }
+    auto* multipart = GMIME_MULTIPART(root.get());
+    if (g_mime_multipart_get_count(multipart) == 0)
+    {
+        return badRequest("The multipart/form-data body holds no parts; check its boundary.");
+    }
+    std::vector<FormPart> parts;
+    for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i)
+    {
+        GMimeObject* part = g_mime_multipart_get_part(multipart, i);
+        const char* name = g_mime_object_get_content_disposition_parameter(part, "name");
+        if (name == nullptr || !GMIME_IS_PART(part))
+        {
+            return badRequest("Every part of the form needs a Content-Disposition with a name "
+                              "(file or options) and a plain body.");
+        }
+        FormPart formPart{name, {}};
+        if (GMimeDataWrapper* content = g_mime_part_get_content(GMIME_PART(part)))
+        {
+            const GPtr<GMimeStream> out(g_mime_stream_mem_new());
+            if (g_mime_data_wrapper_write_to_stream(content, out.get()) < 0)
+            {
+                return badRequest("The form part " + inQuotes(name) + " could not be read.");
+            }
+            const GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+            formPart.content.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
+        }
+        parts.push_back(std::move(formPart));
+    }
+    return parts;
+}
+
+ParseResult parseForm(std::string_view contentType, std::string_view body,
+                      std::optional<std::string_view> wait, const SubmissionRules& rules)
+{
+    auto form = readForm(contentType, body);
+    if (auto* error = std::get_if<HttpError>(&form))
+    {
+        return std::move(*error);
+    }
+    core::RunRequest request;
+    core::LimitRequest limits;
+    bool hasFile = false;
+    bool hasOptions = false;
+    for (auto& part : std::get<std::vector<FormPart>>(form))
+    {
+        if (part.name != "file" && part.name != "options")
+        {
+            return badRequest("Unknown form part " + inQuotes(part.name) +
+                              "; the form takes the parts file and options.");
+        }
+        bool& seen = part.name == "file" ? hasFile : hasOptions;
+        if (seen)
+        {
+            return badRequest("The form has more than one part named " + part.name + ".");
+        }
+        seen = true;
+        if (part.name == "file")
+        {
+            request.code = std::move(part.content);
+            continue;
+        }
+        auto options = parseObject(part.content, "The options part");
+        if (auto* error = std::get_if<HttpError>(&options))
+        {
+            return std::move(*error);
+        }
+        if (auto error = readFields(std::get<json>(options), Source{"the options part", false},
+                                    request, limits))
+        {
+            return *error;
+        }
+    }
+    if (!hasFile)
+    {
+        return badRequest("The form has no part named file; send the script in it.");
+    }
+    return finish(std::move(request), limits, wait, rules);
+}
+
+} // namespace
+
+ParseResult parseRunJson(std::string_view contentType, std::string_view body,
+                         std::optional<std::string_view> wait, const SubmissionRules& rules)
+{
+    if (mediaType(contentType) != "application/json")
+    {
+        return HttpError{415, "POST /run-json/ takes Content-Type: application/json."};
+    }
+    auto object = parseObject(body, "The request body");
+    if (auto* error = std::get_if<HttpError>(&object))
+    {
+        return std::move(*error);
+    }
+    const auto& fields = std::get<json>(object);
+    core::RunRequest request;
+    core::LimitRequest limits;
+    if (auto error = readFields(fields, Source{"the request body", true}, request, limits))
+    {
+        return *error;
+    }
+    if (!fields.contains("code"))
+    {
+        return badRequest("The request body has no code; put the Python source in \"code\".");
+    }
+    return finish(std::move(request), limits, wait, rules);
+}
+
+ParseResult parseRunFile(std::string_view contentType, std::string_view body,
+                         std::optional<std::string_view> wait, const SubmissionRules& rules)
+{
+    const auto type = mediaType(contentType);
+    if (type == "multipart/form-data")
+    {
+        return parseForm(contentType, body, wait, rules);
+    }
+    if (type == "text/x-python" || type == "text/plain" || type == "application/octet-stream")
+    {
+        core::RunRequest request;
+        request.code = body;
+        return finish(std::move(request), {}, wait, rules);
+    }
+    return HttpError{415, "POST /run-file/ takes multipart/form-data, or the script itself as "
+                          "text/x-python, text/plain or application/octet-stream."};
+}
+
+} // namespace pyrunner::http

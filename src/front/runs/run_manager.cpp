@@ -1,0 +1,564 @@
+#include "front/runs/run_manager.hpp"
+
+#include "common/environment_requirements.hpp"
+#include "common/run_id.hpp"
+#include "front/runs/verdict.hpp"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+namespace pyrunner::core
+{
+namespace
+{
+
+// Queue slots free as runs end, which is usually within seconds.
+constexpr unsigned minRetryAfterSeconds = 1;
+constexpr std::size_t maxWarmFailures = 3;
+
+const char* fileOf(Stream stream)
+{
+    return stream == Stream::Stdout ? RunFiles::stdoutName : RunFiles::stderrName;
+}
+
+// A run followed after a restart has no unit timestamps; the stop record's clock and the
+// start the store kept give its duration instead.
+std::optional<double> durationFromRecord(const Run& run, const UnitEnd& end)
+{
+    if (!run.startedAt || !end.stoppedRealtimeUsec)
+    {
+        return std::nullopt;
+    }
+    const auto started =
+        std::chrono::duration_cast<std::chrono::microseconds>(run.startedAt->time_since_epoch())
+            .count();
+    const auto stopped = static_cast<std::int64_t>(*end.stoppedRealtimeUsec);
+    constexpr double usecPerMs = 1000.0;
+    return stopped >= started ? std::optional(static_cast<double>(stopped - started) / usecPerMs)
+                              : std::nullopt;
+}
+
+// The environment a request runs in: its own requirements' when it lists any.
+std::string environmentOf(const RunRequest& request)
+{
+    if (request.requirements.empty())
+    {
+        return request.environment;
+    }
+    return requirementsEnvironmentName(NormalisedRequirements{request.requirements});
+}
+
+} // namespace
+
+RunManager::RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store,
+                       RunManagerOptions options, RunEvents& events)
+    : sandbox_(sandbox), files_(files), store_(store), options_(std::move(options)), events_(events)
+{
+}
+
+Recovery RunManager::recover()
+{
+    Recovery recovery;
+    std::vector<std::string> unfinished;
+    {
+        const std::lock_guard lock(mutex_);
+        for (auto& stored : store_.unfinished())
+        {
+            const auto id = stored.run.id;
+            // The id becomes a unit name and a directory name: only a well-formed one.
+            if (!isRunId(id))
+            {
+                continue;
+            }
+            Entry entry{std::move(stored.run), std::move(stored.request), {}, true, false};
+            // Counted as running until the sandbox says whether it ever started.
+            ++running_;
+            runs_.emplace(id, std::move(entry));
+            unfinished.push_back(id);
+        }
+    }
+    for (const auto& id : unfinished)
+    {
+        sandbox_.follow(id, callbacksFor(id));
+        ++recovery.followed;
+    }
+    for (const auto& id : sandbox_.strayRuns())
+    {
+        sandbox_.kill(id);
+        recovery.strays.push_back(id);
+    }
+    fillWarmPools();
+    return recovery;
+}
+
+void RunManager::fillWarmPools()
+{
+    std::set<std::string> listed;
+    for (const auto& environment : environments())
+    {
+        // A requirements environment serves the runs of one list: never worth a pool.
+        if (environment.kind != EnvironmentKind::Requirements)
+        {
+            listed.insert(environment.name);
+        }
+    }
+    std::vector<WarmUnit> units;
+    {
+        const std::lock_guard lock(mutex_);
+        // Not while runs wait for a slot: the CPUs are the bottleneck then, and a warm unit
+        // takes more of them than the cold start it saves (its common modules too). Each
+        // run's end calls this again, once the next queued run has left the queue.
+        if (!queue_.empty())
+        {
+            return;
+        }
+        for (const auto& pool : options_.warmPools)
+        {
+            const auto& environment = pool.first;
+            if (!listed.contains(environment))
+            {
+                continue;
+            }
+            auto have = static_cast<std::size_t>(
+                std::count_if(warm_.begin(), warm_.end(), [&environment](const WarmUnit& unit) {
+                    return unit.environment == environment;
+                }));
+            for (; have < pool.second && warmFailures_[environment] < maxWarmFailures; ++have)
+            {
+                warm_.push_back(WarmUnit{newRunId(), environment, false});
+                units.push_back(warm_.back());
+            }
+        }
+    }
+    for (const auto& unit : units)
+    {
+        const auto& id = unit.id;
+        SandboxCallbacks callbacks;
+        callbacks.onStarted = [this, id] { warmUnitReady(id); };
+        callbacks.onExited = [this, id](const UnitOutcome& outcome) { warmUnitEnded(id, outcome); };
+        sandbox_.prepare(id, unit.environment, std::move(callbacks));
+    }
+}
+
+void RunManager::environmentsChanged()
+{
+    fillWarmPools();
+}
+
+void RunManager::warmUnitReady(const std::string& id)
+{
+    const std::lock_guard lock(mutex_);
+    for (auto& unit : warm_)
+    {
+        if (unit.id == id)
+        {
+            unit.ready = true;
+        }
+    }
+}
+
+std::optional<std::string> RunManager::takeWarmLocked(const std::string& environment)
+{
+    const auto ready =
+        std::find_if(warm_.begin(), warm_.end(), [&environment](const WarmUnit& unit) {
+            return unit.ready && unit.environment == environment;
+        });
+    if (ready == warm_.end())
+    {
+        return std::nullopt;
+    }
+    auto id = ready->id;
+    warm_.erase(ready);
+    warmFailures_[environment] = 0;
+    return id;
+}
+
+void RunManager::warmUnitEnded(const std::string& id, const UnitOutcome& outcome)
+{
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = std::find_if(warm_.begin(), warm_.end(),
+                                     [&id](const WarmUnit& unit) { return unit.id == id; });
+        if (it == warm_.end())
+        {
+            // Taken for a run meanwhile; the run's own start reports what became of it.
+            return;
+        }
+        auto& failures = warmFailures_[it->environment];
+        warm_.erase(it);
+        // A unit that ran and was ended (its idle limit, a reload of systemd) is replaced; one
+        // that could not start at all counts towards giving up.
+        failures = outcome.started ? 0 : failures + 1;
+    }
+    sandbox_.release(id);
+    fillWarmPools();
+}
+
+std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Completion onFinal)
+{
+    const auto client = request.client;
+    if (!sandbox_.reachable())
+    {
+        events_.refused(SubmitError::Unavailable, client);
+        return SubmitError::Unavailable;
+    }
+    std::optional<Launch> now;
+    Run snapshot;
+    {
+        std::unique_lock lock(mutex_);
+        const bool slotFree = running_ < options_.maxRunning;
+        if (!slotFree && queue_.size() >= options_.maxQueued)
+        {
+            lock.unlock();
+            events_.refused(SubmitError::QueueFull, client);
+            return SubmitError::QueueFull;
+        }
+        Entry entry;
+        // Stored so: a restart that starts the run again finds its requirements' environment.
+        request.environment = environmentOf(request);
+        entry.run.environment = request.environment;
+        // A run with requirements has an environment of its own, which no warm unit runs.
+        const auto warm = slotFree && request.requirements.empty()
+                              ? takeWarmLocked(entry.run.environment)
+                              : std::nullopt;
+        entry.run.id = warm.value_or(newRunId());
+        entry.run.unit = sandbox_.unitName(entry.run.id);
+        entry.run.limits = request.limits;
+        entry.run.createdAt = Clock::now();
+        // Durable before the client hears the run was accepted.
+        try
+        {
+            store_.insert(entry.run, request);
+        }
+        catch (const std::exception& error)
+        {
+            lock.unlock();
+            events_.failed(entry.run.id,
+                           std::string("The run store could not take the run: ") + error.what());
+            throw;
+        }
+        entry.client = client;
+        entry.request = std::move(request);
+        if (onFinal)
+        {
+            entry.waiters.push_back(std::move(onFinal));
+        }
+        auto& stored = runs_.emplace(entry.run.id, std::move(entry)).first->second;
+        if (slotFree)
+        {
+            now = takeForLaunch(stored);
+        }
+        else
+        {
+            queue_.push_back(stored.run.id);
+        }
+        snapshot = stored.run;
+    }
+    events_.accepted(snapshot, client);
+    if (now)
+    {
+        launch(std::move(*now));
+    }
+    return Submitted{viewOf(snapshot)};
+}
+
+RunManager::Launch RunManager::takeForLaunch(Entry& entry)
+{
+    ++running_;
+    entry.launched = true;
+    Launch run;
+    run.id = entry.run.id;
+    run.code = entry.request->code;
+    run.stdinData = entry.request->stdinData;
+    run.args = entry.request->args;
+    run.environment = entry.request->environment;
+    run.requirements = entry.request->requirements;
+    run.limits = entry.run.limits;
+    return run;
+}
+
+void RunManager::enqueueLocked(const Entry& entry)
+{
+    // Oldest first, also for runs put back after a restart.
+    const auto later = std::find_if(queue_.begin(), queue_.end(), [&](const std::string& id) {
+        return runs_.at(id).run.createdAt > entry.run.createdAt;
+    });
+    queue_.insert(later, entry.run.id);
+}
+
+std::vector<RunManager::Launch> RunManager::launchesFromQueue()
+{
+    std::vector<Launch> launches;
+    while (running_ < options_.maxRunning && !queue_.empty())
+    {
+        const auto id = queue_.front();
+        queue_.pop_front();
+        launches.push_back(takeForLaunch(runs_.at(id)));
+    }
+    return launches;
+}
+
+SandboxCallbacks RunManager::callbacksFor(const std::string& id)
+{
+    SandboxCallbacks callbacks;
+    callbacks.onStarted = [this, id] { markStarted(id); };
+    callbacks.onExited = [this, id](const UnitOutcome& outcome) { finish(id, outcome); };
+    return callbacks;
+}
+
+void RunManager::launch(Launch run)
+{
+    const auto id = run.id;
+    sandbox_.start(std::move(run), callbacksFor(id));
+}
+
+void RunManager::markStarted(const std::string& id)
+{
+    Run snapshot;
+    std::string client;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = runs_.find(id);
+        if (it == runs_.end() || isFinal(it->second.run.status))
+        {
+            return;
+        }
+        auto& entry = it->second;
+        entry.run.status = RunStatus::Running;
+        entry.run.startedAt = Clock::now();
+        entry.request.reset();
+        store_.update(entry.run);
+        store_.dropRequest(id);
+        snapshot = entry.run;
+        client = entry.client;
+    }
+    events_.started(snapshot, client);
+}
+
+bool RunManager::restartVanished(const std::string& id)
+{
+    std::vector<Launch> next;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = runs_.find(id);
+        if (it == runs_.end() || !it->second.request || it->second.cancelRequested)
+        {
+            return false;
+        }
+        --running_;
+        it->second.launched = false;
+        enqueueLocked(it->second);
+        next = launchesFromQueue();
+    }
+    for (auto& run : next)
+    {
+        launch(std::move(run));
+    }
+    return true;
+}
+
+void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
+{
+    if (outcome.vanished && restartVanished(id))
+    {
+        return;
+    }
+    Evidence evidence;
+    evidence.unit = outcome;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = runs_.find(id);
+        if (it == runs_.end())
+        {
+            return;
+        }
+        evidence.limits = it->second.run.limits;
+        evidence.cancelRequested = it->second.cancelRequested;
+    }
+    // The run's processes are gone, so nothing writes these files any more.
+    evidence.cgroup = files_.cgroupStats(id);
+    const auto stdoutRead = files_.read(id, RunFiles::stdoutName, evidence.limits.outputBytes);
+    const auto stderrRead = files_.read(id, RunFiles::stderrName, evidence.limits.outputBytes);
+    evidence.stdoutBytes = stdoutRead.size;
+    evidence.stderrBytes = stderrRead.size;
+    const auto verdict = decideVerdict(evidence);
+    const auto end = verdict.durationMs ? UnitEnd{} : files_.unitEnd(id);
+
+    Ending ending;
+    std::vector<Launch> next;
+    {
+        const std::lock_guard lock(mutex_);
+        auto& entry = runs_.at(id);
+        auto& run = entry.run;
+        run.status = verdict.status;
+        run.exitCode = verdict.exitCode;
+        run.signal = verdict.signal;
+        run.durationMs = verdict.durationMs ? verdict.durationMs : durationFromRecord(run, end);
+        run.cpuTimeMs = verdict.cpuTimeMs;
+        run.memoryPeakBytes = verdict.memoryPeakBytes;
+        run.error = verdict.error;
+        run.stdoutTruncated = evidence.stdoutBytes > run.limits.outputBytes;
+        run.stderrTruncated = evidence.stderrBytes > run.limits.outputBytes;
+        if (!run.finishedAt)
+        {
+            run.finishedAt = Clock::now();
+        }
+        --running_;
+        ending = endLocked(entry, evidence.stdoutBytes + evidence.stderrBytes);
+        ending.output = RunOutput{stdoutRead.data, stderrRead.data};
+        next = launchesFromQueue();
+    }
+    announce(ending);
+    for (auto& run : next)
+    {
+        launch(std::move(run));
+    }
+    // A warm unit's replacement starts once the run it served has ended, not while it runs,
+    // so that starting a unit does not take the CPUs from the run.
+    fillWarmPools();
+}
+
+RunManager::Ending RunManager::endLocked(Entry& entry, std::uint64_t outputBytes)
+{
+    store_.finish(entry.run, outputBytes);
+    Ending ending{entry.run, std::exchange(entry.waiters, {}), entry.client, std::nullopt};
+    runs_.erase(ending.run.id);
+    return ending;
+}
+
+void RunManager::announce(const Ending& ending)
+{
+    events_.finished(ending.run, ending.client);
+    if (ending.waiters.empty())
+    {
+        return;
+    }
+    const auto view = ending.output ? RunView{ending.run, *ending.output} : viewOf(ending.run);
+    for (const auto& waiter : ending.waiters)
+    {
+        waiter(view);
+    }
+}
+
+RunView RunManager::viewOf(const Run& run) const
+{
+    RunView view{run, {}};
+    const auto limit = run.limits.outputBytes;
+    view.output.stdoutData = files_.read(run.id, RunFiles::stdoutName, limit).data;
+    view.output.stderrData = files_.read(run.id, RunFiles::stderrName, limit).data;
+    return view;
+}
+
+std::optional<Run> RunManager::runOf(const std::string& id) const
+{
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = runs_.find(id);
+        if (it != runs_.end())
+        {
+            return it->second.run;
+        }
+    }
+    return store_.find(id);
+}
+
+std::optional<RunView> RunManager::find(const std::string& id) const
+{
+    const auto run = runOf(id);
+    return run ? std::optional(viewOf(*run)) : std::nullopt;
+}
+
+std::optional<std::string> RunManager::output(const std::string& id, Stream stream) const
+{
+    const auto run = runOf(id);
+    if (!run)
+    {
+        return std::nullopt;
+    }
+    return files_.read(id, fileOf(stream), run->limits.outputBytes).data;
+}
+
+std::optional<RunView> RunManager::cancel(const std::string& id)
+{
+    std::optional<Ending> ending;
+    bool kill = false;
+    Run snapshot;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = runs_.find(id);
+        if (it != runs_.end())
+        {
+            auto& entry = it->second;
+            entry.cancelRequested = true;
+            entry.run.status = RunStatus::Cancelled;
+            entry.run.finishedAt = Clock::now();
+            snapshot = entry.run;
+            if (entry.launched)
+            {
+                // The slot frees when the unit is really gone; finish() fills in the rest and
+                // stores it. Until then the store keeps the run unfinished, so that a restart
+                // in between still follows its unit.
+                kill = true;
+            }
+            else
+            {
+                std::erase(queue_, id);
+                ending = endLocked(entry, 0);
+            }
+        }
+    }
+    if (!kill && !ending)
+    {
+        // Already final (or unknown): cancelling again changes nothing.
+        const auto run = runOf(id);
+        return run ? std::optional(viewOf(*run)) : std::nullopt;
+    }
+    if (kill)
+    {
+        sandbox_.kill(id);
+    }
+    if (ending)
+    {
+        announce(*ending);
+    }
+    return viewOf(snapshot);
+}
+
+Health RunManager::health() const
+{
+    const std::lock_guard lock(mutex_);
+    Health health{
+        sandbox_.reachable(), running_, queue_.size(), options_.maxRunning, options_.maxQueued,
+        sandbox_.layers(),    {}};
+    for (const auto& pool : options_.warmPools)
+    {
+        health.warm[pool.first] = {};
+    }
+    for (const auto& unit : warm_)
+    {
+        auto& count = health.warm[unit.environment];
+        ++(unit.ready ? count.ready : count.starting);
+    }
+    return health;
+}
+
+std::vector<Environment> RunManager::environments() const
+{
+    auto known = sandbox_.environments();
+    if (known.empty())
+    {
+        // Not heard from the privileged side yet: the default environment is always there.
+        Environment plain;
+        plain.name = std::string(defaultEnvironment);
+        known.push_back(plain);
+    }
+    return known;
+}
+
+unsigned RunManager::retryAfterSeconds() const
+{
+    return minRetryAfterSeconds;
+}
+
+} // namespace pyrunner::core

@@ -1,0 +1,136 @@
+#pragma once
+
+#include "common/run_files.hpp"
+#include "common/sandbox.hpp"
+#include "front/runs/run_events.hpp"
+#include "front/runs/run_service.hpp"
+#include "front/store/run_store.hpp"
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pyrunner::core
+{
+
+struct RunManagerOptions
+{
+    std::size_t maxRunning = 1;
+    std::size_t maxQueued = 64;
+    // Warm units kept ready per environment name; 0 (or no entry) turns an environment's off.
+    // Filled only for the shipped and operator environments the sandbox lists.
+    std::map<std::string, std::size_t> warmPools;
+};
+
+// What recover() found of the runs an earlier server left.
+struct Recovery
+{
+    // Runs whose units were followed again (still going, or ended meanwhile).
+    std::size_t followed = 0;
+    // Units named like runs that the store does not know: stopped.
+    std::vector<std::string> strays;
+};
+
+// The run lifecycle: admission, a bounded FIFO queue behind at most maxRunning units,
+// verdicts, and the store every accepted run is written to before it is acknowledged. Runs
+// not yet final live in memory as well; finished ones are read back from the store. All
+// state sits behind one lock, store writes included, so they land in the order they
+// happen; the sandbox and the waiters are always called without it.
+class RunManager final : public RunService
+{
+  public:
+    RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store, RunManagerOptions options,
+               RunEvents& events);
+
+    // Takes over the runs the store holds unfinished: each is followed to its end, or
+    // started (again) if it never ran; then stops units of runs the store does not know.
+    // Call once, before serving.
+    Recovery recover();
+
+    std::variant<Submitted, SubmitError> submit(RunRequest request, Completion onFinal) override;
+    std::optional<RunView> find(const std::string& id) const override;
+    std::optional<std::string> output(const std::string& id, Stream stream) const override;
+    std::optional<RunView> cancel(const std::string& id) override;
+    Health health() const override;
+    std::vector<Environment> environments() const override;
+    unsigned retryAfterSeconds() const override;
+
+    // The sandbox's environments changed: fills the pools of those that are new.
+    void environmentsChanged();
+
+  private:
+    struct Entry
+    {
+        Run run;
+        // Kept until the unit has started: a run whose start was cut short by a restart
+        // is started again from it.
+        std::optional<RunRequest> request;
+        std::vector<Completion> waiters;
+        bool launched = false;
+        bool cancelRequested = false;
+        std::string client = {};
+    };
+
+    // A run leaving the queue for the sandbox, decided under the lock, done without it.
+    using Launch = SandboxRun;
+    // A run that has reached its final status, to announce without the lock.
+    struct Ending
+    {
+        Run run;
+        std::vector<Completion> waiters;
+        std::string client;
+        // The output as the run's end read it; read from its files when absent.
+        std::optional<RunOutput> output;
+    };
+
+    Launch takeForLaunch(Entry& entry);
+    void enqueueLocked(const Entry& entry);
+    std::vector<Launch> launchesFromQueue();
+    void launch(Launch run);
+    SandboxCallbacks callbacksFor(const std::string& id);
+    // Prepares warm units until each listed environment's pool is full again.
+    void fillWarmPools();
+    void warmUnitEnded(const std::string& id, const UnitOutcome& outcome);
+    void warmUnitReady(const std::string& id);
+    // A ready warm unit's id for a run of `environment`, if there is one.
+    std::optional<std::string> takeWarmLocked(const std::string& environment);
+    void markStarted(const std::string& id);
+    void finish(const std::string& id, const UnitOutcome& outcome);
+    bool restartVanished(const std::string& id);
+    Ending endLocked(Entry& entry, std::uint64_t outputBytes);
+    void announce(const Ending& ending);
+    RunView viewOf(const Run& run) const;
+    std::optional<Run> runOf(const std::string& id) const;
+
+    Sandbox& sandbox_;
+    const RunFiles& files_;
+    RunStore& store_;
+    const RunManagerOptions options_;
+    RunEvents& events_;
+
+    mutable std::mutex mutex_;
+    // Runs not yet final.
+    std::unordered_map<std::string, Entry> runs_;
+    std::deque<std::string> queue_;
+    std::size_t running_ = 0;
+    struct WarmUnit
+    {
+        std::string id;
+        std::string environment;
+        // Its process is up and waiting: a run handed to it starts at once.
+        bool ready = false;
+    };
+    // Warm units waiting for a run, oldest first.
+    std::deque<WarmUnit> warm_;
+    // Per environment, its warm units that ended before their run in a row; past a few its
+    // pool stops refilling rather than start units that keep failing.
+    std::map<std::string, std::size_t> warmFailures_;
+};
+
+} // namespace pyrunner::core

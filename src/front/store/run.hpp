@@ -1,0 +1,80 @@
+#pragma once
+
+#include "common/limits.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pyrunner::core
+{
+
+using Clock = std::chrono::system_clock;
+using TimePoint = Clock::time_point;
+
+enum class RunStatus
+{
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    OutOfMemory,
+    OutputLimitExceeded,
+    Cancelled,
+    Error,
+};
+
+std::string_view toString(RunStatus status);
+// The status toString() names, or nothing for any other text.
+std::optional<RunStatus> parseRunStatus(std::string_view text);
+bool isFinal(RunStatus status);
+
+// A submission after parsing and validation: everything the server needs to start it.
+struct RunRequest
+{
+    std::string code;
+    std::string stdinData;
+    std::vector<std::string> args;
+    std::string environment = "default";
+    // Packages to install on top of the default environment (normalised, see
+    // environment_requirements.hpp); the run then runs in the environment built from them.
+    std::vector<std::string> requirements;
+    Limits limits;
+    bool wait = true;
+    // The submitter's address, for the operator's log; never stored, never shown to runs.
+    std::string client = {};
+};
+
+// What the API reports about a run. Output bytes live in the run's files, not here.
+struct Run
+{
+    std::string id;
+    RunStatus status = RunStatus::Queued;
+    std::optional<int> exitCode;
+    std::optional<std::string> signal;
+    bool stdoutTruncated = false;
+    bool stderrTruncated = false;
+    std::optional<double> durationMs;
+    std::optional<double> cpuTimeMs;
+    std::optional<std::uint64_t> memoryPeakBytes;
+    std::string unit;
+    std::string environment;
+    Limits limits;
+    TimePoint createdAt;
+    std::optional<TimePoint> startedAt;
+    std::optional<TimePoint> finishedAt;
+    std::optional<std::string> error;
+};
+
+// The captured output of a run, already cut to its limit.
+struct RunOutput
+{
+    std::string stdoutData;
+    std::string stderrData;
+};
+
+} // namespace pyrunner::core

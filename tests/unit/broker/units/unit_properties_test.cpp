@@ -1,0 +1,349 @@
+#include "broker/units/unit_properties.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sys/socket.h>
+
+namespace pyrunner::systemd
+{
+namespace
+{
+
+core::SandboxRun sampleRun()
+{
+    core::SandboxRun run;
+    run.id = "0123456789abcdef0123456789abcdef";
+    run.code = "print('hi')";
+    run.args = {"$HOME", "two words"};
+    run.limits.wallTimeS = 7;
+    run.limits.cpuTimeS = 5;
+    run.limits.memoryMb = 100;
+    run.limits.cpuPercent = 50;
+    run.limits.tasks = 16;
+    run.limits.outputBytes = 1000;
+    run.outputDir = "/var/lib/pyrunner/runs/0123456789abcdef0123456789abcdef";
+    return run;
+}
+
+UnitSettings sampleSettings()
+{
+    UnitSettings settings;
+    settings.unitStatsHelper = "/usr/libexec/pyrunner/pyrunner-unit-stats";
+    settings.reaper = "/usr/libexec/pyrunner/pyrunner-reaper";
+    settings.stateDir = "/var/lib/pyrunner";
+    return settings;
+}
+
+template <class T> T get(const TransientUnit& unit, const std::string& name)
+{
+    const auto* value = findProperty(unit, name);
+    if (value == nullptr)
+    {
+        ADD_FAILURE() << name << " is missing";
+        return T{};
+    }
+    if (!std::holds_alternative<T>(*value))
+    {
+        ADD_FAILURE() << name << " has the wrong D-Bus type";
+        return T{};
+    }
+    return std::get<T>(*value);
+}
+
+// Whether any of the unit's `name` properties, each a list that systemd adds up, has `entry`.
+template <class T> bool hasEntry(const TransientUnit& unit, const std::string& name, const T& entry)
+{
+    return std::any_of(unit.properties.begin(), unit.properties.end(), [&](const Property& p) {
+        const auto* entries = std::get_if<std::vector<T>>(&p.value);
+        return p.name == name && entries != nullptr &&
+               std::find(entries->begin(), entries->end(), entry) != entries->end();
+    });
+}
+
+bool hasBind(const TransientUnit& unit, const BindMount& bind)
+{
+    return hasEntry(unit, "BindReadOnlyPaths", bind);
+}
+
+bool hasTemporaryFs(const TransientUnit& unit, const TemporaryFs& mount)
+{
+    return hasEntry(unit, "TemporaryFileSystem", mount);
+}
+
+TEST(RunUnit, IsNamedAfterTheRunAndSitsInThePyrunnerSlice)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    EXPECT_EQ(unit.name, "pyrunner-0123456789abcdef0123456789abcdef.service");
+    EXPECT_EQ(get<std::string>(unit, "Slice"), "pyrunner.slice");
+}
+
+TEST(RunUnit, TurnsOnTheRequiredSandboxing)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    for (const char* name :
+         {"DynamicUser", "PrivateNetwork", "PrivateTmp", "NoNewPrivileges", "PrivateDevices",
+          "ProtectKernelTunables", "RestrictSUIDSGID", "MemoryDenyWriteExecute"})
+    {
+        EXPECT_TRUE(get<bool>(unit, name)) << name;
+    }
+    EXPECT_EQ(get<std::string>(unit, "ProtectSystem"), "strict");
+    EXPECT_EQ(get<std::string>(unit, "ProtectHome"), "yes");
+    EXPECT_EQ(get<std::uint64_t>(unit, "CapabilityBoundingSet"), 0U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "RestrictNamespaces"), 0U);
+    EXPECT_EQ(get<std::string>(unit, "WorkingDirectory"), "/tmp");
+    EXPECT_EQ(get<std::uint32_t>(unit, "UMask"), 0077U);
+}
+
+TEST(RunUnit, MapsEveryLimitToItsProperty)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    EXPECT_EQ(get<std::uint64_t>(unit, "MemoryMax"), 100U * 1024U * 1024U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "MemorySwapMax"), 0U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "CPUQuotaPerSecUSec"), 500000U);
+    // One more than the run's 16, for the reaper.
+    EXPECT_EQ(get<std::uint64_t>(unit, "TasksMax"), 17U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "RuntimeMaxUSec"), 7000000U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPUSoft"), 5U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPU"), 6U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitFSIZE"), 1001U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitCORE"), 0U);
+}
+
+TEST(RunUnit, AllowsSystemServiceCallsAndDeniesPrivilegedOnes)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    std::vector<NameFilter> filters;
+    for (const auto& p : unit.properties)
+    {
+        if (p.name == "SystemCallFilter")
+        {
+            filters.push_back(std::get<NameFilter>(p.value));
+        }
+    }
+    ASSERT_EQ(filters.size(), 2U);
+    EXPECT_EQ(filters[0], (NameFilter{true, {"@system-service"}}));
+    EXPECT_FALSE(filters[1].allow);
+    for (const char* denied : {"@privileged", "@mount", "bpf", "ptrace", "io_uring_setup"})
+    {
+        EXPECT_NE(std::find(filters[1].names.begin(), filters[1].names.end(), denied),
+                  filters[1].names.end())
+            << denied;
+    }
+}
+
+TEST(RunUnit, BindsTheCodeInReadOnlyAndRunsItIsolated)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    // No credential: that would be a mount in the host's namespace for every run.
+    EXPECT_EQ(findProperty(unit, "LoadCredential"), nullptr);
+    EXPECT_EQ(findProperty(unit, "SetCredential"), nullptr);
+    EXPECT_TRUE(hasBind(unit, {sampleRun().outputDir + "/main.py", codeMountPoint, false, 0}));
+    const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(exec.size(), 1U);
+    EXPECT_EQ(exec[0].path, reaperMountPoint);
+    EXPECT_EQ(exec[0].argv, (StringList{reaperMountPoint, "/usr/bin/python3", "-I", "-B", "-u",
+                                        codeMountPoint, "$HOME", "two words"}));
+}
+
+TEST(RunUnit, HidesWhatTheEnvironmentMustNotSee)
+{
+    auto run = sampleRun();
+    run.interpreter = core::shippedEnvironments("/usr/bin/python3").front().interpreter;
+    StringList hidden;
+    for (const auto& property : buildRunUnit(run, sampleSettings()).properties)
+    {
+        if (property.name == "InaccessiblePaths")
+        {
+            const auto& paths = std::get<StringList>(property.value);
+            hidden.insert(hidden.end(), paths.begin(), paths.end());
+        }
+    }
+    EXPECT_NE(std::find(hidden.begin(), hidden.end(), "-/usr/lib/python3/dist-packages"),
+              hidden.end());
+    EXPECT_NE(std::find(hidden.begin(), hidden.end(), "-/usr/local/lib"), hidden.end());
+}
+
+TEST(RunUnit, StartsTheEnvironmentsInterpreterWithItsVariables)
+{
+    auto run = sampleRun();
+    run.interpreter =
+        core::venvEnvironment("tools", core::EnvironmentKind::Operator, "/envs/tools").interpreter;
+    run.interpreter.variables = {"MPLBACKEND=Agg"};
+    const auto unit = buildRunUnit(run, sampleSettings());
+    const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(exec.size(), 1U);
+    EXPECT_EQ(exec[0].argv[1], "/envs/tools/bin/python");
+    EXPECT_EQ(exec[0].argv[2], "-I");
+    EXPECT_EQ(exec[0].argv[3], "-B");
+    EXPECT_EQ(get<StringList>(unit, "Environment"), (StringList{"LANG=C.UTF-8", "MPLBACKEND=Agg"}));
+}
+
+TEST(RunUnit, PassesArgumentsWithoutEnvironmentExpansion)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(exec.size(), 1U);
+    EXPECT_EQ(exec[0].flags, StringList{"no-env-expand"});
+}
+
+TEST(RunUnit, WritesOutputToTheRunsOwnFiles)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto& dir = sampleRun().outputDir;
+    EXPECT_EQ(get<std::string>(unit, "StandardOutputFileToAppend"), dir + "/stdout");
+    EXPECT_EQ(get<std::string>(unit, "StandardErrorFileToAppend"), dir + "/stderr");
+}
+
+TEST(RunUnit, RecordsCgroupFiguresWithAPrivilegedStopPostHelper)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto stopPost = get<std::vector<ExecCommand>>(unit, "ExecStopPostEx");
+    ASSERT_EQ(stopPost.size(), 1U);
+    EXPECT_EQ(stopPost[0].path, "/usr/libexec/pyrunner/pyrunner-unit-stats");
+    EXPECT_EQ(stopPost[0].argv.back(), sampleRun().outputDir + "/cgroup-stats");
+    EXPECT_NE(std::find(stopPost[0].flags.begin(), stopPost[0].flags.end(), "privileged"),
+              stopPost[0].flags.end());
+}
+
+TEST(RunUnit, StdinIsNullWhenEmptyAndARootOnlyFileOtherwise)
+{
+    auto run = sampleRun();
+    EXPECT_EQ(get<std::string>(buildRunUnit(run, sampleSettings()), "StandardInput"), "null");
+    EXPECT_EQ(findProperty(buildRunUnit(run, sampleSettings()), "StandardInputData"), nullptr);
+    run.stdinData = std::string("a\0b", 3);
+    const auto unit = buildRunUnit(run, sampleSettings());
+    EXPECT_EQ(get<std::string>(unit, "StandardInputFile"), run.outputDir + "/stdin");
+    EXPECT_EQ(findProperty(unit, "StandardInputData"), nullptr);
+}
+
+TEST(RunUnit, HidesTheServersStateTheCgroupTreeAndAllOfTheHostsRunAndVar)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto paths = get<StringList>(unit, "InaccessiblePaths");
+    for (const char* hidden : {"-/var/lib/pyrunner", "-/sys/fs/cgroup"})
+    {
+        EXPECT_NE(std::find(paths.begin(), paths.end(), hidden), paths.end()) << hidden;
+    }
+    // Every socket, runtime file and service's state of the host, not a list of the ones
+    // known today.
+    EXPECT_TRUE(hasTemporaryFs(unit, {"/run", "ro,mode=0755,nosuid,nodev,noexec"}));
+    EXPECT_TRUE(hasTemporaryFs(unit, {"/var", "ro,mode=0755,nosuid,nodev,noexec"}));
+}
+
+TEST(RunUnit, BindsTheStateDirectoryBackUnderVarForTheStopPostHelperOnly)
+{
+    auto settings = sampleSettings();
+    const auto binds =
+        get<std::vector<BindMount>>(buildRunUnit(sampleRun(), settings), "BindPaths");
+    EXPECT_EQ(binds,
+              (std::vector<BindMount>{{"/var/lib/pyrunner", "/var/lib/pyrunner", false, 0}}));
+    // Elsewhere the helper has it anyway.
+    settings.stateDir = "/srv/pyrunner";
+    EXPECT_EQ(findProperty(buildRunUnit(sampleRun(), settings), "BindPaths"), nullptr);
+}
+
+TEST(RunUnit, HidesTheEnvironmentsDirectoryWithATmpfsOnlyOutsideVar)
+{
+    auto settings = sampleSettings();
+    settings.environmentsDir = "/var/lib/pyrunner-environments";
+    EXPECT_FALSE(hasTemporaryFs(buildRunUnit(sampleRun(), settings),
+                                {"/var/lib/pyrunner-environments", "ro,mode=0755"}));
+    settings.environmentsDir = "/srv/environments";
+    EXPECT_TRUE(
+        hasTemporaryFs(buildRunUnit(sampleRun(), settings), {"/srv/environments", "ro,mode=0755"}));
+}
+
+TEST(RunUnit, DeniesEveryIpAddressAndClosesDevices)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto denied = get<std::vector<IpPrefix>>(unit, "IPAddressDeny");
+    ASSERT_EQ(denied.size(), 2U);
+    EXPECT_EQ(denied[0], (IpPrefix{AF_INET, Bytes(4, 0), 0}));
+    EXPECT_EQ(denied[1], (IpPrefix{AF_INET6, Bytes(16, 0), 0}));
+    EXPECT_EQ(get<std::string>(unit, "DevicePolicy"), "closed");
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitNPROC"), 17U);
+}
+
+TEST(RunUnit, RunsTheInterpreterUnderTheReaperBoundIntoItsDev)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    EXPECT_TRUE(hasBind(unit, {sampleSettings().reaper, reaperMountPoint, false, 0}));
+    const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(exec.size(), 1U);
+    EXPECT_EQ(exec[0].argv.at(0), reaperMountPoint);
+}
+
+TEST(RunUnit, StaysLoadedForTheServerUntilReleased)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    EXPECT_TRUE(get<bool>(unit, "AddRef"));
+    EXPECT_EQ(get<std::string>(unit, "CollectMode"), "inactive-or-failed");
+    EXPECT_EQ(get<std::string>(unit, "Type"), "exec");
+}
+
+TEST(WarmUnit, WaitsUnderTheDefaultsWithProcessLimitsAtTheCeiling)
+{
+    auto settings = sampleSettings();
+    settings.warmBootstrap = "/var/lib/pyrunner/warm-bootstrap.py";
+    settings.warmIdleMaxUsec = 600000000;
+    auto ceiling = sampleRun().limits;
+    ceiling.cpuTimeS = 60;
+    ceiling.wallTimeS = 60;
+    ceiling.outputBytes = 5000;
+    const auto unit = buildWarmUnit(sampleRun(), ceiling, settings, "/runs/x/handover");
+    EXPECT_EQ(get<std::uint64_t>(unit, "MemoryMax"), 100ULL * 1024 * 1024);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPU"), 61U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitFSIZE"), 5001U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "RuntimeMaxUSec"), 660000000U);
+    // Not stdin: the stop-post helper would open it too and wait for a writer.
+    EXPECT_EQ(get<std::string>(unit, "StandardInput"), "null");
+    EXPECT_TRUE(hasBind(unit, {"/runs/x/handover", warmHandoverMountPoint, false, 0}));
+    EXPECT_TRUE(hasBind(unit, {settings.warmBootstrap, warmBootstrapMountPoint, false, 0}));
+    EXPECT_EQ(findProperty(unit, "LoadCredential"), nullptr);
+    // The run's arguments travel in the handover, never on a command line.
+    const auto start = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(start.size(), 1U);
+    EXPECT_EQ(std::count(start[0].argv.begin(), start[0].argv.end(), "$HOME"), 0);
+    ASSERT_GE(start[0].argv.size(), 2U);
+    EXPECT_EQ(*(start[0].argv.end() - 2), warmHandoverMountPoint);
+    EXPECT_EQ(start[0].argv.back(), codeMountPoint);
+}
+
+TEST(SliceCpuCap, LeavesAFifthOfEveryCpuToTheRest)
+{
+    const auto cap = sliceCpuCap(2);
+    ASSERT_EQ(cap.size(), 1U);
+    EXPECT_EQ(cap[0].name, "CPUQuotaPerSecUSec");
+    EXPECT_EQ(std::get<std::uint64_t>(cap[0].value), 1600000U);
+    EXPECT_EQ(std::get<std::uint64_t>(sliceCpuCap(0).front().value), 800000U);
+}
+
+TEST(WarmUnit, NamesTheEnvironmentsModulesAfterTheHandoverAndScriptPaths)
+{
+    auto prepared = sampleRun();
+    prepared.preImports = {"numpy", "matplotlib.pyplot"};
+    const auto unit =
+        buildWarmUnit(prepared, sampleRun().limits, sampleSettings(), "/runs/x/handover");
+    const auto argv = get<std::vector<ExecCommand>>(unit, "ExecStartEx").at(0).argv;
+    ASSERT_GE(argv.size(), 4U);
+    EXPECT_EQ((std::vector<std::string>(argv.end() - 4, argv.end())),
+              (std::vector<std::string>{warmHandoverMountPoint, codeMountPoint, "numpy",
+                                        "matplotlib.pyplot"}));
+}
+
+TEST(WarmUnit, TakesItsRunsCgroupLimitsAtHandover)
+{
+    const auto limits = runCgroupLimits(sampleRun().limits);
+    std::vector<std::string> names;
+    for (const auto& property : limits)
+    {
+        names.push_back(property.name);
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"MemoryMax", "MemorySwapMax", "CPUQuotaPerSecUSec",
+                                               "TasksMax"}));
+    EXPECT_EQ(std::get<std::uint64_t>(limits.back().value), unitTasksMax(16));
+}
+
+} // namespace
+} // namespace pyrunner::systemd
