@@ -238,12 +238,17 @@ Section fileLayout(const ConfigRules& rules)
 std::string located(std::string_view path, const toml::source_region& where,
                     const std::string& sentence)
 {
+    // Appended piece by piece: GCC 12 takes `":" + std::to_string(...)` for an overlapping
+    // copy at -O3 (-Wrestrict, a false positive).
     std::string message(path);
     if (where.begin.line > 0)
     {
-        message += ":" + std::to_string(where.begin.line);
+        message += ':';
+        message += std::to_string(where.begin.line);
     }
-    return message + ": " + sentence;
+    message += ": ";
+    message += sentence;
+    return message;
 }
 
 template <typename T> std::string namesOf(const std::vector<T>& items)

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -23,6 +24,14 @@ struct HttpError
 
     bool operator==(const HttpError&) const = default;
 };
+
+inline HttpError badRequest(std::string message)
+{
+    return HttpError{400, std::move(message)};
+}
+
+// A client's text quoted in an error, cut short and made printable.
+std::string inQuotes(std::string_view text);
 
 // What a submission is checked against.
 struct SubmissionRules
