@@ -238,13 +238,13 @@ core::SandboxCallbacks BrokerRuns::callbacksFor(const std::string& id)
 
 void BrokerRuns::unitExited(const std::string& id, const core::UnitOutcome& outcome)
 {
-    registry_.exited(id);
+    const auto exit = registry_.exited(id);
     writeStopRecord(id, outcome);
     // Losing sight of the unit (systemd re-executing, the unit collected before its
     // properties were read) is no loss when its stop record is there.
     const auto recorded = outcome.started ? std::nullopt : core::outcomeOf(files_.unitEnd(id));
     const auto& seen = recorded.value_or(outcome);
-    send(unitEndEntry(id, seen));
+    send(unitEndEntry(id, exit.idleWarm, seen));
     events_.exited(id, seen);
 }
 

@@ -21,11 +21,21 @@ JournalEntry runEntry(int priority, const std::string& id, std::string_view stat
     return entry;
 }
 
-JournalEntry unitEndEntry(const std::string& id, const core::UnitOutcome& seen)
+JournalEntry unitEndEntry(const std::string& id, bool idleWarm, const core::UnitOutcome& seen)
 {
     const JournalFields evidence{{"UNIT_RESULT", seen.result},
                                  {"END_SEEN_BY", seen.toldByKernel ? "kernel" : "systemd"},
                                  {"ERROR", seen.error}};
+    // systemd ends a warm unit that waited its whole lifetime (RuntimeMaxSec=) with "timeout".
+    if (idleWarm && seen.result == "timeout")
+    {
+        auto entry = runEntry(LOG_INFO, id, "warm_unit_recycled",
+                              "The idle warm unit " + core::unitNameFor(id) +
+                                  " reached its lifetime and was recycled; no run was using it.",
+                              evidence);
+        entry.messageId = message_ids::warmUnitRecycled;
+        return entry;
+    }
     return runEntry(seen.error.empty() ? LOG_INFO : LOG_ERR, id, "unit_ended",
                     "The unit of run " + id + " ended" +
                         (seen.result.empty() ? "" : " with result " + seen.result) +

@@ -20,7 +20,8 @@ using JournalFields = std::vector<std::pair<std::string_view, std::string>>;
 JournalEntry runEntry(int priority, const std::string& id, std::string_view status,
                       std::string message, const JournalFields& extra = {});
 
-// The run's unit has ended as `seen`.
-JournalEntry unitEndEntry(const std::string& id, const core::UnitOutcome& seen);
+// The run's unit has ended as `seen`. `idleWarm`: it was a warm unit never given a run, whose
+// lifetime's end is routine, not a run timing out.
+JournalEntry unitEndEntry(const std::string& id, bool idleWarm, const core::UnitOutcome& seen);
 
 } // namespace pyrunner::systemd

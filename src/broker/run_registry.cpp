@@ -67,12 +67,13 @@ void RunRegistry::followed(const std::string& id)
     active_.insert(id);
 }
 
-void RunRegistry::exited(const std::string& id)
+RunRegistry::Exit RunRegistry::exited(const std::string& id)
 {
     active_.erase(id);
-    idleWarm_.erase(id);
+    const bool idleWarm = idleWarm_.erase(id) != 0;
     // An abandoned unit's files are as good as released.
     ending_.emplace(id, abandoned_.erase(id) != 0);
+    return Exit{idleWarm};
 }
 
 bool RunRegistry::unitGone(const std::string& id)

@@ -27,6 +27,13 @@ class RunRegistry
         now,
     };
 
+    // How a run's unit ended, as far as the registry knows.
+    struct Exit
+    {
+        // A warm unit that was never given a run.
+        bool idleWarm = false;
+    };
+
     // A unit of the run's own is started, now or once its environment is built.
     void starting(const std::string& id);
     // The run waits for its requirements' environment before its unit starts.
@@ -52,7 +59,7 @@ class RunRegistry
     // A unit an earlier broker started is followed.
     void followed(const std::string& id);
     // The run's unit has ended (it is answered); systemd may still be stopping it.
-    void exited(const std::string& id);
+    Exit exited(const std::string& id);
     // The unit is gone: true when the run's files go now.
     bool unitGone(const std::string& id);
     Release release(const std::string& id);

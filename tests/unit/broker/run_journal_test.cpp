@@ -51,7 +51,7 @@ TEST(RunEntry, LeavesAMalformedIdOutOfItsFields)
 
 TEST(UnitEndEntry, SaysHowARunsUnitEnded)
 {
-    const auto entry = unitEndEntry(run, endedWith("timeout"));
+    const auto entry = unitEndEntry(run, false, endedWith("timeout"));
     EXPECT_EQ(entry.priority, LOG_INFO);
     EXPECT_EQ(entry.messageId, message_ids::brokerRun);
     EXPECT_EQ(entry.message, "The unit of run " + run + " ended with result timeout.");
@@ -64,17 +64,37 @@ TEST(UnitEndEntry, IsAnErrorWhenTheUnitCouldNotBeStarted)
 {
     core::UnitOutcome outcome;
     outcome.error = "systemd refused the unit";
-    const auto entry = unitEndEntry(run, outcome);
+    const auto entry = unitEndEntry(run, false, outcome);
     EXPECT_EQ(entry.priority, LOG_ERR);
     EXPECT_EQ(entry.message, "The unit of run " + run + " ended: systemd refused the unit");
     EXPECT_EQ(field(entry, "ERROR"), "systemd refused the unit");
+}
+
+TEST(UnitEndEntry, CallsAnIdleWarmUnitAtTheEndOfItsLifetimeRecycledNotARunTimingOut)
+{
+    const auto entry = unitEndEntry(run, true, endedWith("timeout"));
+    EXPECT_EQ(entry.priority, LOG_INFO);
+    EXPECT_EQ(entry.messageId, message_ids::warmUnitRecycled);
+    EXPECT_EQ(entry.message, "The idle warm unit pyrunner-" + run +
+                                 ".service reached its lifetime and was recycled; no run was "
+                                 "using it.");
+    EXPECT_EQ(field(entry, "STATUS"), "warm_unit_recycled");
+    EXPECT_EQ(field(entry, "RUN_ID"), run);
+    EXPECT_EQ(field(entry, "UNIT_RESULT"), "timeout");
+}
+
+TEST(UnitEndEntry, ReportsAnIdleWarmUnitThatEndedOtherwiseAsAnyUnit)
+{
+    const auto entry = unitEndEntry(run, true, endedWith("signal"));
+    EXPECT_EQ(entry.messageId, message_ids::brokerRun);
+    EXPECT_EQ(field(entry, "STATUS"), "unit_ended");
 }
 
 TEST(UnitEndEntry, SaysWhenTheKernelToldTheEnd)
 {
     auto outcome = endedWith("success");
     outcome.toldByKernel = true;
-    EXPECT_EQ(field(unitEndEntry(run, outcome), "END_SEEN_BY"), "kernel");
+    EXPECT_EQ(field(unitEndEntry(run, false, outcome), "END_SEEN_BY"), "kernel");
 }
 
 } // namespace

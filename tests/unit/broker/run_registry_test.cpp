@@ -87,6 +87,31 @@ TEST(RunRegistry, ForgetsARunWhoseEnvironmentCouldNotBeBuilt)
     EXPECT_FALSE(registry.isTracked(run));
 }
 
+TEST(RunRegistry, SaysAWarmUnitNeverGivenARunEndedIdle)
+{
+    RunRegistry registry;
+    registry.prepared(run, front);
+    EXPECT_TRUE(registry.isActive(run));
+    EXPECT_TRUE(registry.exited(run).idleWarm);
+}
+
+TEST(RunRegistry, SaysAWarmUnitGivenItsRunEndedWithIt)
+{
+    RunRegistry registry;
+    registry.prepared(run, front);
+    registry.handedOver(run);
+    EXPECT_FALSE(registry.exited(run).idleWarm);
+}
+
+TEST(RunRegistry, SaysAColdOrFollowedRunEndedWithIt)
+{
+    RunRegistry registry;
+    registry.starting(run);
+    registry.followed(other);
+    EXPECT_FALSE(registry.exited(run).idleWarm);
+    EXPECT_FALSE(registry.exited(other).idleWarm);
+}
+
 TEST(RunRegistry, GivesTheIdleWarmUnitsOfAFrontThatLeftToStop)
 {
     RunRegistry registry;
@@ -94,8 +119,8 @@ TEST(RunRegistry, GivesTheIdleWarmUnitsOfAFrontThatLeftToStop)
     registry.prepared(other, ":1.43");
     EXPECT_EQ(registry.ownerGone(front), std::vector<std::string>{run});
     EXPECT_TRUE(registry.ownerGone(front).empty());
-    // Stopped for it; its files go with the unit, unreleased.
-    registry.exited(run);
+    // Stopped for it, not idle any more; its files go with the unit, unreleased.
+    EXPECT_FALSE(registry.exited(run).idleWarm);
     EXPECT_TRUE(registry.unitGone(run));
 }
 
