@@ -3,7 +3,6 @@
 #include "common/environment.hpp"
 #include "common/limits.hpp"
 #include "common/sandbox.hpp"
-#include "protocol/broker1_proxy.hpp"
 #include "protocol/broker_errors.hpp"
 
 #include <sdbus-c++/Types.h>
@@ -12,17 +11,16 @@
 #include <string>
 #include <vector>
 
-// The broker's D-Bus interface as both sides use it: its names, and the conversions between
-// the wire's structs and the types the code works with; its error names are in
-// broker_errors.hpp. The interface itself is defined once, in org.pyrunner.Broker1.xml beside
-// this file, from which the adaptor and the proxy are generated (protocol/broker1_adaptor.hpp,
-// protocol/broker1_proxy.hpp).
+// The broker's D-Bus interface as both sides use it: its bus name and object, and the
+// conversions between the wire's structs and the types the code works with; its error names
+// are in broker_errors.hpp. The interface itself is defined once, in org.pyrunner.Broker1.xml
+// beside this file, from which the adaptor and the proxy are generated
+// (protocol/broker1_adaptor.hpp, protocol/broker1_proxy.hpp), with its members' names.
 namespace pyrunner::systemd::broker
 {
 
 constexpr const char* serviceName = "org.pyrunner.Broker1";
 constexpr const char* objectPath = "/org/pyrunner/Broker1";
-constexpr const char* interfaceName = org::pyrunner::Broker1_proxy::INTERFACE_NAME;
 
 // wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes
 using WireLimits = sdbus::Struct<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t,
