@@ -34,6 +34,8 @@ inline constexpr std::string_view runStarted = "c6aa511646d047f7b88931c6dd3506b0
 inline constexpr std::string_view runFinished = "0c36b95154694abab660b1ce3b2c4fd8";
 inline constexpr std::string_view serverError = "bd0c7cd6be7e4a1ca0b1a156323d0902";
 inline constexpr std::string_view brokerRun = "5c5dc928376f48f4b6150fbd65755519";
+// An idle warm unit reached its lifetime and was recycled, with no run in it.
+inline constexpr std::string_view warmUnitRecycled = "3b12c849ca074bc8a30611b63e56be13";
 } // namespace message_ids
 
 } // namespace pyrunner::systemd

@@ -3,7 +3,7 @@
 #include "common/environment.hpp"
 #include "common/limits.hpp"
 #include "common/sandbox.hpp"
-#include "protocol/broker1_proxy.hpp"
+#include "protocol/broker_errors.hpp"
 
 #include <sdbus-c++/Types.h>
 
@@ -11,28 +11,16 @@
 #include <string>
 #include <vector>
 
-// The broker's D-Bus interface as both sides use it: its names, the error names it answers
-// with, and the conversions between the wire's structs and the types the code works with.
-// The interface itself is defined once, in org.pyrunner.Broker1.xml beside this file, from
-// which the adaptor and the proxy are generated (protocol/broker1_adaptor.hpp,
-// protocol/broker1_proxy.hpp).
+// The broker's D-Bus interface as both sides use it: its bus name and object, and the
+// conversions between the wire's structs and the types the code works with; its error names
+// are in broker_errors.hpp. The interface itself is defined once, in org.pyrunner.Broker1.xml
+// beside this file, from which the adaptor and the proxy are generated
+// (protocol/broker1_adaptor.hpp, protocol/broker1_proxy.hpp), with its members' names.
 namespace pyrunner::systemd::broker
 {
 
 constexpr const char* serviceName = "org.pyrunner.Broker1";
 constexpr const char* objectPath = "/org/pyrunner/Broker1";
-constexpr const char* interfaceName = org::pyrunner::Broker1_proxy::INTERFACE_NAME;
-
-// The broker's own errors, so that a caller can tell "not allowed" from "no such
-// environment" from "try again" (org.pyrunner.Broker1.xml says when each comes).
-namespace errors
-{
-constexpr const char* notAllowed = "org.pyrunner.Broker1.Error.NotAllowed";
-constexpr const char* invalidRun = "org.pyrunner.Broker1.Error.InvalidRun";
-constexpr const char* noSuchEnvironment = "org.pyrunner.Broker1.Error.NoSuchEnvironment";
-constexpr const char* runInProgress = "org.pyrunner.Broker1.Error.RunInProgress";
-constexpr const char* failed = "org.pyrunner.Broker1.Error.Failed";
-} // namespace errors
 
 // wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes
 using WireLimits = sdbus::Struct<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t,

@@ -2,14 +2,17 @@
 
 #include "common/run_id.hpp"
 #include "daemon/journal.hpp"
+#include "front/broker_link/broker_proxy.hpp"
 #include "protocol/broker_api.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <chrono>
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <syslog.h>
+#include <type_traits>
 #include <utility>
 
 namespace pyrunner::systemd
@@ -17,6 +20,7 @@ namespace pyrunner::systemd
 namespace
 {
 
+// Every call on the front's connection: the broker's and the bus's.
 constexpr auto callTimeout = std::chrono::seconds(10);
 constexpr const char* busService = "org.freedesktop.DBus";
 constexpr const char* busPath = "/org/freedesktop/DBus";
@@ -26,21 +30,21 @@ std::vector<std::uint8_t> bytesOf(const std::string& text)
     return {text.begin(), text.end()};
 }
 
-std::string signalMatch(const char* member)
+// The broker's answer to `call`; nothing, and a warning that the broker could not be asked
+// `question`, if the call fails.
+template <typename Call>
+std::optional<std::invoke_result_t<Call>> ask(const Call& call, const char* question)
 {
-    return std::string("type='signal',sender='") + broker::serviceName + "',path='" +
-           broker::objectPath + "',interface='" + broker::interfaceName + "',member='" + member +
-           "'";
-}
-
-// The broker was not there to answer, as opposed to refusing: the call is worth repeating
-// when a broker owns the name again.
-bool brokerAbsent(const sdbus::Error& error)
-{
-    const auto& name = error.getName();
-    return name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
-           name == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
-           name == "org.freedesktop.DBus.Error.NoReply";
+    try
+    {
+        return call();
+    }
+    catch (const sdbus::Error& e)
+    {
+        logMessage(LOG_WARNING, std::string("pyrunnerd: cannot ask the broker ") + question + ": " +
+                                    e.getMessage());
+        return std::nullopt;
+    }
 }
 
 } // namespace
@@ -54,25 +58,24 @@ BrokerClient::BrokerClient(std::function<void()> onConnectionLost,
     try
     {
         connection_ = sdbus::createSystemBusConnection();
-        broker_ = sdbus::createProxy(*connection_, broker::serviceName, broker::objectPath);
-        // Matched before any run is asked for, so no run can end unseen.
-        matches_.push_back(connection_->addMatch(signalMatch("RunStarted"),
-                                                 [this](sdbus::Message& m) { onRunStarted(m); }));
-        matches_.push_back(connection_->addMatch(signalMatch("RunExited"),
-                                                 [this](sdbus::Message& m) { onRunExited(m); }));
-        matches_.push_back(
-            connection_->addMatch(signalMatch("EnvironmentsChanged"),
-                                  [this](sdbus::Message&) { environmentsChanged(); }));
-        matches_.push_back(connection_->addMatch(
+        connection_->setMethodCallTimeout(callTimeout);
+        // Subscribed before any run is asked for, so no run can end unseen.
+        BrokerProxy::Signals signals;
+        signals.runStarted = [this](const std::string& id) { onRunStarted(id); };
+        signals.runExited = [this](const std::string& id, const core::UnitOutcome& outcome) {
+            endRun(id, outcome);
+        };
+        signals.environmentsChanged = [this] { environmentsChanged(); };
+        broker_ = std::make_unique<BrokerProxy>(*connection_, std::move(signals));
+        brokerOwner_ = connection_->addMatch(
             std::string("type='signal',sender='") + busService + "',path='" + busPath +
                 "',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" +
                 broker::serviceName + "'",
-            [this](sdbus::Message& m) { onBrokerOwner(m); }));
+            [this](sdbus::Message& m) { onBrokerOwner(m); });
         bool hasOwner = false;
         sdbus::createProxy(*connection_, busService, busPath)
             ->callMethod("NameHasOwner")
             .onInterface("org.freedesktop.DBus")
-            .withTimeout(callTimeout)
             .withArguments(std::string(broker::serviceName))
             .storeResultsTo(hasOwner);
         brokerUp_ = hasOwner;
@@ -117,29 +120,9 @@ std::map<std::string, bool> BrokerClient::layers() const
     return layers_;
 }
 
-template <typename Answer>
-std::optional<Answer> BrokerClient::ask(const char* method, const char* question)
-{
-    Answer answer{};
-    try
-    {
-        broker_->callMethod(method)
-            .onInterface(broker::interfaceName)
-            .withTimeout(callTimeout)
-            .storeResultsTo(answer);
-    }
-    catch (const sdbus::Error& e)
-    {
-        logMessage(LOG_WARNING, std::string("pyrunnerd: cannot ask the broker ") + question + ": " +
-                                    e.getMessage());
-        return std::nullopt;
-    }
-    return answer;
-}
-
 void BrokerClient::fetchLayers()
 {
-    auto layers = ask<std::map<std::string, bool>>("Layers", "which layers hold")
+    auto layers = ask([this] { return broker_->Layers(); }, "which layers hold")
                       .value_or(std::map<std::string, bool>{});
     const std::lock_guard lock(layersMutex_);
     layers_ = std::move(layers);
@@ -153,8 +136,7 @@ std::vector<core::Environment> BrokerClient::environments() const
 
 void BrokerClient::fetchEnvironments()
 {
-    const auto wire =
-        ask<std::vector<broker::WireEnvironment>>("Environments", "for its environments");
+    const auto wire = ask([this] { return broker_->Environments(); }, "for its environments");
     if (!wire)
     {
         return;
@@ -172,9 +154,7 @@ void BrokerClient::fetchEnvironments()
 void BrokerClient::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {
-        idle_.erase(run.id);
-        runs_[run.id] = std::move(callbacks);
-        unconfirmed_[run.id] = run;
+        runs_.start(run, std::move(callbacks));
         if (brokerUp_)
         {
             sendStart(run);
@@ -186,20 +166,17 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
 {
     try
     {
-        broker_->callMethod("StartRun")
-            .onInterface(broker::interfaceName)
-            .withTimeout(callTimeout)
-            .withArguments(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
-                           broker::toWire(run.limits), run.environment, run.requirements);
-        unconfirmed_.erase(run.id);
+        broker_->StartRun(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
+                          broker::toWire(run.limits), run.environment, run.requirements);
+        runs_.startAnswered(run.id);
     }
     catch (const sdbus::Error& e)
     {
-        if (brokerAbsent(e))
+        if (brokerAbsent(e.getName()))
         {
             return;
         }
-        unconfirmed_.erase(run.id);
+        runs_.startAnswered(run.id);
         core::UnitOutcome refused;
         refused.error = "The sandbox broker did not start the run: " + e.getMessage();
         endRun(run.id, refused);
@@ -219,14 +196,10 @@ void BrokerClient::prepare(const std::string& runId, const std::string& environm
                            core::SandboxCallbacks callbacks)
 {
     bus_->post([this, runId, environment, callbacks = std::move(callbacks)]() mutable {
-        runs_[runId] = std::move(callbacks);
-        idle_.insert(runId);
+        runs_.prepare(runId, std::move(callbacks));
         try
         {
-            broker_->callMethod("PrepareRun")
-                .onInterface(broker::interfaceName)
-                .withTimeout(callTimeout)
-                .withArguments(runId, environment);
+            broker_->PrepareRun(runId, environment);
         }
         catch (const sdbus::Error& e)
         {
@@ -240,7 +213,7 @@ void BrokerClient::prepare(const std::string& runId, const std::string& environm
 void BrokerClient::follow(const std::string& runId, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, runId, callbacks = std::move(callbacks)]() mutable {
-        runs_[runId] = std::move(callbacks);
+        runs_.follow(runId, std::move(callbacks));
         if (brokerUp_)
         {
             followOnBus(runId);
@@ -253,15 +226,11 @@ void BrokerClient::followOnBus(const std::string& runId)
     std::string state;
     try
     {
-        broker_->callMethod("FollowRun")
-            .onInterface(broker::interfaceName)
-            .withTimeout(callTimeout)
-            .withArguments(runId)
-            .storeResultsTo(state);
+        state = broker_->FollowRun(runId);
     }
     catch (const sdbus::Error& e)
     {
-        if (!brokerAbsent(e))
+        if (!brokerAbsent(e.getName()))
         {
             core::UnitOutcome lost;
             lost.error = "The sandbox broker cannot follow the run: " + e.getMessage();
@@ -269,20 +238,22 @@ void BrokerClient::followOnBus(const std::string& runId)
         }
         return;
     }
-    if (state != "unknown")
+    switch (runs_.afterFollow(runId, state))
     {
-        // RunStarted and RunExited follow as for a run started now.
+    case FollowedRuns::AfterFollow::nothing:
+        return;
+    case FollowedRuns::AfterFollow::sendStartAgain:
+        sendStart(runs_.unansweredStart(runId));
+        return;
+    case FollowedRuns::AfterFollow::vanished:
+    {
+        core::UnitOutcome vanished;
+        vanished.vanished = true;
+        vanished.error = "The run's unit is gone and left no record of how it ended.";
+        endRun(runId, vanished);
         return;
     }
-    if (const auto pending = unconfirmed_.find(runId); pending != unconfirmed_.end())
-    {
-        sendStart(pending->second);
-        return;
     }
-    core::UnitOutcome vanished;
-    vanished.vanished = true;
-    vanished.error = "The run's unit is gone and left no record of how it ended.";
-    endRun(runId, vanished);
 }
 
 std::vector<std::string> BrokerClient::strayRuns()
@@ -290,7 +261,7 @@ std::vector<std::string> BrokerClient::strayRuns()
     std::promise<std::vector<std::string>> answer;
     auto future = answer.get_future();
     bus_->post([this, &answer] {
-        answer.set_value(ask<std::vector<std::string>>("StrayRuns", "for stray runs")
+        answer.set_value(ask([this] { return broker_->StrayRuns(); }, "for stray runs")
                              .value_or(std::vector<std::string>{}));
     });
     return future.get();
@@ -298,32 +269,38 @@ std::vector<std::string> BrokerClient::strayRuns()
 
 void BrokerClient::kill(const std::string& runId)
 {
-    bus_->post([this, runId] { callBroker("KillRun", runId); });
+    bus_->post([this, runId] { sendRequest(FollowedRuns::Request::kill, runId); });
 }
 
 void BrokerClient::release(const std::string& runId)
 {
-    bus_->post([this, runId] { callBroker("ReleaseRun", runId); });
+    bus_->post([this, runId] { sendRequest(FollowedRuns::Request::release, runId); });
 }
 
-void BrokerClient::callBroker(const char* method, const std::string& runId)
+void BrokerClient::sendRequest(FollowedRuns::Request request, const std::string& runId)
 {
+    const bool kill = request == FollowedRuns::Request::kill;
     try
     {
-        broker_->callMethod(method)
-            .onInterface(broker::interfaceName)
-            .withTimeout(callTimeout)
-            .withArguments(runId);
+        if (kill)
+        {
+            broker_->KillRun(runId);
+        }
+        else
+        {
+            broker_->ReleaseRun(runId);
+        }
     }
     catch (const sdbus::Error& e)
     {
-        if (brokerAbsent(e))
+        if (brokerAbsent(e.getName()))
         {
-            deferred_.emplace_back(method, runId);
+            runs_.defer(request, runId);
             return;
         }
-        logMessage(LOG_WARNING, std::string("pyrunnerd: the broker's ") + method + " for run " +
-                                    runId + " failed: " + e.getMessage());
+        logMessage(LOG_WARNING, std::string("pyrunnerd: the broker did not ") +
+                                    (kill ? "kill" : "release") + " run " + runId + ": " +
+                                    e.getMessage());
     }
 }
 
@@ -354,56 +331,38 @@ void BrokerClient::brokerArrived()
     }
     fetchLayers();
     environmentsChanged();
-    for (const auto& [method, runId] : std::exchange(deferred_, {}))
+    const auto arrival = runs_.brokerArrived();
+    for (const auto& [request, runId] : arrival.resend)
     {
-        callBroker(method, runId);
+        sendRequest(request, runId);
     }
-    for (const auto& id : std::exchange(idle_, {}))
+    for (const auto& id : arrival.warmGone)
     {
         core::UnitOutcome gone;
         gone.started = true;
         gone.error = "Its broker went away before the warm unit was given a run.";
         endRun(id, gone);
     }
-    std::vector<std::string> ids;
-    ids.reserve(runs_.size());
-    for (const auto& [id, callbacks] : runs_)
-    {
-        ids.push_back(id);
-    }
-    for (const auto& id : ids)
+    for (const auto& id : arrival.follow)
     {
         followOnBus(id);
     }
 }
 
-void BrokerClient::onRunStarted(sdbus::Message& message)
+void BrokerClient::onRunStarted(const std::string& runId)
 {
-    std::string id;
-    message >> id;
-    const auto it = runs_.find(id);
-    if (it != runs_.end() && it->second.onStarted)
+    const auto* callbacks = runs_.find(runId);
+    if (callbacks != nullptr && callbacks->onStarted)
     {
-        it->second.onStarted();
+        callbacks->onStarted();
     }
-}
-
-void BrokerClient::onRunExited(sdbus::Message& message)
-{
-    std::string id;
-    broker::WireOutcome outcome;
-    message >> id >> outcome;
-    endRun(id, broker::fromWire(outcome));
 }
 
 void BrokerClient::endRun(const std::string& runId, core::UnitOutcome outcome)
 {
-    unconfirmed_.erase(runId);
-    idle_.erase(runId);
-    const auto node = runs_.extract(runId);
-    if (node)
+    if (auto callbacks = runs_.end(runId))
     {
-        node.mapped().onExited(std::move(outcome));
+        callbacks->onExited(std::move(outcome));
     }
 }
 
@@ -411,9 +370,7 @@ void BrokerClient::abandonAll()
 {
     // The runs go on under systemd; whoever follows them next needs them unfinished in the
     // store, so they are not ended here.
-    runs_.clear();
-    unconfirmed_.clear();
-    idle_.clear();
+    runs_.forgetAll();
     if (onConnectionLost_)
     {
         onConnectionLost_();

@@ -2,33 +2,32 @@
 
 #include "common/sandbox.hpp"
 #include "daemon/bus_thread.hpp"
+#include "front/broker_link/followed_runs.hpp"
 
 #include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
-#include <set>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace sdbus
 {
 class IConnection;
-class IProxy;
 class Message;
 } // namespace sdbus
 
 namespace pyrunner::systemd
 {
 
+class BrokerProxy;
+
 // The HTTP front's sandbox: asks the privileged broker for each run over the system bus.
 // The front holds no right to manage units; the broker decides everything about them.
 // When the broker goes away (a restart, a crash), the runs in flight stay waiting: the
 // front is unreachable meanwhile, and once a broker owns the name again every run is
-// followed again from it, and a start it never got is sent again.
+// followed again from it, and a start it never got is sent again (FollowedRuns says which).
 class BrokerClient final : public core::Sandbox
 {
   public:
@@ -65,35 +64,26 @@ class BrokerClient final : public core::Sandbox
   private:
     void sendStart(const core::SandboxRun& run);
     void followOnBus(const std::string& runId);
-    void onRunStarted(sdbus::Message& message);
-    void onRunExited(sdbus::Message& message);
+    // KillRun or ReleaseRun, kept for the next broker if there is none.
+    void sendRequest(FollowedRuns::Request request, const std::string& runId);
+    void onRunStarted(const std::string& runId);
     void onBrokerOwner(sdbus::Message& message);
     void brokerArrived();
-    // The answer to the broker's method `method`, which takes no argument; nothing, and a
-    // warning that the broker could not be asked `question`, if the call fails.
-    template <typename Answer> std::optional<Answer> ask(const char* method, const char* question);
     void fetchLayers();
     void fetchEnvironments();
     void environmentsChanged();
     void endRun(const std::string& runId, core::UnitOutcome outcome);
-    void callBroker(const char* method, const std::string& runId);
     void abandonAll();
 
     const std::function<void()> onConnectionLost_;
     const std::function<void()> onBrokerBack_;
     const std::function<void()> onEnvironmentsChanged_;
     std::unique_ptr<sdbus::IConnection> connection_;
-    std::unique_ptr<sdbus::IProxy> broker_;
-    std::vector<std::unique_ptr<void, std::function<void(void*)>>> matches_;
-    // Keyed by run id; touched only on the bus thread.
-    std::map<std::string, core::SandboxCallbacks> runs_;
-    // Starts the broker has not acknowledged, kept to send again if it went away first.
-    std::map<std::string, core::SandboxRun> unconfirmed_;
-    // Warm units prepared and not yet given a run. A new broker cannot hand them one (they
-    // end when their broker goes), so they are reported ended when it arrives.
-    std::set<std::string> idle_;
-    // Kills and releases asked while no broker was there: sent when one arrives.
-    std::vector<std::pair<const char*, std::string>> deferred_;
+    std::unique_ptr<BrokerProxy> broker_;
+    // NameOwnerChanged of the broker's name.
+    std::unique_ptr<void, std::function<void(void*)>> brokerOwner_;
+    // Touched only on the bus thread.
+    FollowedRuns runs_;
     std::atomic<bool> brokerUp_{false};
     // The broker's start-up probe, asked for each time a broker arrives; guards
     // environments_ too.

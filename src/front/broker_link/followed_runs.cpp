@@ -1,0 +1,95 @@
+#include "front/broker_link/followed_runs.hpp"
+
+#include <utility>
+
+namespace pyrunner::systemd
+{
+
+bool brokerAbsent(std::string_view errorName)
+{
+    return errorName == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+           errorName == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
+           errorName == "org.freedesktop.DBus.Error.NoReply";
+}
+
+void FollowedRuns::start(const core::SandboxRun& run, core::SandboxCallbacks callbacks)
+{
+    idle_.erase(run.id);
+    runs_[run.id] = std::move(callbacks);
+    unanswered_[run.id] = run;
+}
+
+void FollowedRuns::startAnswered(const std::string& runId)
+{
+    unanswered_.erase(runId);
+}
+
+core::SandboxRun FollowedRuns::unansweredStart(const std::string& runId) const
+{
+    return unanswered_.at(runId);
+}
+
+void FollowedRuns::prepare(const std::string& runId, core::SandboxCallbacks callbacks)
+{
+    runs_[runId] = std::move(callbacks);
+    idle_.insert(runId);
+}
+
+void FollowedRuns::follow(const std::string& runId, core::SandboxCallbacks callbacks)
+{
+    runs_[runId] = std::move(callbacks);
+}
+
+FollowedRuns::AfterFollow FollowedRuns::afterFollow(const std::string& runId,
+                                                    std::string_view state) const
+{
+    if (state != "unknown")
+    {
+        // RunStarted and RunExited follow as for a run started now.
+        return AfterFollow::nothing;
+    }
+    return unanswered_.contains(runId) ? AfterFollow::sendStartAgain : AfterFollow::vanished;
+}
+
+void FollowedRuns::defer(Request request, const std::string& runId)
+{
+    deferred_.push_back(Deferred{request, runId});
+}
+
+FollowedRuns::Arrival FollowedRuns::brokerArrived()
+{
+    Arrival arrival;
+    arrival.resend = std::exchange(deferred_, {});
+    for (const auto& [id, callbacks] : runs_)
+    {
+        (idle_.contains(id) ? arrival.warmGone : arrival.follow).push_back(id);
+    }
+    return arrival;
+}
+
+const core::SandboxCallbacks* FollowedRuns::find(const std::string& runId) const
+{
+    const auto it = runs_.find(runId);
+    return it != runs_.end() ? &it->second : nullptr;
+}
+
+std::optional<core::SandboxCallbacks> FollowedRuns::end(const std::string& runId)
+{
+    unanswered_.erase(runId);
+    idle_.erase(runId);
+    auto node = runs_.extract(runId);
+    if (!node)
+    {
+        return std::nullopt;
+    }
+    return std::move(node.mapped());
+}
+
+void FollowedRuns::forgetAll()
+{
+    runs_.clear();
+    unanswered_.clear();
+    idle_.clear();
+}
+
+} // namespace pyrunner::systemd
