@@ -89,12 +89,23 @@ EnvironmentManager::EnvironmentManager(SystemdSandbox& sandbox, const core::RunF
     }
 }
 
+template <typename Work, typename Then> void EnvironmentManager::offBus(Work work, Then then)
+{
+    worker_.post([this, work = std::move(work), then = std::move(then)]() mutable {
+        sandbox_.post(
+            [then = std::move(then), result = work()]() mutable { then(std::move(result)); });
+    });
+}
+
 std::vector<EnvironmentManager::Candidate> EnvironmentManager::candidatesOnDisk() const
 {
     std::vector<Candidate> out;
     std::error_code error;
-    for (const auto& entry : fs::directory_iterator(settings_.config.directory, error))
+    // Stepped with an error code: on the worker, nothing may throw.
+    for (auto it = fs::directory_iterator(settings_.config.directory, error);
+         !error && it != fs::directory_iterator(); it.increment(error))
     {
+        const auto& entry = *it;
         const auto name = entry.path().filename().string();
         if (!core::isEnvironmentName(name) || !isRootsDirectory(entry.path()))
         {
@@ -117,8 +128,17 @@ std::vector<EnvironmentManager::Candidate> EnvironmentManager::candidatesOnDisk(
 
 void EnvironmentManager::probeAll(std::function<void()> done)
 {
+    // Off the bus thread: the scan reads the record of each requirements environment there.
+    offBus([this] { return candidatesOnDisk(); },
+           [this, done = std::move(done)](std::vector<Candidate> onDisk) mutable {
+        probeEach(std::move(onDisk), std::move(done));
+    });
+}
+
+void EnvironmentManager::probeEach(std::vector<Candidate> onDisk, std::function<void()> done)
+{
     std::vector<core::Environment> candidates = core::shippedEnvironments(settings_.python);
-    for (auto& candidate : candidatesOnDisk())
+    for (auto& candidate : onDisk)
     {
         candidates.push_back(std::move(candidate.environment));
     }
@@ -314,47 +334,64 @@ void EnvironmentManager::build(const std::string& name, const std::string& requi
 void EnvironmentManager::finishBuild(const std::string& name, const std::string& token,
                                      bool succeeded, Built done)
 {
-    const auto log = files_.read(token, buildLogName, logMaxBytes).data;
-    const auto requirements = files_.read(token, buildRequirementsName, logMaxBytes).data;
+    // Freezing walks every file of the venv, which takes seconds for a large one.
+    offBus([this, name, token, succeeded] { return settleBuild(name, token, succeeded); },
+           [this, name, done = std::move(done)](SettledBuild settled) mutable {
+        probeBuilt(name, std::move(settled), std::move(done));
+    });
+}
+
+EnvironmentManager::SettledBuild EnvironmentManager::settleBuild(const std::string& name,
+                                                                 const std::string& token,
+                                                                 bool succeeded) const
+{
+    SettledBuild settled;
+    settled.log = files_.read(token, buildLogName, logMaxBytes).data;
+    settled.requirements = files_.read(token, buildRequirementsName, logMaxBytes).data;
+    settled.target = (fs::path(settings_.config.directory) / name).string();
     const auto stateDir = "/var/lib/private/" + buildStateDirectory(token);
-    const auto target = (fs::path(settings_.config.directory) / name).string();
-    std::optional<std::string> error;
     if (!succeeded)
     {
-        error = "the installer failed";
+        settled.error = "the installer failed";
     }
     else
     {
-        error = freezeTree(builtVenvPath(token), target, buildMaxBytes(settings_.config));
+        settled.error =
+            freezeTree(builtVenvPath(token), settled.target, buildMaxBytes(settings_.config));
     }
     // Once the tree is root's: written into the build's own, it could follow a planted link.
-    if (!error && core::isRequirementsEnvironmentName(name) &&
-        !addFrozenFile(target + "/" + requirementsRecord, requirements))
+    if (!settled.error && core::isRequirementsEnvironmentName(name) &&
+        !addFrozenFile(settled.target + "/" + requirementsRecord, settled.requirements))
     {
-        removeTree(target);
-        error = "the build left a file where the requirements are recorded";
+        removeTree(settled.target);
+        settled.error = "the build left a file where the requirements are recorded";
     }
     removeTree(stateDir);
     std::error_code ignored;
     // The link systemd made to the state directory for the unit.
     fs::remove("/var/lib/" + buildStateDirectory(token), ignored);
     files_.remove(token);
-    if (error)
+    return settled;
+}
+
+void EnvironmentManager::probeBuilt(const std::string& name, SettledBuild settled, Built done)
+{
+    if (settled.error)
     {
-        done(std::move(error), log);
+        done(std::move(settled.error), settled.log);
         return;
     }
     auto environment = core::venvEnvironment(name,
                                              core::isRequirementsEnvironmentName(name)
                                                  ? core::EnvironmentKind::Requirements
                                                  : core::EnvironmentKind::Operator,
-                                             target);
-    environment.requirements = lines(requirements);
-    probe(std::move(environment), [this, name, target, log, done = std::move(done)](auto probed) {
+                                             settled.target);
+    environment.requirements = lines(settled.requirements);
+    probe(std::move(environment), [this, name, target = settled.target, log = settled.log,
+                                   done = std::move(done)](auto probed) {
         if (!probed)
         {
-            removeTree(target);
-            done(std::string("the environment was built but its probe failed"), log);
+            removeUnusable(target, log, done);
             return;
         }
         probed->builds = builds_[name];
@@ -365,6 +402,16 @@ void EnvironmentManager::finishBuild(const std::string& name, const std::string&
         }
         done(std::nullopt, log);
     });
+}
+
+void EnvironmentManager::removeUnusable(const std::string& target, const std::string& log,
+                                        const Built& done)
+{
+    auto remove = [target] {
+        removeTree(target);
+        return std::string("the environment was built but its probe failed");
+    };
+    offBus(std::move(remove), [log, done](std::string error) { done(std::move(error), log); });
 }
 
 } // namespace pyrunner::systemd

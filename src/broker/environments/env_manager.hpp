@@ -1,5 +1,6 @@
 #pragma once
 
+#include "broker/environments/serial_worker.hpp"
 #include "broker/sandbox/systemd_sandbox.hpp"
 #include "broker/units/env_build_unit.hpp"
 #include "common/environment.hpp"
@@ -29,7 +30,10 @@ struct EnvironmentSettings
 
 // The broker's environments: the shipped ones and the venvs in the environments directory,
 // each probed in a run unit before runs may choose it, and the builds of new ones. Lives on
-// the sandbox's bus thread, as the broker's object does; every callback runs there.
+// the sandbox's bus thread, as the broker's object does; every callback runs there. Work on
+// whole trees (scanning the environments directory, freezing or removing a build's venv)
+// runs on a worker thread of its own, whose results come back to the bus thread through the
+// sandbox's post(): a build of up to --build-max-mb must not hold up every run's start.
 class EnvironmentManager
 {
   public:
@@ -68,12 +72,31 @@ class EnvironmentManager
         std::string directory;
     };
     using Probed = std::function<void(std::optional<core::Environment>)>;
+    // A build's venv moved into place and frozen (or refused and removed), and its files read.
+    struct SettledBuild
+    {
+        // Why the venv is not there; nothing if it is.
+        std::optional<std::string> error;
+        std::string log;
+        std::string requirements;
+        // The environment's directory, where the venv is unless `error` says why not.
+        std::string target;
+    };
 
+    // Runs `work` on the worker, then `then` with its result on the bus thread.
+    template <typename Work, typename Then> void offBus(Work work, Then then);
     std::vector<Candidate> candidatesOnDisk() const;
+    void probeEach(std::vector<Candidate> onDisk, std::function<void()> done);
     void probe(core::Environment environment, Probed done);
     void build(const std::string& name, const std::string& requirementsText,
                const std::string& findLinks, Built done);
     void finishBuild(const std::string& name, const std::string& token, bool succeeded, Built done);
+    // On the worker.
+    SettledBuild settleBuild(const std::string& name, const std::string& token,
+                             bool succeeded) const;
+    void probeBuilt(const std::string& name, SettledBuild settled, Built done);
+    // A built environment whose probe failed: removed on the worker, then `done` says so.
+    void removeUnusable(const std::string& target, const std::string& log, const Built& done);
     void requirementsBuilt(const std::string& name, std::optional<std::string> error,
                            const std::string& log);
 
@@ -88,6 +111,8 @@ class EnvironmentManager
     std::map<std::string, std::vector<Resolved>> building_;
     // Builds per requirements environment since the broker started.
     std::map<std::string, std::uint32_t> builds_;
+    // Last: joined, once what was posted to it is done, before the rest goes.
+    SerialWorker worker_;
 };
 
 } // namespace pyrunner::systemd

@@ -5,6 +5,7 @@
 #include "front/runs/verdict.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <set>
 #include <utility>
 
@@ -135,15 +136,37 @@ void RunManager::fillWarmPools()
     {
         const auto& id = unit.id;
         SandboxCallbacks callbacks;
-        callbacks.onStarted = [this, id] { warmUnitReady(id); };
-        callbacks.onExited = [this, id](const UnitOutcome& outcome) { warmUnitEnded(id, outcome); };
+        callbacks.onStarted = [this, id] { handOver(id, [this, id] { warmUnitReady(id); }); };
+        callbacks.onExited = [this, id](UnitOutcome outcome) {
+            handOver(id, [this, id, outcome = std::move(outcome)] { warmUnitEnded(id, outcome); });
+        };
         sandbox_.prepare(id, unit.environment, std::move(callbacks));
     }
 }
 
 void RunManager::environmentsChanged()
 {
-    fillWarmPools();
+    handOver({}, [this] { fillWarmPools(); });
+}
+
+void RunManager::waitIdle()
+{
+    worker_.waitIdle();
+}
+
+void RunManager::handOver(const std::string& id, std::function<void()> event)
+{
+    worker_.post([this, id, event = std::move(event)] {
+        try
+        {
+            event();
+        }
+        catch (const std::exception& error)
+        {
+            events_.failed(id, std::string("Handling what the sandbox reported failed: ") +
+                                   error.what());
+        }
+    });
 }
 
 void RunManager::warmUnitReady(const std::string& id)
@@ -302,8 +325,10 @@ std::vector<RunManager::Launch> RunManager::launchesFromQueue()
 SandboxCallbacks RunManager::callbacksFor(const std::string& id)
 {
     SandboxCallbacks callbacks;
-    callbacks.onStarted = [this, id] { markStarted(id); };
-    callbacks.onExited = [this, id](const UnitOutcome& outcome) { finish(id, outcome); };
+    callbacks.onStarted = [this, id] { handOver(id, [this, id] { markStarted(id); }); };
+    callbacks.onExited = [this, id](UnitOutcome outcome) {
+        handOver(id, [this, id, outcome = std::move(outcome)] { finish(id, outcome); });
+    };
     return callbacks;
 }
 

@@ -4,6 +4,7 @@
 #include "common/sandbox.hpp"
 #include "front/runs/run_events.hpp"
 #include "front/runs/run_service.hpp"
+#include "front/runs/serial_worker.hpp"
 #include "front/store/run_store.hpp"
 
 #include <cstddef>
@@ -41,7 +42,10 @@ struct Recovery
 // verdicts, and the store every accepted run is written to before it is acknowledged. Runs
 // not yet final live in memory as well; finished ones are read back from the store. All
 // state sits behind one lock, store writes included, so they land in the order they
-// happen; the sandbox and the waiters are always called without it.
+// happen; the sandbox and the waiters are always called without it. The sandbox's callbacks
+// only hand their event to the manager's worker thread, which handles the events one at a
+// time in the order they came (a run's start before its end): the thread they come on,
+// which owns a bus connection, never waits for the store, the output files or the lock.
 class RunManager final : public RunService
 {
   public:
@@ -61,8 +65,12 @@ class RunManager final : public RunService
     std::vector<Environment> environments() const override;
     unsigned retryAfterSeconds() const override;
 
-    // The sandbox's environments changed: fills the pools of those that are new.
+    // The sandbox's environments changed: fills the pools of those that are new, on the
+    // worker, as the sandbox's callbacks are.
     void environmentsChanged();
+    // Returns once every event handed to the worker so far has been handled; for tests, which
+    // call the sandbox's callbacks themselves.
+    void waitIdle();
 
   private:
     struct Entry
@@ -94,6 +102,8 @@ class RunManager final : public RunService
     std::vector<Launch> launchesFromQueue();
     void launch(Launch run);
     SandboxCallbacks callbacksFor(const std::string& id);
+    // Hands an event of the run `id` (empty: of no single run) to the worker.
+    void handOver(const std::string& id, std::function<void()> event);
     // Prepares warm units until each listed environment's pool is full again.
     void fillWarmPools();
     void warmUnitEnded(const std::string& id, const UnitOutcome& outcome);
@@ -131,6 +141,8 @@ class RunManager final : public RunService
     // Per environment, its warm units that ended before their run in a row; past a few its
     // pool stops refilling rather than start units that keep failing.
     std::map<std::string, std::size_t> warmFailures_;
+    // Last: it is joined, having handled every event handed over, before the rest goes.
+    SerialWorker worker_;
 };
 
 } // namespace pyrunner::core

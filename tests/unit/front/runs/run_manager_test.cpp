@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <set>
 #include <sys/wait.h>
@@ -114,6 +115,10 @@ class RecordedEvents final : public RunEvents
     }
     void finished(const Run& run, std::string_view client) override
     {
+        if (hold.valid())
+        {
+            hold.wait();
+        }
         seen.push_back("finished " + run.id + " " + std::string(client));
         finishedRuns.push_back(run);
     }
@@ -124,6 +129,8 @@ class RecordedEvents final : public RunEvents
 
     std::vector<std::string> seen;
     std::vector<Run> finishedRuns;
+    // While valid and not ready, a run's end is held up where it is told.
+    std::shared_future<void> hold;
 };
 
 class RunManagerTest : public testing::Test
@@ -178,6 +185,34 @@ class RunManagerTest : public testing::Test
         return std::get<Submitted>(result).view.run.id;
     }
 
+    // The manager hands each callback's event to its worker: these wait until it is handled.
+    void started(const std::string& id)
+    {
+        sandbox_.runs.at(id).second.onStarted();
+        manager_->waitIdle();
+    }
+    void exited(const std::string& id, const UnitOutcome& outcome)
+    {
+        sandbox_.runs.at(id).second.onExited(outcome);
+        manager_->waitIdle();
+    }
+    void exitWith(const std::string& id, int status)
+    {
+        sandbox_.exit(id, status);
+        manager_->waitIdle();
+    }
+    Recovery recover()
+    {
+        auto recovery = manager_->recover();
+        manager_->waitIdle();
+        return recovery;
+    }
+    void environmentsChanged()
+    {
+        manager_->environmentsChanged();
+        manager_->waitIdle();
+    }
+
     void writeOutput(const std::string& id, const std::string& name, const std::string& text)
     {
         std::ofstream(dir_ / "runs" / id / name) << text;
@@ -199,9 +234,9 @@ TEST_F(RunManagerTest, StartsAtMostMaxRunningAndQueuesTheRestInOrder)
     const auto c = submit();
     EXPECT_EQ(sandbox_.started, std::vector<std::string>{a});
     EXPECT_EQ(m.health().queued, 2U);
-    sandbox_.exit(a, 0);
+    exitWith(a, 0);
     EXPECT_EQ(sandbox_.started, (std::vector<std::string>{a, b}));
-    sandbox_.exit(b, 0);
+    exitWith(b, 0);
     EXPECT_EQ(sandbox_.started, (std::vector<std::string>{a, b, c}));
 }
 
@@ -278,7 +313,7 @@ TEST_F(RunManagerTest, CompletionGetsTheVerdictAndTheCappedOutput)
     const auto id = submit([&seen](const RunView& view) { seen = view; });
     writeOutput(id, "stdout", "hello");
     writeOutput(id, "stderr", "ok");
-    sandbox_.exit(id, 0);
+    exitWith(id, 0);
     ASSERT_TRUE(seen);
     EXPECT_EQ(seen->run.status, RunStatus::OutputLimitExceeded);
     EXPECT_EQ(seen->output.stdoutData, "hell");
@@ -293,13 +328,34 @@ TEST_F(RunManagerTest, TellsEveryStepOfARunWithItsClient)
 {
     manager(1, 1);
     const auto id = submit();
-    sandbox_.runs.at(id).second.onStarted();
-    sandbox_.exit(id, 0);
+    started(id);
+    exitWith(id, 0);
     const std::string client = "192.0.2.7";
     EXPECT_EQ(events_.seen, (std::vector<std::string>{"accepted " + id + " " + client,
                                                       "started " + id + " " + client,
                                                       "finished " + id + " " + client}));
     EXPECT_EQ(events_.finishedRuns.at(0).status, RunStatus::Succeeded);
+}
+
+TEST_F(RunManagerTest, TheSandboxsCallbacksReturnWhileARunsEndIsStillBeingHandled)
+{
+    manager(2, 1);
+    const auto id = submit();
+    const auto other = submit();
+    std::promise<void> release;
+    events_.hold = release.get_future().share();
+    // As the bus thread calls them: the first run's end, then the second's start.
+    auto bus = std::async(std::launch::async, [this, id, other] {
+        sandbox_.exit(id, 0);
+        sandbox_.runs.at(other).second.onStarted();
+    });
+    // A bound that only a callback waiting for the held end can reach.
+    EXPECT_EQ(bus.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_EQ(store_->find(other)->status, RunStatus::Queued);
+    release.set_value();
+    manager_->waitIdle();
+    EXPECT_EQ(store_->find(id)->status, RunStatus::Succeeded);
+    EXPECT_EQ(store_->find(other)->status, RunStatus::Running);
 }
 
 TEST_F(RunManagerTest, TellsRefusedSubmissions)
@@ -329,9 +385,9 @@ TEST_F(RunManagerTest, TellsACancelledQueuedRunAsFinished)
 TEST_F(RunManagerTest, HealthCountsWarmUnitsReadyAndStarting)
 {
     auto& m = manager(1, 1, 2);
-    m.recover();
+    recover();
     ASSERT_EQ(sandbox_.prepared.size(), 2U);
-    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    started(sandbox_.prepared[0]);
     const auto health = m.health();
     EXPECT_EQ(health.warm, (std::map<std::string, Health::WarmUnits>{{"default", {1, 1}}}));
 }
@@ -357,7 +413,7 @@ TEST_F(RunManagerTest, CancellingARunningRunKillsItsUnitAndKeepsTheVerdict)
     EXPECT_EQ(m.cancel(id)->run.status, RunStatus::Cancelled);
     EXPECT_EQ(sandbox_.killed, std::vector<std::string>{id});
     EXPECT_EQ(m.health().running, 1U);
-    sandbox_.exit(id, 0);
+    exitWith(id, 0);
     EXPECT_EQ(m.find(id)->run.status, RunStatus::Cancelled);
     EXPECT_EQ(m.health().running, 0U);
 }
@@ -366,7 +422,7 @@ TEST_F(RunManagerTest, CancellingAFinishedRunLeavesIt)
 {
     auto& m = manager(1, 1);
     const auto id = submit();
-    sandbox_.exit(id, 2);
+    exitWith(id, 2);
     EXPECT_EQ(m.cancel(id)->run.status, RunStatus::Failed);
     EXPECT_TRUE(sandbox_.killed.empty());
 }
@@ -384,9 +440,9 @@ TEST_F(RunManagerTest, FinishedRunsAreReadBackFromTheStore)
     manager(1, 1);
     const auto id = submit();
     writeOutput(id, "stdout", "hi");
-    sandbox_.exit(id, 3);
+    exitWith(id, 3);
     auto& m = restart(1, 1);
-    EXPECT_EQ(m.recover().followed, 0U);
+    EXPECT_EQ(recover().followed, 0U);
     const auto view = m.find(id);
     ASSERT_TRUE(view);
     EXPECT_EQ(view->run.status, RunStatus::Failed);
@@ -398,19 +454,19 @@ TEST_F(RunManagerTest, RecoveryFollowsRunningRunsAndStartsThoseThatNeverRan)
 {
     manager(1, 1);
     const auto running = submit();
-    sandbox_.runs.at(running).second.onStarted();
+    started(running);
     const auto queued = submit();
     sandbox_.neverStarted.insert(queued);
 
     auto& m = restart(1, 1);
-    const auto recovery = m.recover();
+    const auto recovery = recover();
 
     EXPECT_EQ(recovery.followed, 2U);
     EXPECT_EQ(sandbox_.followed, (std::vector<std::string>{running, queued}));
     // The one that never ran waits for the slot its elder still holds.
     EXPECT_TRUE(sandbox_.started.empty());
     EXPECT_EQ(m.health().queued, 1U);
-    sandbox_.exit(running, 0);
+    exitWith(running, 0);
     EXPECT_EQ(m.find(running)->run.status, RunStatus::Succeeded);
     ASSERT_EQ(sandbox_.started, std::vector<std::string>{queued});
     EXPECT_EQ(sandbox_.runs.at(queued).first.code, "print(1)");
@@ -420,10 +476,10 @@ TEST_F(RunManagerTest, ARunThatStartedButLeftNoTraceIsAnError)
 {
     manager(1, 1);
     const auto id = submit();
-    sandbox_.runs.at(id).second.onStarted();
+    started(id);
     sandbox_.neverStarted.insert(id);
     auto& m = restart(1, 1);
-    m.recover();
+    recover();
     EXPECT_EQ(m.find(id)->run.status, RunStatus::Error);
     EXPECT_TRUE(sandbox_.started.empty());
 }
@@ -431,8 +487,8 @@ TEST_F(RunManagerTest, ARunThatStartedButLeftNoTraceIsAnError)
 TEST_F(RunManagerTest, StrayUnitsAreStopped)
 {
     sandbox_.strays = {newRunId()};
-    auto& m = manager(1, 1);
-    EXPECT_EQ(m.recover().strays, sandbox_.strays);
+    manager(1, 1);
+    EXPECT_EQ(recover().strays, sandbox_.strays);
     EXPECT_EQ(sandbox_.killed, sandbox_.strays);
 }
 
@@ -442,7 +498,7 @@ TEST_F(RunManagerTest, ACancelledRunStaysUnfinishedInTheStoreUntilItsUnitEnds)
     const auto id = submit();
     m.cancel(id);
     ASSERT_EQ(store_->unfinished().size(), 1U);
-    sandbox_.exit(id, 0);
+    exitWith(id, 0);
     EXPECT_TRUE(store_->unfinished().empty());
     EXPECT_EQ(store_->find(id)->status, RunStatus::Cancelled);
 }
@@ -450,13 +506,13 @@ TEST_F(RunManagerTest, ACancelledRunStaysUnfinishedInTheStoreUntilItsUnitEnds)
 TEST_F(RunManagerTest, ARunTakesAWarmUnitAndThePoolRefills)
 {
     auto& m = manager(2, 2, 2);
-    m.recover();
+    recover();
     ASSERT_EQ(sandbox_.prepared.size(), 2U);
     // Not ready yet: a run does not wait for it.
     const auto cold = submit();
     EXPECT_EQ(std::count(sandbox_.prepared.begin(), sandbox_.prepared.end(), cold), 0);
-    sandbox_.exit(cold, 0);
-    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    exitWith(cold, 0);
+    started(sandbox_.prepared[0]);
     const auto id = submit();
     // The run is the warm unit: the same id, handed to it by start().
     EXPECT_EQ(id, sandbox_.prepared[0]);
@@ -464,7 +520,7 @@ TEST_F(RunManagerTest, ARunTakesAWarmUnitAndThePoolRefills)
     EXPECT_EQ(sandbox_.runs.at(id).first.code, "print(1)");
     // The replacement waits for the run's end, so as not to take the CPUs from it.
     EXPECT_EQ(sandbox_.prepared.size(), 2U);
-    sandbox_.exit(id, 0);
+    exitWith(id, 0);
     EXPECT_EQ(m.find(id)->run.status, RunStatus::Succeeded);
     EXPECT_EQ(sandbox_.prepared.size(), 3U);
 }
@@ -472,8 +528,8 @@ TEST_F(RunManagerTest, ARunTakesAWarmUnitAndThePoolRefills)
 TEST_F(RunManagerTest, ARunOfAnotherEnvironmentTakesNoWarmUnit)
 {
     auto& m = manager(2, 2, 1);
-    m.recover();
-    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    recover();
+    started(sandbox_.prepared[0]);
     RunRequest request;
     request.environment = "datascience";
     const auto id = std::get<Submitted>(m.submit(request, {})).view.run.id;
@@ -484,8 +540,8 @@ TEST_F(RunManagerTest, ARunOfAnotherEnvironmentTakesNoWarmUnit)
 TEST_F(RunManagerTest, ARunWithRequirementsRunsInTheirEnvironmentAndTakesNoWarmUnit)
 {
     auto& m = manager(2, 2, 1);
-    m.recover();
-    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    recover();
+    started(sandbox_.prepared[0]);
     RunRequest request;
     request.requirements = {"numpy"};
     const auto view = std::get<Submitted>(m.submit(request, {})).view;
@@ -505,9 +561,9 @@ TEST_F(RunManagerTest, TheDefaultEnvironmentIsThereBeforeThePrivilegedSideSaysWh
 
 TEST_F(RunManagerTest, AQueuedRunTakesNoWarmUnit)
 {
-    auto& m = manager(1, 2, 1);
-    m.recover();
-    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    manager(1, 2, 1);
+    recover();
+    started(sandbox_.prepared[0]);
     submit();
     const auto queued = submit();
     EXPECT_EQ(std::count(sandbox_.prepared.begin(), sandbox_.prepared.end(), queued), 0);
@@ -515,18 +571,18 @@ TEST_F(RunManagerTest, AQueuedRunTakesNoWarmUnit)
 
 TEST_F(RunManagerTest, NoWarmUnitStartsWhileRunsWait)
 {
-    auto& m = manager(1, 2, 1);
-    m.recover();
-    sandbox_.runs.at(sandbox_.prepared[0]).second.onStarted();
+    manager(1, 2, 1);
+    recover();
+    started(sandbox_.prepared[0]);
     const auto warm = submit();
     ASSERT_EQ(warm, sandbox_.prepared[0]);
     const auto second = submit();
     const auto third = submit();
-    sandbox_.exit(warm, 0);
+    exitWith(warm, 0);
     // `second` runs and `third` still waits: no replacement yet.
     EXPECT_EQ(sandbox_.started.back(), second);
     EXPECT_EQ(sandbox_.prepared.size(), 1U);
-    sandbox_.exit(second, 0);
+    exitWith(second, 0);
     // `third` has left the queue: the pool fills again.
     EXPECT_EQ(sandbox_.started.back(), third);
     EXPECT_EQ(sandbox_.prepared.size(), 2U);
@@ -535,12 +591,12 @@ TEST_F(RunManagerTest, NoWarmUnitStartsWhileRunsWait)
 TEST_F(RunManagerTest, AWarmUnitThatEndsIsReplacedUntilTheyKeepFailing)
 {
     auto& m = manager(1, 1, 1);
-    m.recover();
+    recover();
     for (int i = 0; i < 5; ++i)
     {
         UnitOutcome failed;
         failed.error = "refused";
-        sandbox_.runs.at(sandbox_.prepared.back()).second.onExited(failed);
+        exited(sandbox_.prepared.back(), failed);
     }
     // Three failures in a row: no fourth replacement.
     EXPECT_EQ(sandbox_.prepared.size(), 3U);
@@ -551,13 +607,13 @@ TEST_F(RunManagerTest, AWarmUnitThatEndsIsReplacedUntilTheyKeepFailing)
 TEST_F(RunManagerTest, AWarmUnitEndedWhileWaitingIsReplaced)
 {
     auto& m = manager(1, 1, 1);
-    m.recover();
+    recover();
     for (int i = 0; i < 5; ++i)
     {
         UnitOutcome ended;
         ended.started = true;
         ended.result = "signal";
-        sandbox_.runs.at(sandbox_.prepared.back()).second.onExited(ended);
+        exited(sandbox_.prepared.back(), ended);
     }
     EXPECT_EQ(sandbox_.prepared.size(), 6U);
     EXPECT_EQ(m.health().running, 0U);
@@ -576,7 +632,7 @@ TEST_F(RunManagerTest, EachListedEnvironmentHasItsOwnPool)
     sandbox_.listed = {listedEnvironment("datascience", EnvironmentKind::Shipped),
                        listedEnvironment("default", EnvironmentKind::Shipped)};
     auto& m = manager(2, 2, 1, {{"datascience", 2}, {"mine", 1}});
-    m.recover();
+    recover();
     ASSERT_EQ(sandbox_.prepared.size(), 3U);
     std::vector<std::string> science;
     for (const auto& id : sandbox_.prepared)
@@ -585,7 +641,7 @@ TEST_F(RunManagerTest, EachListedEnvironmentHasItsOwnPool)
         {
             science.push_back(id);
         }
-        sandbox_.runs.at(id).second.onStarted();
+        started(id);
     }
     ASSERT_EQ(science.size(), 2U);
     RunRequest request;
@@ -593,7 +649,7 @@ TEST_F(RunManagerTest, EachListedEnvironmentHasItsOwnPool)
     const auto id = std::get<Submitted>(m.submit(request, {})).view.run.id;
     EXPECT_EQ(id, science[0]);
     EXPECT_EQ(sandbox_.runs.at(id).first.environment, "datascience");
-    sandbox_.exit(id, 0);
+    exitWith(id, 0);
     // Refilled with a unit of the same environment.
     ASSERT_EQ(sandbox_.prepared.size(), 4U);
     EXPECT_EQ(sandbox_.preparedFor.at(sandbox_.prepared.back()), "datascience");
@@ -602,15 +658,15 @@ TEST_F(RunManagerTest, EachListedEnvironmentHasItsOwnPool)
 TEST_F(RunManagerTest, AnEnvironmentIsFilledOnceTheSandboxListsIt)
 {
     sandbox_.listed = {listedEnvironment("default", EnvironmentKind::Shipped)};
-    auto& m = manager(2, 2, 1, {{"mine", 1}});
-    m.recover();
+    manager(2, 2, 1, {{"mine", 1}});
+    recover();
     ASSERT_EQ(sandbox_.prepared.size(), 1U);
     sandbox_.listed.push_back(listedEnvironment("mine", EnvironmentKind::Operator));
-    m.environmentsChanged();
+    environmentsChanged();
     ASSERT_EQ(sandbox_.prepared.size(), 2U);
     EXPECT_EQ(sandbox_.preparedFor.at(sandbox_.prepared.back()), "mine");
     // Already full: nothing more.
-    m.environmentsChanged();
+    environmentsChanged();
     EXPECT_EQ(sandbox_.prepared.size(), 2U);
 }
 
@@ -618,8 +674,8 @@ TEST_F(RunManagerTest, ARequirementsEnvironmentNeverHasAPool)
 {
     sandbox_.listed = {listedEnvironment("default", EnvironmentKind::Shipped),
                        listedEnvironment("req-x", EnvironmentKind::Requirements)};
-    auto& m = manager(2, 2, 0, {{"req-x", 1}});
-    m.recover();
+    manager(2, 2, 0, {{"req-x", 1}});
+    recover();
     EXPECT_TRUE(sandbox_.prepared.empty());
 }
 
@@ -627,8 +683,8 @@ TEST_F(RunManagerTest, OneEnvironmentsFailingUnitsStopOnlyItsOwnPool)
 {
     sandbox_.listed = {listedEnvironment("datascience", EnvironmentKind::Shipped),
                        listedEnvironment("default", EnvironmentKind::Shipped)};
-    auto& m = manager(1, 1, 1, {{"datascience", 1}});
-    m.recover();
+    manager(1, 1, 1, {{"datascience", 1}});
+    recover();
     const auto lastOf = [this](const std::string& environment) {
         for (auto it = sandbox_.prepared.rbegin(); it != sandbox_.prepared.rend(); ++it)
         {
@@ -643,11 +699,11 @@ TEST_F(RunManagerTest, OneEnvironmentsFailingUnitsStopOnlyItsOwnPool)
     {
         UnitOutcome failed;
         failed.error = "refused";
-        sandbox_.runs.at(lastOf("datascience")).second.onExited(failed);
+        exited(lastOf("datascience"), failed);
     }
     UnitOutcome ended;
     ended.started = true;
-    sandbox_.runs.at(lastOf("default")).second.onExited(ended);
+    exited(lastOf("default"), ended);
     const auto count = [this](const std::string& environment) {
         return std::count_if(sandbox_.prepared.begin(), sandbox_.prepared.end(),
                              [&](const std::string& id) {
@@ -662,7 +718,7 @@ TEST_F(RunManagerTest, RetentionDeletesExpiredRunsAndTheirFilesButNoUnfinishedOn
 {
     auto& m = manager(1, 1);
     const auto finished = submit();
-    sandbox_.exit(finished, 0);
+    exitWith(finished, 0);
     const auto running = submit();
     Retention retention(*store_, sandbox_, RetentionOptions{std::chrono::seconds(0), 0}, {});
     retention.sweep();
