@@ -1,11 +1,11 @@
 #pragma once
 
-#include "broker/environments/serial_worker.hpp"
 #include "broker/sandbox/systemd_sandbox.hpp"
 #include "broker/units/env_build_unit.hpp"
 #include "common/environment.hpp"
 #include "common/environment_requirements.hpp"
 #include "common/run_files.hpp"
+#include "common/serial_worker.hpp"
 #include "config/config.hpp"
 
 #include <cstdint>
@@ -112,7 +112,7 @@ class EnvironmentManager
     // Builds per requirements environment since the broker started.
     std::map<std::string, std::uint32_t> builds_;
     // Last: joined, once what was posted to it is done, before the rest goes.
-    SerialWorker worker_;
+    core::SerialWorker worker_;
 };
 
 } // namespace pyrunner::systemd

@@ -2,9 +2,9 @@
 
 #include "common/run_files.hpp"
 #include "common/sandbox.hpp"
+#include "common/serial_worker.hpp"
 #include "front/runs/run_events.hpp"
 #include "front/runs/run_service.hpp"
-#include "front/runs/serial_worker.hpp"
 #include "front/store/run_store.hpp"
 
 #include <cstddef>

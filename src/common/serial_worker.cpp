@@ -1,4 +1,4 @@
-#include "front/runs/serial_worker.hpp"
+#include "common/serial_worker.hpp"
 
 #include <utility>
 
