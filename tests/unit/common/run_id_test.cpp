@@ -17,5 +17,14 @@ TEST(RunUnits, TheRunIdIsReadBackFromTheUnitName)
     EXPECT_FALSE(runIdOfUnit("other-" + id + ".service"));
 }
 
+TEST(RunId, IsThirtyTwoHexDigitsAndUnique)
+{
+    const auto a = newRunId();
+    EXPECT_TRUE(isRunId(a));
+    EXPECT_NE(a, newRunId());
+    EXPECT_FALSE(isRunId("../etc"));
+    EXPECT_FALSE(isRunId(a + "0"));
+}
+
 } // namespace
 } // namespace pyrunner::core
