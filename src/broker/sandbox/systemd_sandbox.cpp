@@ -227,10 +227,15 @@ void SystemdSandbox::onReloading(bool starting)
     {
         return;
     }
+    std::vector<std::string> lookUp;
     std::vector<std::string> look;
     for (const auto& [path, followed] : trackers_)
     {
         const auto after = followed.tracker.managerReloaded();
+        if (after.lookUp)
+        {
+            lookUp.push_back(path);
+        }
         if (after.readActiveState)
         {
             look.push_back(path);
@@ -238,6 +243,13 @@ void SystemdSandbox::onReloading(bool starting)
         if (after.stop)
         {
             manager_->endUnit(followed.tracker.unitName());
+        }
+    }
+    for (const auto& path : lookUp)
+    {
+        if (trackers_.contains(path))
+        {
+            lookUpAgain(path);
         }
     }
     for (const auto& path : look)

@@ -82,7 +82,9 @@ class SystemdSandbox
     // On the bus thread: follows the unit of a run this process did not start (it began
     // before a restart), as start() would have; false when systemd has no such unit loaded.
     // A warm unit's `handover` FIFO is held until the unit has ended, as for one started
-    // here: every process systemd starts for it opens the FIFO as its stdin.
+    // here: every process systemd starts for it opens the FIFO as its stdin. Where systemd is
+    // re-executing, the unit is looked up once it is back, and followed (true) meanwhile.
+    // Throws sdbus::Error where systemd can tell nothing of the unit: it may be running.
     bool follow(const std::string& runId, core::SandboxCallbacks callbacks,
                 core::UniqueFd handover);
     // On the bus thread: the ids of the run units systemd has loaded.
@@ -115,6 +117,8 @@ class SystemdSandbox
     void onWallTimeout(const std::string& path);
     // A unit that an earlier broker started, found loaded.
     void followLoaded(const std::string& path);
+    // A unit that follow() could not look up: systemd is back.
+    void lookUpAgain(const std::string& path);
     // The unit has started: keeps its ControlGroup in its tracker (left empty when it is gone)
     // and, where there is an OOM watch, has it report an OOM in the unit's memory cgroup.
     void watchStarted(const std::string& path);

@@ -88,6 +88,13 @@ UnitTracker UnitTracker::followed(std::string unitName, bool warm)
     return tracker;
 }
 
+UnitTracker UnitTracker::awaitingLookUp(std::string unitName, bool warm)
+{
+    auto tracker = followed(std::move(unitName), warm);
+    tracker.lookUpPending_ = true;
+    return tracker;
+}
+
 std::optional<pid_t> UnitTracker::mainPid() const
 {
     // systemd announces it with the start, before the start job's end.
@@ -121,6 +128,11 @@ void UnitTracker::learnControlGroup(std::string controlGroup)
     controlGroup_ = std::move(controlGroup);
 }
 
+void UnitTracker::found()
+{
+    lookUpPending_ = false;
+}
+
 void UnitTracker::serviceChanged(const ServiceProperties& changed)
 {
     service_.update(changed);
@@ -134,7 +146,7 @@ Decision UnitTracker::ended() const
 
 Decision UnitTracker::unitChanged(const UnitChange& change)
 {
-    if (!jobDone_)
+    if (!jobDone_ || lookUpPending_)
     {
         return {};
     }
@@ -176,6 +188,18 @@ Decision UnitTracker::endRead(core::UnitOutcome end)
     {
         return {Decision::Kind::finish, std::nullopt};
     }
+    // A unit that ran has a start time. One without is what systemd loads anew by the name of
+    // a unit it has collected (one it could not be asked to hold, as after a reload): its
+    // properties are not the run's, but those systemd announced as the run's unit ended are.
+    if (end.error.empty() && jobDone_ && jobResult_ == "done" && !end.startMonotonicUsec)
+    {
+        end = service_.outcome();
+        if (!service_.result || !end.startMonotonicUsec)
+        {
+            end = core::UnitOutcome{};
+            end.error = "systemd had forgotten the run's unit by the time it ended.";
+        }
+    }
     return {Decision::Kind::finish, settle(std::move(end))};
 }
 
@@ -210,7 +234,8 @@ Decision UnitTracker::runReaped(const ReapedRun& reaped)
 UnitTracker::AfterReload UnitTracker::managerReloaded() const
 {
     AfterReload after;
-    after.readActiveState = jobDone_;
+    after.lookUp = lookUpPending_;
+    after.readActiveState = jobDone_ && !lookUpPending_;
     // systemd 252 cannot read back the ExecStartEx= and ExecStopPostEx= lines it wrote for a
     // transient unit, so after a reload it refuses to change one: a warm unit still waiting
     // could not take its run's limits. It goes; the front prepares another.

@@ -97,6 +97,8 @@ class UnitTracker
     {
         // Its state may have changed unseen: read its ActiveState.
         bool readActiveState = false;
+        // It could not be looked up before: look it up now.
+        bool lookUp = false;
         // An idle warm unit, which a reloaded systemd 252 cannot give a run's limits: stop it.
         bool stop = false;
     };
@@ -117,6 +119,9 @@ class UnitTracker
     // A unit an earlier broker started, found loaded; `warm`: a warm unit, whose run was
     // handed over by that broker.
     static UnitTracker followed(std::string unitName, bool warm);
+    // The same, where the manager could not be asked (it was re-executing): the unit is looked
+    // up when it is back, and nothing else is heard of it until then.
+    static UnitTracker awaitingLookUp(std::string unitName, bool warm);
 
     const std::string& unitName() const { return unitName_; }
     // A warm unit that no run was handed to.
@@ -133,12 +138,16 @@ class UnitTracker
     std::optional<JobEnd> jobRemoved(const std::string& result);
     // Where systemd placed the started unit.
     void learnControlGroup(std::string controlGroup);
+    // A look-up that awaitingLookUp() deferred found the unit loaded.
+    void found();
     void serviceChanged(const ServiceProperties& changed);
     Decision unitChanged(const UnitChange& change);
     Decision activeStateRead(const std::string& activeState);
     // The cgroup figures readFigures asked for; nullopt when the cgroup is gone already.
     Decision figuresRead(const std::optional<core::CgroupStats>& figures);
-    // How systemd saw the unit end, as readEnd asked.
+    // How systemd saw the unit end, as readEnd asked. Where systemd had collected the unit
+    // already, what it announced as the unit ended, or else an error, which leaves the run to
+    // the stop-post helper's record.
     Decision endRead(core::UnitOutcome end);
     Decision runReaped(const ReapedRun& reaped);
     // The unit can no longer be followed, or was never started: why, for the operator.
@@ -165,6 +174,7 @@ class UnitTracker
     std::string unitName_;
     bool jobDone_ = false;
     std::string jobResult_;
+    bool lookUpPending_ = false;
     std::string controlGroup_;
     // Current when the unit is seen stopping: systemd sends them just before the Unit
     // properties of the same change.

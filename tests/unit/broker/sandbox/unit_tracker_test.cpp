@@ -193,6 +193,41 @@ TEST(UnitTracker, ReadsTheEndOfAnInactiveUnitAndFinishes)
     EXPECT_EQ(decision.outcome->result, "success");
 }
 
+// What systemd says of a unit it loads anew by the name of one it has collected.
+core::UnitOutcome loadedAnew()
+{
+    auto stub = exited(0).outcome();
+    stub.startMonotonicUsec.reset();
+    stub.exitMonotonicUsec.reset();
+    return stub;
+}
+
+TEST(UnitTracker, TakesWhatSystemdAnnouncedOfAUnitItHasCollected)
+{
+    auto tracker = UnitTracker::followed("pyrunner-f.service", false);
+    tracker.serviceChanged(exited(3));
+
+    const auto decision = tracker.endRead(loadedAnew());
+
+    ASSERT_TRUE(decision.outcome);
+    EXPECT_TRUE(decision.outcome->started);
+    EXPECT_EQ(decision.outcome->result, "exit-code");
+    EXPECT_EQ(decision.outcome->execMainStatus, 3);
+    EXPECT_EQ(decision.outcome->startMonotonicUsec, startedAtUsec);
+}
+
+TEST(UnitTracker, DoesNotTakeAUnitSystemdLoadedAnewForTheRuns)
+{
+    auto tracker = UnitTracker::followed("pyrunner-f.service", false);
+
+    const auto decision = tracker.endRead(loadedAnew());
+
+    ASSERT_TRUE(decision.outcome);
+    EXPECT_FALSE(decision.outcome->started);
+    EXPECT_EQ(decision.outcome->error,
+              "systemd had forgotten the run's unit by the time it ended.");
+}
+
 TEST(UnitTracker, FinishesWithoutASecondAnswer)
 {
     auto tracker = startedUnit();
@@ -396,6 +431,7 @@ TEST(UnitTracker, AfterAReloadLooksAgainAtAStartedUnit)
     const auto after = startedUnit().managerReloaded();
 
     EXPECT_TRUE(after.readActiveState);
+    EXPECT_FALSE(after.lookUp);
     EXPECT_FALSE(after.stop);
 }
 
@@ -418,6 +454,37 @@ TEST(UnitTracker, AFollowedUnitIsLookedAtLikeAStartedOne)
     EXPECT_TRUE(tracker.managerReloaded().readActiveState);
     EXPECT_FALSE(tracker.jobRemoved("done"));
     EXPECT_EQ(tracker.unitChanged(activeState("inactive")).kind, Kind::readEnd);
+}
+
+TEST(UnitTracker, AUnitToLookUpWaitsForTheManagerToBeBack)
+{
+    auto tracker = UnitTracker::awaitingLookUp("pyrunner-f.service", false);
+
+    EXPECT_EQ(tracker.unitChanged(activeState("inactive")).kind, Kind::wait);
+    const auto after = tracker.managerReloaded();
+    EXPECT_TRUE(after.lookUp);
+    EXPECT_FALSE(after.readActiveState);
+    EXPECT_FALSE(after.stop);
+}
+
+TEST(UnitTracker, AUnitFoundOnLookUpIsFollowed)
+{
+    auto tracker = UnitTracker::awaitingLookUp("pyrunner-f.service", false);
+
+    tracker.found();
+
+    EXPECT_FALSE(tracker.managerReloaded().lookUp);
+    EXPECT_EQ(tracker.unitChanged(activeState("inactive")).kind, Kind::readEnd);
+}
+
+TEST(UnitTracker, AUnitGoneOnLookUpIsAnsweredAsNotStarted)
+{
+    auto tracker = UnitTracker::awaitingLookUp("pyrunner-f.service", false);
+
+    const auto decision = tracker.lost("The run's unit was gone when systemd came back.");
+
+    ASSERT_EQ(decision.kind, Kind::finish);
+    EXPECT_FALSE(decision.outcome->started);
 }
 
 TEST(UnitTracker, KnowsTheReaperOnceSystemdNamesIt)
