@@ -84,6 +84,8 @@ void SystemdSandbox::handOver(const std::string& path, const core::SandboxRun& r
             return;
         }
     }
+    // Read while the bootstrap still waits: what the unit used starting up is not the run's.
+    const auto startUp = readCgroup(tracker);
     const auto message = handoverMessage(run.code, run.stdinData, run.args, run.limits);
     const auto fifo = followed.handover.get();
     const auto written = writeHandover(fifo, message);
@@ -101,7 +103,7 @@ void SystemdSandbox::handOver(const std::string& path, const core::SandboxRun& r
         followed.writingRest = true;
     }
     const auto now = Deadlines::Clock::now();
-    tracker.runHandedOver(monotonicUsec(now));
+    tracker.runHandedOver(monotonicUsec(now), startUp ? startUp->cpuUsageUsec : std::nullopt);
     deadlines_->arm(path, now + std::chrono::seconds(run.limits.wallTimeS),
                     [this, path] { bus_->post([this, path] { onWallTimeout(path); }); });
     watchRun(path);

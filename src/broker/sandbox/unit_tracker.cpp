@@ -10,6 +10,7 @@ namespace
 {
 
 constexpr std::uint64_t unknownUsage = std::numeric_limits<std::uint64_t>::max();
+constexpr std::uint64_t nsecPerUsec = 1000;
 
 template <class T> void take(std::optional<T>& mine, const std::optional<T>& changed)
 {
@@ -34,6 +35,12 @@ std::string describeStartFailure(const std::string& jobResult, const core::UnitO
     return "systemd could not start the run's unit (start job " + jobResult + ", result " +
            (outcome.result.empty() ? "unknown" : outcome.result) + ", status " +
            std::to_string(outcome.execMainStatus) + ").";
+}
+
+// Never below zero: two readers of one cgroup may differ by a little.
+std::uint64_t lessAtMost(std::uint64_t total, std::uint64_t before)
+{
+    return total > before ? total - before : 0;
 }
 
 } // namespace
@@ -261,9 +268,10 @@ bool UnitTracker::takeRun(const std::vector<Property>& limits)
     return startLimits_ != limits;
 }
 
-void UnitTracker::runHandedOver(std::uint64_t usec)
+void UnitTracker::runHandedOver(std::uint64_t usec, std::optional<std::uint64_t> cpuUsageUsec)
 {
     handedOverUsec_ = usec;
+    cpuAtHandoverUsec_ = cpuUsageUsec;
 }
 
 core::UnitOutcome UnitTracker::settle(core::UnitOutcome outcome)
@@ -272,6 +280,26 @@ core::UnitOutcome UnitTracker::settle(core::UnitOutcome outcome)
     if (handedOverUsec_)
     {
         outcome.startMonotonicUsec = handedOverUsec_;
+    }
+    if (cpuAtHandoverUsec_)
+    {
+        // The run's own CPU time, from whichever figure there is. systemd's is the one the
+        // front takes first, so it is set from the cgroup's where systemd gave none: the
+        // stop-post helper's record, which counts the unit's start too, may be the one kept.
+        const auto before = *cpuAtHandoverUsec_;
+        auto& stats = outcome.cgroupStats;
+        if (stats && stats->cpuUsageUsec)
+        {
+            stats->cpuUsageUsec = lessAtMost(*stats->cpuUsageUsec, before);
+        }
+        if (outcome.cpuUsageNsec)
+        {
+            outcome.cpuUsageNsec = lessAtMost(*outcome.cpuUsageNsec, before * nsecPerUsec);
+        }
+        else if (stats && stats->cpuUsageUsec)
+        {
+            outcome.cpuUsageNsec = *stats->cpuUsageUsec * nsecPerUsec;
+        }
     }
     if (jobDone_ && jobResult_ != "done")
     {

@@ -162,8 +162,9 @@ class UnitTracker
     Handover runArrived(const core::SandboxRun& run);
     // The handover begins; true when the unit's cgroup limits must first be made `limits`.
     bool takeRun(const std::vector<Property>& limits);
-    // The run was handed over at `usec` (CLOCK_MONOTONIC).
-    void runHandedOver(std::uint64_t usec);
+    // The run was handed over at `usec` (CLOCK_MONOTONIC), when the unit's cgroup had used
+    // `cpuUsageUsec` of CPU time starting up, which is not the run's.
+    void runHandedOver(std::uint64_t usec, std::optional<std::uint64_t> cpuUsageUsec);
 
   private:
     // Answers from here on: what the run is told, with the rules applied that only the
@@ -195,6 +196,8 @@ class UnitTracker
     std::optional<core::SandboxRun> waitingRun_;
     // CLOCK_MONOTONIC microseconds of a warm run's handover: its start.
     std::optional<std::uint64_t> handedOverUsec_;
+    // The CPU time the unit's cgroup had used by then, starting up.
+    std::optional<std::uint64_t> cpuAtHandoverUsec_;
 };
 
 } // namespace pyrunner::systemd

@@ -53,14 +53,14 @@ UnitTracker startedUnit()
     return tracker;
 }
 
-// A warm unit that took a run at `handedOverUsec`.
-UnitTracker handedOverUnit(std::uint64_t handedOverUsec)
+// A warm unit that took a run at `handedOverUsec`, its cgroup having used `cpuUsageUsec`.
+UnitTracker handedOverUnit(std::uint64_t handedOverUsec, std::uint64_t cpuUsageUsec)
 {
     auto tracker = UnitTracker::warm("pyrunner-w.service", "default", {});
     tracker.jobRemoved("done");
     tracker.learnControlGroup("/pyrunner.slice/pyrunner-w.service");
     tracker.takeRun({});
-    tracker.runHandedOver(handedOverUsec);
+    tracker.runHandedOver(handedOverUsec, cpuUsageUsec);
     return tracker;
 }
 
@@ -323,7 +323,7 @@ TEST(UnitTracker, AFailedStartIsAnErrorWhateverTheBrokerDid)
 
 TEST(UnitTracker, ARunTheBrokerEndedAtItsWallLimitTimedOut)
 {
-    auto tracker = handedOverUnit(startedAtUsec);
+    auto tracker = handedOverUnit(startedAtUsec, 0);
     tracker.timedOut();
     tracker.outOfMemory();
     tracker.serviceChanged([] {
@@ -420,10 +420,78 @@ TEST(UnitTracker, LeavesAnIdleWarmUnitThatEndsUnanswered)
 TEST(UnitTracker, AWarmRunStartsAtItsHandover)
 {
     constexpr std::uint64_t handedOverAt = 5'000'000;
-    auto tracker = handedOverUnit(handedOverAt);
+    auto tracker = handedOverUnit(handedOverAt, 0);
     tracker.serviceChanged(exited(0));
 
     EXPECT_EQ(tracker.figuresRead(figures(1)).outcome->startMonotonicUsec, handedOverAt);
+}
+
+TEST(UnitTracker, AWarmRunsCpuTimeIsItsOwn)
+{
+    auto tracker = handedOverUnit(startedAtUsec, 70'000);
+    auto end = exited(0).outcome();
+    end.cpuUsageNsec = 75'000'000;
+
+    const auto decision = tracker.endRead(end);
+
+    EXPECT_EQ(decision.outcome->cpuUsageNsec, 5'000'000U);
+}
+
+TEST(UnitTracker, AWarmRunsCgroupCpuTimeIsItsOwnAndTakenFirst)
+{
+    auto tracker = handedOverUnit(startedAtUsec, 70'000);
+    tracker.serviceChanged(exited(0));
+
+    const auto decision = tracker.figuresRead(figures(72'000));
+
+    EXPECT_EQ(decision.outcome->cgroupStats->cpuUsageUsec, 2'000U);
+    EXPECT_EQ(decision.outcome->cpuUsageNsec, 2'000'000U);
+}
+
+TEST(UnitTracker, AWarmRunsBusyCpuTimeStaysWhole)
+{
+    auto tracker = handedOverUnit(startedAtUsec, 70'000);
+
+    const auto decision = tracker.runReaped([] {
+        auto reaped = reapedWith(exitStatus(0));
+        reaped.figures = figures(1'070'000);
+        return reaped;
+    }());
+
+    EXPECT_EQ(decision.outcome->cpuUsageNsec, 1'000'000'000U);
+}
+
+TEST(UnitTracker, AWarmRunsCpuTimeIsNeverBelowNothing)
+{
+    auto tracker = handedOverUnit(startedAtUsec, 70'000);
+    tracker.serviceChanged(exited(0));
+
+    EXPECT_EQ(tracker.figuresRead(figures(69'990)).outcome->cpuUsageNsec, 0U);
+}
+
+TEST(UnitTracker, AColdRunsCpuTimeIsAsSystemdSaysIt)
+{
+    auto tracker = startedUnit();
+    auto end = exited(0).outcome();
+    end.cpuUsageNsec = 75'000'000;
+    end.cgroupStats = figures(75'000);
+
+    const auto decision = tracker.endRead(end);
+
+    EXPECT_EQ(decision.outcome->cpuUsageNsec, 75'000'000U);
+    EXPECT_EQ(decision.outcome->cgroupStats->cpuUsageUsec, 75'000U);
+}
+
+TEST(UnitTracker, AWarmRunHandedOverWithoutCpuFiguresKeepsSystemds)
+{
+    auto tracker = UnitTracker::warm("pyrunner-w.service", "default", {});
+    tracker.jobRemoved("done");
+    tracker.takeRun({});
+    tracker.runHandedOver(startedAtUsec, std::nullopt);
+    auto end = exited(0).outcome();
+    end.cpuUsageNsec = 75'000'000;
+
+    EXPECT_EQ(tracker.endRead(end).outcome->cpuUsageNsec, 75'000'000U);
 }
 
 TEST(UnitTracker, AfterAReloadLooksAgainAtAStartedUnit)
