@@ -2,14 +2,17 @@
 and systemd reloading or re-executing itself; finished runs expire; a stopping server tells
 blocking callers where to poll; cancelling works on queued and running runs."""
 
+import os
+import signal
 import threading
 import time
 import uuid
 
+import pytest
 import requests
 
 from api_client import describe
-from deployment import BROKER_UNIT
+from deployment import BROKER_UNIT, FRONT_USER, STATE_DIR
 
 # Long enough to be caught in flight, short enough to keep the suite quick.
 SLOW = "import time\ntime.sleep({seconds})\nprint({marker!r})\n"
@@ -106,6 +109,55 @@ def test_runs_survive_systemd_reloading_and_reexecuting(server, machine):
 
     assert_finished_as_expected(server, runs)
     assert server.run("print('still here')")["stdout"] == "still here\n"
+
+
+def test_a_run_a_restarted_broker_looks_up_while_systemd_reexecutes_keeps_its_files(
+        server_factory, machine, restart, broker_starter):
+    if machine.target == "host":
+        pytest.skip("freezes the test machine's systemd, which a host's PID 1 cannot be")
+    server = server_factory()
+    marker = "through-reexec"
+    run_id = server.submit(slow(marker, seconds=12), limits={"wall_time_s": 30})["id"]
+    server.wait_until_running(run_id)
+    # No front to ask the restarted broker to follow the run: the test asks, at its moment.
+    for unit in (server.unit, BROKER_UNIT):
+        machine.run("systemctl", "kill", "--signal=SIGKILL", unit, check=False)
+        machine.run("systemctl", "stop", unit, check=False)
+    broker_starter()
+
+    # systemctl daemon-reexec's call, queued on the bus ahead of the broker's GetUnit while
+    # systemd is stopped: the old instance goes without answering the GetUnit (NoReply). Its
+    # caller stays connected, since systemd checks who asks before it re-executes.
+    def call_in_background(*command):
+        answers = []
+        thread = threading.Thread(target=lambda: answers.append(machine.run(*command, check=False)))
+        thread.start()
+        return thread, answers
+
+    systemd = int(machine.target)
+    os.kill(systemd, signal.SIGSTOP)
+    try:
+        reexec, _ = call_in_background(
+            "busctl", "--timeout=60", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+            "org.freedesktop.systemd1.Manager", "Reexecute")
+        # Each call is given time to be queued before the next.
+        time.sleep(0.5)
+        asker, followed = call_in_background(
+            "setpriv", f"--reuid={FRONT_USER}", f"--regid={FRONT_USER}", "--clear-groups",
+            "busctl", "--timeout=60", "call", "org.pyrunner.Broker1", "/org/pyrunner/Broker1",
+            "org.pyrunner.Broker1", "FollowRun", "s", run_id)
+        time.sleep(1)
+    finally:
+        os.kill(systemd, signal.SIGCONT)
+    reexec.join(timeout=60)
+    asker.join(timeout=60)
+
+    assert followed and followed[0].stdout.strip() == 's "following"', followed
+    assert machine.run("test", "-d", f"{STATE_DIR}/runs/{run_id}", check=False).returncode == 0
+    assert "is looked up once it is back" in machine.journal("-u", BROKER_UNIT, "-o", "cat")
+    machine.run("systemctl", "is-system-running", "--wait", check=False)
+    restarted = restart(server)
+    assert_finished_as_expected(restarted, {marker: run_id})
 
 
 def test_stray_run_units_are_stopped_at_start_up(server_factory, machine):

@@ -101,6 +101,31 @@ def test_the_pool_refills(warm_and_cold, machine):
         time.sleep(0.5)
 
 
+def test_a_warm_run_counts_only_its_own_cpu_time(warm_and_cold, machine):
+    warm, _ = warm_and_cold
+
+    run = warm_run(warm, machine, "print(1)")
+
+    # The unit's start (its reaper, the interpreter's and the common imports') is not the run's.
+    assert run["status"] == "succeeded", run
+    assert run["cpu_time_ms"] < 20, run
+
+
+def test_a_busy_warm_run_counts_all_of_its_cpu_time(warm_and_cold, machine):
+    warm, _ = warm_and_cold
+    busy = (
+        "import time\n"
+        "start = time.process_time()\n"
+        "while time.process_time() - start < 0.3:\n"
+        "    pass\n"
+    )
+
+    run = warm_run(warm, machine, busy)
+
+    assert run["status"] == "succeeded", run
+    assert run["cpu_time_ms"] >= 300, run
+
+
 @pytest.mark.parametrize("signal", ["SIGTERM", "SIGKILL"])
 def test_a_server_that_goes_takes_its_warm_units_with_it(server_factory, machine, signal):
     before = warm_units(machine)

@@ -62,4 +62,10 @@ void Deadlines::loop()
     }
 }
 
+std::uint64_t monotonicUsec(Deadlines::Clock::time_point time)
+{
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count());
+}
+
 } // namespace pyrunner::systemd

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -37,5 +38,8 @@ class Deadlines
     bool stopping_ = false;
     std::thread thread_;
 };
+
+// steady_clock is CLOCK_MONOTONIC, the clock of systemd's *TimestampMonotonic.
+std::uint64_t monotonicUsec(Deadlines::Clock::time_point time);
 
 } // namespace pyrunner::systemd

@@ -2,6 +2,7 @@
 
 #include "broker/sandbox/deadlines.hpp"
 #include "broker/sandbox/oom_watch.hpp"
+#include "broker/sandbox/unit_tracker.hpp"
 #include "broker/units/unit_properties.hpp"
 #include "cgroup/cgroup_tree.hpp"
 #include "common/fd.hpp"
@@ -13,19 +14,19 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace sdbus
 {
 class IConnection;
-class IProxy;
-class Message;
-class Variant;
 } // namespace sdbus
 
 namespace pyrunner::systemd
 {
+
+class HandoverWriter;
+class ManagerCalls;
+class RunProcessWatch;
 
 // Runs each submission as a transient service of the system manager and follows it to its
 // end by the manager's signals. Everything happens on one BusThread; the broker's own
@@ -74,12 +75,16 @@ class SystemdSandbox
     // On the bus thread: the environment the warm unit of this run was prepared for.
     std::string preparedEnvironment(const std::string& runId) const;
     // On the bus thread: hands the run to its warm unit before returning, so that a broker
-    // that has answered a start has also written the run where its unit reads it.
+    // that has answered a start has also written the run where its unit reads it: as much of
+    // it as the FIFO takes at once, which is all where its buffer can be made to hold it. Any
+    // rest follows as the bootstrap reads, without the bus thread waiting for it.
     void startPrepared(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
     // On the bus thread: follows the unit of a run this process did not start (it began
     // before a restart), as start() would have; false when systemd has no such unit loaded.
     // A warm unit's `handover` FIFO is held until the unit has ended, as for one started
-    // here: every process systemd starts for it opens the FIFO as its stdin.
+    // here: every process systemd starts for it opens the FIFO as its stdin. Where systemd is
+    // re-executing, the unit is looked up once it is back, and followed (true) meanwhile.
+    // Throws sdbus::Error where systemd can tell nothing of the unit: it may be running.
     bool follow(const std::string& runId, core::SandboxCallbacks callbacks,
                 core::UniqueFd handover);
     // On the bus thread: the ids of the run units systemd has loaded.
@@ -87,95 +92,58 @@ class SystemdSandbox
     bool reachable() const { return bus_->alive(); }
 
   private:
-    struct Tracker
+    // A unit followed: what it is to do is its tracker's; what the sandbox holds for it is here.
+    struct Followed
     {
-        std::string unitName;
+        UnitTracker tracker;
         core::SandboxCallbacks callbacks;
-        bool jobDone = false;
-        std::string jobResult;
-        // The OOM watch saw the unit's memory cgroup run out of memory.
-        bool outOfMemory = false;
-        // The unit's cgroup as systemd placed it, once its start job is done.
-        std::string controlGroup;
-        // Its Service properties as systemd last announced them: systemd sends them just
-        // before the Unit properties of the same change, so they are current when the unit
-        // is seen stopping.
-        std::map<std::string, sdbus::Variant> service;
-        // A warm unit: its bootstrap waits for the run on the other end of this FIFO.
-        bool warm = false;
-        // The environment a warm unit runs: only a run of it may be handed over.
-        std::string environment;
+        // A warm unit's: its bootstrap waits for the run on the other end of this FIFO. Held
+        // until the unit is gone: the stop-post helper's stdin is opened from it.
         core::UniqueFd handover;
-        // The cgroup limits a warm unit was started with, where this broker started it.
-        std::optional<std::vector<Property>> waitingLimits;
-        bool handedOver = false;
-        // CLOCK_MONOTONIC microseconds of a warm unit's handover: its run's start.
-        std::optional<std::uint64_t> handedOverUsec;
-        // The broker ended a warm run at its wall limit.
-        bool timedOut = false;
-        // A run for a warm unit whose process has not started yet (the front takes only
-        // units said to be ready, but a restarted front may not know): the FIFO keeps nothing
-        // until a reader has it open, so the handover waits for the start job.
-        std::optional<core::SandboxRun> waitingRun;
-        // The unit's main process, the reaper, and the interpreter it forked for the run
-        // (watchRunProcess).
-        pid_t mainPid = 0;
-        core::UniqueFd runProcess;
-        BusThread::Watch runReaped;
-        // onExited has run; the tracker stays until the unit is gone, holding the FIFO that
-        // the stop-post helper's stdin is opened from.
-        bool answered = false;
+        // The handover writer may still be writing the rest of its run.
+        bool writingRest = false;
     };
 
     void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
-    // A fresh tracker for the unit at `path`, replacing any earlier one.
-    Tracker& track(const std::string& path, std::string unitName, core::SandboxCallbacks callbacks);
+    // Follows the unit at `path` from now on, in place of any earlier one there.
+    Followed& track(const std::string& path, UnitTracker tracker, core::SandboxCallbacks callbacks,
+                    core::UniqueFd handover = {});
     void startUnit(const std::string& path, const TransientUnit& unit);
     void prepareOnBus(const core::SandboxRun& prepared, const core::Limits& ceiling,
                       core::SandboxCallbacks callbacks);
     void handOver(const std::string& path, const core::SandboxRun& run,
                   core::SandboxCallbacks callbacks);
+    void onHandoverStalled(const std::string& path);
     void onWallTimeout(const std::string& path);
-    void killOnBus(const std::string& unitName);
-    // Where there is an OOM watch, has it report an OOM in the started unit's memory cgroup.
-    // Keeps the started unit's ControlGroup in its tracker; left empty when it is gone.
-    void learnControlGroup(const std::string& path, Tracker& tracker);
-    void watchMemory(const std::string& path, const Tracker& tracker);
+    // A unit that an earlier broker started, found loaded.
+    void followLoaded(const std::string& path);
+    // A unit that follow() could not look up: systemd is back.
+    void lookUpAgain(const std::string& path);
+    // The unit has started: keeps its ControlGroup in its tracker (left empty when it is gone)
+    // and, where there is an OOM watch, has it report an OOM in the unit's memory cgroup.
+    void watchStarted(const std::string& path);
     // Ends the unit the OOM watch reported, as OOMPolicy=kill does where systemd sees the OOM.
     void onOutOfMemory(const std::string& path);
-    sdbus::Variant unitProperty(const std::string& path, const char* interface, const char* name);
-    void onJobRemoved(sdbus::Message& message);
+    void onJobRemoved(const std::string& unit, const std::string& result);
     // After a reload or re-execution of the manager: looks again at every unit followed,
     // since a unit may have ended while the manager was away.
-    void onReloading(sdbus::Message& message);
-    void onPropertiesChanged(sdbus::Message& message);
-    void onServiceChanged(sdbus::Message& message);
-    void finishIfInactive(const std::string& path);
-    // When the run starts (a cold unit's start job is done, a warm unit's run is handed over):
-    // watches, through a pidfd, the interpreter the unit's reaper forked, which the reaper
-    // reaps as soon as it ends.
-    // `attempt`: how many looks for it came before.
-    void watchRunProcess(const std::string& path, Tracker& tracker, unsigned attempt = 0);
-    // The interpreter has been reaped. systemd learns of the run's end only when the reaper
-    // has ended too, and then moves the stop-post helper into the unit's cgroup, a write that
-    // holds it for an RCU grace period (about 12 ms here) before it announces the stop. Where
-    // the kernel tells how the interpreter ended (Linux 6.15), it exited by itself, and no
-    // other process of the run is left, the run is answered now, from the kernel and the
-    // cgroup, which the reaper and then the helper keep. Else the unit's stop says it.
-    void onRunReaped(const std::string& path);
-    // The unit is in stop-post: its processes are gone and how it ended is settled, while its
-    // cgroup stays for the stop-post helper. Reading the cgroup now, not waiting for the
-    // helper's record and the unit's teardown, answers a run that much sooner. Leaves the
-    // unit to its end when the cgroup is gone already.
-    void finishStopping(const std::string& path);
+    void onReloading(bool starting);
+    void onUnitChanged(const std::string& path, const UnitChange& change);
+    void onServiceChanged(const std::string& path, const ServiceProperties& changed);
+    // The unit may have ended unseen: asks systemd.
+    void readActiveState(const std::string& path);
+    // When the run starts: has the run process watch tell how its interpreter ends.
+    void watchRun(const std::string& path);
+    void onRunReaped(const std::string& path, const ReapedRun& reaped);
+    // Carries out what the unit's tracker decided.
+    void apply(const std::string& path, Decision decision);
     // The unit's cgroup figures now; nullopt (logged, unless merely gone) when unreadable.
-    std::optional<core::CgroupStats> readCgroup(const Tracker& tracker) const;
-    // Runs the unit's onExited, once; its tracker stays until finish().
-    void answer(const std::string& path, core::UnitOutcome outcome);
-    // The unit is gone, or can no longer be followed: answers it if that has not been done,
-    // and forgets it.
-    void finish(const std::string& path, core::UnitOutcome outcome);
+    std::optional<core::CgroupStats> readCgroup(const UnitTracker& tracker) const;
     core::UnitOutcome readOutcome(const std::string& path);
+    // Runs the unit's onExited, once; it stays followed until finish().
+    void answer(const std::string& path, core::UnitOutcome outcome);
+    // Answers with `outcome` where there is one, and forgets the unit.
+    void finish(const std::string& path, std::optional<core::UnitOutcome> outcome);
     // After the connection is lost: ends every run in flight with an error.
     void abandonAll();
 
@@ -183,13 +151,16 @@ class SystemdSandbox
     const std::function<void()> onConnectionLost_;
     const CgroupTree cgroups_ = CgroupTree::forHost();
     std::unique_ptr<sdbus::IConnection> connection_;
-    std::unique_ptr<sdbus::IProxy> manager_;
-    std::vector<std::unique_ptr<void, std::function<void(void*)>>> matches_;
+    std::unique_ptr<ManagerCalls> manager_;
     // Keyed by the unit's object path; touched only on the bus thread.
-    std::map<std::string, Tracker> trackers_;
+    std::map<std::string, Followed> trackers_;
     std::unique_ptr<BusThread> bus_;
     // Warm runs' wall limits, counted from handover. Its thread posts to bus_.
     std::unique_ptr<Deadlines> deadlines_ = std::make_unique<Deadlines>();
+    // Its watches end at bus_, so it is declared after it and ends first.
+    std::unique_ptr<RunProcessWatch> runWatch_;
+    // Its thread posts to bus_, so it is declared after it and ends first.
+    std::unique_ptr<HandoverWriter> handoverWriter_;
     // Only where the memory controller is cgroup v1: systemd does not see OOM kills there.
     // Its thread posts to bus_, so it is declared after it and ends first.
     std::unique_ptr<OomWatch> oomWatch_;
