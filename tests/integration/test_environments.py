@@ -18,6 +18,7 @@ import pytest
 
 from api_client import describe
 from deployment import BROKER_UNIT
+from sdists import write_sdist
 
 # As conftest.py finds it; the machine sees it at the same path.
 BUILD = Path(os.environ.get("PYRUNNER_BUILD_DIR", Path(__file__).resolve().parents[2] / "build")).resolve()
@@ -289,7 +290,7 @@ def test_a_built_requirements_environment_outlives_the_broker(server, machine, b
 # A build backend that attacks the host while pip builds its package, and ships what it found
 # in the package itself, for a run to print.
 HOSTILE_BACKEND = r"""
-import base64, errno, hashlib, json, os, socket, zipfile
+import errno, json, socket
 
 def attempt(action):
     try:
@@ -311,41 +312,13 @@ FOUND = {
     "bus": attempt(lambda: connect(socket.AF_UNIX, "/run/dbus/system_bus_socket")),
     "network": attempt(lambda: connect(socket.AF_INET, ("127.0.0.1", PORT))),
 }
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    files = {
-        "hostile/__init__.py": "FOUND = " + repr(json.dumps(FOUND, sort_keys=True)) + "\n",
-        "hostile-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: hostile\nVersion: 1.0\n",
-        "hostile-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(text.encode())}")
-    record.append("hostile-1.0.dist-info/RECORD,,")
-    files["hostile-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
-    name = "hostile-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
-    return name
 """
 
 
 def test_a_hostile_install_script_is_contained_in_its_build_unit(machine, server, tmp_path):
-    source = tmp_path / "hostile-1.0"
-    source.mkdir()
-    (source / "backend.py").write_text(HOSTILE_BACKEND.replace("PORT", server.base_url.rsplit(":", 1)[1]))
-    (source / "pyproject.toml").write_text(
-        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
-        '[project]\nname = "hostile"\nversion = "1.0"\n'
-    )
-    (source / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: hostile\nVersion: 1.0\n")
-    wheels = BUILD / "wheels"
-    wheels.mkdir(exist_ok=True)
-    subprocess.run(["tar", "-czf", str(wheels / "hostile-1.0.tar.gz"), "-C", str(tmp_path), "hostile-1.0"],
-                   check=True, timeout=60)
-    (wheels / "hostile-1.0.tar.gz").chmod(0o644)
+    write_sdist(tmp_path, BUILD / "wheels", "hostile",
+                code=HOSTILE_BACKEND.replace("PORT", server.base_url.rsplit(":", 1)[1]),
+                init_source='"FOUND = " + repr(json.dumps(FOUND, sort_keys=True)) + "\\n"')
 
     run = server.run("import hostile; print(hostile.FOUND)", requirements=["hostile==1.0"])
     assert run["status"] == "succeeded", run

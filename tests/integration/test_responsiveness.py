@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from api_client import describe
+from sdists import write_sdist
 
 BUILD = Path(os.environ.get("PYRUNNER_BUILD_DIR", Path(__file__).resolve().parents[2] / "build")).resolve()
 # The broker's --environments-dir.
@@ -36,7 +37,7 @@ POLL_INTERVAL_S = 0.1
 # thousands of lookups each, while the backend makes them relative to an open directory.
 # (The freeze holds a directory open a level, within the broker's 1024 open files.)
 BACKEND = r'''
-import base64, hashlib, os, sys, zipfile
+import sys
 
 DEPTH = 900
 FILES = 40000
@@ -54,41 +55,13 @@ def deep_tree(venv):
     for i in range(FILES):
         os.close(os.open(f"{i:x}", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
     os.close(fd)
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    deep_tree(sys.prefix)
-    files = {
-        "slowfreeze/__init__.py": "VALUE = 'frozen'\n",
-        "slowfreeze-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: slowfreeze\nVersion: 1.0\n",
-        "slowfreeze-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(text.encode())}")
-    record.append("slowfreeze-1.0.dist-info/RECORD,,")
-    files["slowfreeze-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
-    name = "slowfreeze-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
-    return name
 '''
 
 
 def slow_freeze_package(tmp_path, into):
     """The sdist of `slowfreeze` in the directory `into`, with a requirements file naming it."""
-    source = tmp_path / "slowfreeze-1.0"
-    source.mkdir()
-    (source / "backend.py").write_text(BACKEND)
-    (source / "pyproject.toml").write_text(
-        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
-        '[project]\nname = "slowfreeze"\nversion = "1.0"\n'
-    )
-    (source / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: slowfreeze\nVersion: 1.0\n")
-    into.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["tar", "-czf", str(into / "slowfreeze-1.0.tar.gz"), "-C", str(tmp_path), "slowfreeze-1.0"],
-                   check=True, timeout=60)
+    write_sdist(tmp_path, into, "slowfreeze", code=BACKEND, init_source="\"VALUE = 'frozen'\\n\"",
+                before_build="deep_tree(sys.prefix)")
     requirements = into / "requirements.txt"
     requirements.write_text("slowfreeze==1.0\n")
     # Readable by the build's dynamic user.
