@@ -286,7 +286,8 @@ void bindIntoRun(std::vector<Property>& p, const std::string& source, const char
     p.push_back({"BindReadOnlyPaths", std::vector<BindMount>{{source, mountPoint, false, 0}}});
 }
 
-// The interpreter's command line `argv`, run by the reaper, whose child it is (src/helpers/reaper.cpp).
+// The interpreter's command line `argv`, run by the reaper, whose child it is
+// (src/helpers/reaper.cpp).
 void addMainCommand(std::vector<Property>& p, const StringList& argv, const UnitSettings& settings)
 {
     bindIntoRun(p, settings.reaper, reaperMountPoint);
