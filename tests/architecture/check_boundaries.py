@@ -39,6 +39,8 @@ FORBIDDEN_LIBRARIES = {
                             "libcrypto", "libpistache", "libgmime"],
 }
 REAPER_LIBRARIES = re.compile(r"^(libc\.so|libm\.so|ld-linux)")
+# A sanitizer build's runtimes, which the instrumentation brings, not the program's code.
+SANITIZER_RUNTIMES = re.compile(r"^lib(asan|ubsan|lsan|tsan)\.so")
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
 
@@ -69,7 +71,8 @@ def include_crossings(source):
 def needed_libraries(program):
     dynamic = subprocess.run(["readelf", "-d", program], check=True, capture_output=True,
                              text=True).stdout
-    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
+    return [library for library in needed if not SANITIZER_RUNTIMES.match(library)]
 
 
 def library_crossings(programs):
