@@ -51,7 +51,16 @@ std::optional<Refusal> BrokerRuns::start(core::SandboxRun run)
     const auto id = admitted.id;
     if (path == StartPath::warm)
     {
-        // Its warm unit and files are there; the run goes to it over its handover FIFO.
+        // Its warm unit and files are there; the code goes into the file the unit has bound
+        // in, then the run goes to it over its handover FIFO.
+        try
+        {
+            files_.fillCode(id, admitted.code);
+        }
+        catch (const std::exception& e)
+        {
+            return cannotPrepare(e);
+        }
         registry_.handedOver(id);
         admitted.outputDir = files_.path(id);
         sandbox_.startPrepared(admitted, callbacksFor(id));
@@ -130,6 +139,8 @@ std::optional<Refusal> BrokerRuns::prepare(const std::string& id, const std::str
     {
         // Fails if the id was used before, as for StartRun.
         prepared.outputDir = files_.create(id, settings_.frontGid);
+        // Bound into the unit from its start, filled at the handover.
+        files_.writeCode(id, "");
     }
     catch (const std::exception& e)
     {

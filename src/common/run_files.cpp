@@ -25,6 +25,24 @@ constexpr std::uint64_t cgroupStatsMaxBytes = 4096;
     throw std::system_error(errno, std::generic_category(), what);
 }
 
+void writeAll(const UniqueFd& file, const std::string& data, const std::string& path)
+{
+    std::size_t done = 0;
+    while (done < data.size())
+    {
+        const auto n = ::write(file.get(), data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n <= 0)
+        {
+            throwErrno("cannot write " + path);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
 UniqueFd openDirectory(int parent, const std::string& name)
 {
     return UniqueFd(
@@ -147,6 +165,20 @@ void RunFiles::writeCode(const std::string& runId, const std::string& code) cons
     writeNew(openRunDir(runId), runId, codeName, code, codeFileMode);
 }
 
+void RunFiles::fillCode(const std::string& runId, const std::string& code) const
+{
+    const auto path = runsPath_ + "/" + runId + "/" + codeName;
+    const auto dir = openRunDir(runId);
+    // No O_CREAT: a file that is not there is no file the unit has bound in.
+    const UniqueFd file(
+        dir ? ::openat(dir.get(), codeName, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC) : -1);
+    if (!file)
+    {
+        throwErrno("cannot open " + path);
+    }
+    writeAll(file, code, path);
+}
+
 void RunFiles::writeStopRecord(const std::string& runId, const std::string& record) const
 {
     const auto dir = openRunDir(runId);
@@ -178,20 +210,7 @@ void RunFiles::writeNew(const UniqueFd& dir, const std::string& runId, const cha
     {
         throwErrno("cannot create " + path);
     }
-    std::size_t done = 0;
-    while (done < data.size())
-    {
-        const auto n = ::write(file.get(), data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR)
-        {
-            continue;
-        }
-        if (n <= 0)
-        {
-            throwErrno("cannot write " + path);
-        }
-        done += static_cast<std::size_t>(n);
-    }
+    writeAll(file, data, path);
 }
 
 RunFiles::Read RunFiles::read(const std::string& runId, const char* name, std::uint64_t limit) const

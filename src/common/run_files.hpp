@@ -56,6 +56,10 @@ class RunFiles
     // run's dynamic user, who is no one in particular, the file is an "other"'s. The front's
     // group may enter the run directory but not read the file. Throws std::system_error.
     void writeCode(const std::string& runId, const std::string& code) const;
+    // Puts the run's code into the code file writeCode() made empty for a warm unit, which
+    // has had it bound in since it started: the same file, so that the run finds its script
+    // where a cold run does. Throws std::system_error.
+    void fillCode(const std::string& runId, const std::string& code) const;
     // Puts the stop record the broker read from the unit's cgroup while the unit was stopping
     // in place (readable by the front, whole or not at all), unless the unit's helper has
     // written its own already. Throws std::system_error.

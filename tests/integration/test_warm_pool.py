@@ -64,6 +64,25 @@ def test_a_warm_run_matches_a_cold_one(warm_and_cold, machine, name):
     assert comparable(hot) == comparable(slow)
 
 
+# The children of multiprocessing's spawn (and forkserver) start method run the script
+# again from __main__.__file__: it must be there, with the run's code, warm or cold.
+SPAWNING = """import multiprocessing
+def square(x):
+    return x * x
+if __name__ == '__main__':
+    print(open(__file__).read().count('square'))
+    with multiprocessing.get_context('spawn').Pool(2) as pool:
+        print(pool.map(square, range(5)))
+"""
+
+
+def test_a_warm_run_can_spawn_processes_that_run_its_script_again(warm_and_cold, machine):
+    warm, cold = warm_and_cold
+    limits = {"wall_time_s": 20}
+    for run in (warm_run(warm, machine, SPAWNING, limits=limits), cold.run(SPAWNING, limits=limits)):
+        assert (run["status"], run["stdout"]) == ("succeeded", "3\n[0, 1, 4, 9, 16]\n"), run
+
+
 def test_a_warm_run_sees_nothing_of_the_run_before(warm_and_cold, machine):
     warm, _ = warm_and_cold
     trail = (

@@ -312,6 +312,10 @@ void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
                      const UnitSettings& settings)
 {
     bindIntoRun(p, settings.warmBootstrap, warmBootstrapMountPoint);
+    // The run's code file, empty until the handover fills it: where a cold run's script is,
+    // so that what opens __main__.__file__ again (multiprocessing's spawn and forkserver,
+    // inspect, tracebacks) finds it.
+    bindIntoRun(p, prepared.outputDir + "/" + core::RunFiles::codeName, codeMountPoint);
     auto argv = pythonArgv(prepared.interpreter, warmBootstrapMountPoint);
     argv.emplace_back(warmHandoverMountPoint);
     argv.emplace_back(codeMountPoint);

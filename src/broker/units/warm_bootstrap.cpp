@@ -14,7 +14,6 @@ constexpr std::string_view bootstrap = R"python(# pyrunner warm unit: one run, t
 import builtins
 import gc
 import io
-import linecache
 import os
 import resource
 import struct
@@ -119,12 +118,11 @@ def _prepare():
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (output + 1, output + 1))
     resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
-    # The cold path's script, so that __file__, sys.argv[0] and tracebacks read the same.
+    # The cold path's script, which the broker has filled with the same code before the
+    # handover: __file__, sys.argv[0] and tracebacks read the same, and what opens the file
+    # again (multiprocessing's spawn, inspect) finds it.
     path = sys.argv[2]
     sys.argv = [path] + [os.fsdecode(arg) for arg in args]
-    text = code.decode("utf-8", "replace")
-    # Tracebacks quote the script's lines, as they do from the file on the cold path.
-    linecache.cache[path] = (len(code), None, text.splitlines(True), path)
     compiled = compile(code, path, "exec", dont_inherit=True)
     fresh = {"__name__": "__main__", "__doc__": None, "__package__": None, "__loader__": None,
              "__spec__": None, "__file__": path, "__cached__": None, "__builtins__": builtins}
@@ -143,9 +141,7 @@ def _become(compiled, fresh, sys=sys, traceback=traceback):
     except SystemExit:
         raise
     except BaseException as error:
-        # As the interpreter reports an uncaught exception, without this frame. Its own
-        # report reads the source lines from the file, which only the cold path has; the
-        # traceback module reads them from linecache, where _prepare put them.
+        # As the interpreter reports an uncaught exception, without this frame.
         error.with_traceback(error.__traceback__.tb_next)
         if sys.excepthook is sys.__excepthook__:
             traceback.print_exception(type(error), error, error.__traceback__)

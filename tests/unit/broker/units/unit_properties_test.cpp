@@ -300,6 +300,8 @@ TEST(WarmUnit, WaitsUnderTheDefaultsWithProcessLimitsAtTheCeiling)
     EXPECT_EQ(get<std::string>(unit, "StandardInput"), "null");
     EXPECT_TRUE(hasBind(unit, {"/runs/x/handover", warmHandoverMountPoint, false, 0}));
     EXPECT_TRUE(hasBind(unit, {settings.warmBootstrap, warmBootstrapMountPoint, false, 0}));
+    // Where a cold run has its script, filled at the handover.
+    EXPECT_TRUE(hasBind(unit, {sampleRun().outputDir + "/main.py", codeMountPoint, false, 0}));
     EXPECT_EQ(findProperty(unit, "LoadCredential"), nullptr);
     // The run's arguments travel in the handover, never on a command line.
     const auto start = get<std::vector<ExecCommand>>(unit, "ExecStartEx");

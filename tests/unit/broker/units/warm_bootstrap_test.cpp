@@ -88,7 +88,11 @@ TEST_F(WarmBootstrapTest, ImportsTheEnvironmentsModulesQuietlyAndSkipsOnesThatFa
 
 TEST_F(WarmBootstrapTest, ReportsAnUncaughtExceptionWithoutItsOwnFrames)
 {
-    EXPECT_EQ(run(handoverMessage("x = 1\nraise ValueError(x)\n", "", {}, limits())), 1);
+    const auto code = "x = 1\nraise ValueError(x)\n";
+    // The script's file holds the code by the handover, as the broker fills it first: the
+    // traceback quotes its lines from there, as on the cold path.
+    std::ofstream(scriptPath()) << code;
+    EXPECT_EQ(run(handoverMessage(code, "", {}, limits())), 1);
     const auto trace = err();
     EXPECT_NE(trace.find("main.py\", line 2, in <module>\n    raise ValueError(x)\n"),
               std::string::npos)
