@@ -145,7 +145,7 @@ void RunFiles::remove(const std::string& runId) const
         return;
     }
     for (const char* name : {stdoutName, stderrName, cgroupStatsName, cgroupStatsPartialName,
-                             cgroupStatsBrokerName, codeName, stdinName, handoverName})
+                             cgroupStatsBrokerName, codeName, stdinName, handoverName, readyName})
     {
         ::unlinkat(dir.get(), name, 0);
     }

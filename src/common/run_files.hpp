@@ -32,6 +32,8 @@ class RunFiles
     static constexpr const char* stdinName = "stdin";
     // The FIFO the broker hands a warm unit its run through (not the unit's stdin).
     static constexpr const char* handoverName = "handover";
+    // The FIFO a warm unit's bootstrap opens and closes once it waits for its run.
+    static constexpr const char* readyName = "ready";
 
     // The HTTP front's own directory under the state directory, for its run store.
     static constexpr const char* frontDirName = "front";

@@ -148,9 +148,11 @@ SystemdSandbox::Followed& SystemdSandbox::track(const std::string& path, UnitTra
                                                 core::UniqueFd handover)
 {
     runWatch_->unwatch(path);
+    readyWatches_.erase(path);
     return trackers_
         .insert_or_assign(
-            path, Followed{std::move(tracker), std::move(callbacks), std::move(handover), false})
+            path,
+            Followed{std::move(tracker), std::move(callbacks), std::move(handover), {}, false})
         .first->second;
 }
 
@@ -279,8 +281,15 @@ void SystemdSandbox::onJobRemoved(const std::string& unit, const std::string& re
         {
             watchRun(path);
         }
-        // For a warm unit this says it is ready to take a run; its run starts at handover.
-        if (followed.callbacks.onStarted)
+        if (followed.ready && !end->waitingRun)
+        {
+            // A warm unit takes runs once its bootstrap has imported what it imports and
+            // waits, not while it still does: a run would wait for that and be counted its CPU.
+            readyWatches_.insert_or_assign(
+                path, bus_->watchHangup(followed.ready.get(), [this, path] { onWarmReady(path); }));
+        }
+        // For a warm unit with its run already waiting, or a cold one, this says it started.
+        else if (followed.callbacks.onStarted)
         {
             followed.callbacks.onStarted();
         }
@@ -419,6 +428,7 @@ void SystemdSandbox::finish(const std::string& path, std::optional<core::UnitOut
         return;
     }
     auto onUnitGone = std::move(it->second.callbacks.onUnitGone);
+    readyWatches_.erase(path);
     trackers_.erase(it);
     if (onUnitGone)
     {

@@ -100,6 +100,9 @@ class SystemdSandbox
         // A warm unit's: its bootstrap waits for the run on the other end of this FIFO. Held
         // until the unit is gone: the stop-post helper's stdin is opened from it.
         core::UniqueFd handover;
+        // A warm unit's: its read end hangs up once the bootstrap waits for its run
+        // (makeReadyFifo); watched in readyWatches_.
+        core::UniqueFd ready;
         // The handover writer may still be writing the rest of its run.
         bool writingRest = false;
     };
@@ -114,6 +117,8 @@ class SystemdSandbox
     void handOver(const std::string& path, const core::SandboxRun& run,
                   core::SandboxCallbacks callbacks);
     void onHandoverStalled(const std::string& path);
+    // The warm unit's bootstrap waits for its run: it is offered to runs from now on.
+    void onWarmReady(const std::string& path);
     void onWallTimeout(const std::string& path);
     // A unit that an earlier broker started, found loaded.
     void followLoaded(const std::string& path);
@@ -155,6 +160,9 @@ class SystemdSandbox
     // Keyed by the unit's object path; touched only on the bus thread.
     std::map<std::string, Followed> trackers_;
     std::unique_ptr<BusThread> bus_;
+    // The ready FIFOs of warm units started and not yet ready, by path. Its watches end at
+    // bus_, so it is declared after it and ends first.
+    std::map<std::string, BusThread::Watch> readyWatches_;
     // Warm runs' wall limits, counted from handover. Its thread posts to bus_.
     std::unique_ptr<Deadlines> deadlines_ = std::make_unique<Deadlines>();
     // Its watches end at bus_, so it is declared after it and ends first.

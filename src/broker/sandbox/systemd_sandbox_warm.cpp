@@ -54,11 +54,20 @@ void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::
         callbacks.onExited(failed);
         return;
     }
+    auto ready = makeReadyFifo(prepared.outputDir + "/" + core::RunFiles::readyName);
+    if (!ready)
+    {
+        core::UnitOutcome failed;
+        failed.error = "The broker could not make a warm unit's ready FIFO.";
+        callbacks.onExited(failed);
+        return;
+    }
     const auto unit = buildWarmUnit(prepared, ceiling, settings_, fifo);
     const auto path = unitObjectPath(unit.name);
     track(path,
           UnitTracker::warm(unit.name, prepared.environment, runCgroupLimits(prepared.limits)),
-          std::move(callbacks), std::move(handover));
+          std::move(callbacks), std::move(handover))
+        .ready = std::move(ready);
     startUnit(path, unit);
 }
 
@@ -68,6 +77,7 @@ void SystemdSandbox::handOver(const std::string& path, const core::SandboxRun& r
     auto& followed = trackers_.at(path);
     auto& tracker = followed.tracker;
     followed.callbacks = std::move(callbacks);
+    readyWatches_.erase(path);
     const auto limits = runCgroupLimits(run.limits);
     if (tracker.takeRun(limits))
     {
@@ -110,6 +120,22 @@ void SystemdSandbox::handOver(const std::string& path, const core::SandboxRun& r
     if (followed.callbacks.onStarted)
     {
         followed.callbacks.onStarted();
+    }
+}
+
+void SystemdSandbox::onWarmReady(const std::string& path)
+{
+    // The watch has run its once; its entry goes too.
+    readyWatches_.erase(path);
+    const auto it = trackers_.find(path);
+    if (it == trackers_.end() || !it->second.tracker.prepared() || it->second.tracker.answered())
+    {
+        return;
+    }
+    // For a warm unit this says it is ready to take a run; its run starts at handover.
+    if (it->second.callbacks.onStarted)
+    {
+        it->second.callbacks.onStarted();
     }
 }
 

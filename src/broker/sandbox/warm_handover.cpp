@@ -53,6 +53,24 @@ core::UniqueFd makeHandoverFifo(const std::string& path)
     return handover;
 }
 
+core::UniqueFd makeReadyFifo(const std::string& path)
+{
+    constexpr mode_t fifoMode = 0602;
+    if (::mkfifo(path.c_str(), fifoMode) != 0)
+    {
+        return {};
+    }
+    // Non-blocking, so that opening it does not wait for the writer; poll(2) reports no
+    // hangup before a writer has come.
+    core::UniqueFd ready(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+    // mkfifo's mode is cut by the umask.
+    if (ready && ::fchmod(ready.get(), fifoMode) != 0)
+    {
+        return {};
+    }
+    return ready;
+}
+
 std::optional<std::size_t> writeAvailable(int fd, std::string_view data)
 {
     std::size_t done = 0;

@@ -22,6 +22,11 @@ namespace pyrunner::systemd
 // Empty when it cannot be made.
 core::UniqueFd makeHandoverFifo(const std::string& path);
 
+// A warm unit's ready FIFO, made at `path` in the run's directory: the broker holds its read
+// end, which hangs up (POLLHUP) once the unit's bootstrap, the only writer "others" may be,
+// has opened and closed it. Empty when it cannot be made.
+core::UniqueFd makeReadyFifo(const std::string& path);
+
 // Writes what of `data` the non-blocking `fd` takes now: how much that was, nullopt when the
 // write failed.
 std::optional<std::size_t> writeAvailable(int fd, std::string_view data);

@@ -316,9 +316,11 @@ void addWarmCommands(std::vector<Property>& p, const core::SandboxRun& prepared,
     // so that what opens __main__.__file__ again (multiprocessing's spawn and forkserver,
     // inspect, tracebacks) finds it.
     bindIntoRun(p, prepared.outputDir + "/" + core::RunFiles::codeName, codeMountPoint);
+    bindIntoRun(p, prepared.outputDir + "/" + core::RunFiles::readyName, warmReadyMountPoint);
     auto argv = pythonArgv(prepared.interpreter, warmBootstrapMountPoint);
     argv.emplace_back(warmHandoverMountPoint);
     argv.emplace_back(codeMountPoint);
+    argv.emplace_back(warmReadyMountPoint);
     argv.insert(argv.end(), prepared.preImports.begin(), prepared.preImports.end());
     addMainCommand(p, argv, settings);
     addStopPost(p, prepared, settings);

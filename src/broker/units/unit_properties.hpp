@@ -127,14 +127,17 @@ inline constexpr const char* codeMountPoint = "/run/pyrunner-main.py";
 inline constexpr const char* warmBootstrapMountPoint = "/run/pyrunner-bootstrap.py";
 // Where a warm unit sees its handover FIFO; the bootstrap gets it as its argument.
 inline constexpr const char* warmHandoverMountPoint = "/run/pyrunner-handover";
+// Where a warm unit sees the FIFO it says it is ready through (RunFiles::readyName).
+inline constexpr const char* warmReadyMountPoint = "/run/pyrunner-ready";
 // Where every run unit sees UnitSettings::reaper, its main process: on the unit's own /run,
 // whatever directory of the host the reaper is installed in (a build tree under /tmp, which
 // PrivateTmp= hides, say).
 inline constexpr const char* reaperMountPoint = "/run/pyrunner-reaper";
 
 // A warm unit: the same sandbox, started before its run is known. Python runs the bootstrap,
-// which reads the run from the FIFO `handoverFifo` (bound read-only at
-// warmHandoverMountPoint) and runs it. While it waits, its
+// which imports the environment's common modules, opens and closes the run directory's ready
+// FIFO (bound at warmReadyMountPoint) to say it waits, reads the run from the FIFO
+// `handoverFifo` (bound read-only at warmHandoverMountPoint) and runs it. While it waits, its
 // cgroup limits are `prepared.limits` (the defaults); at handover they become the run's
 // (runCgroupLimits). Its process limits are the `ceiling` any run may get, since they can
 // only be lowered once it runs, which the bootstrap does for its run's own. Its wall time

@@ -49,11 +49,15 @@ def _import_quietly(names):
         os.close(saved[1])
 
 
-# After the handover path and the script's path.
-_import_quietly(sys.argv[3:])
+# After the handover path, the script's path and the ready FIFO's.
+_import_quietly(sys.argv[4:])
 # Out of the collector's sight: a process the run forks then shares these pages instead of
 # copying each one a collection touches, as a cold interpreter's children would not have to.
 gc.freeze()
+# Ready: the broker, which holds the FIFO's read end, sees it hang up once this closes it,
+# and only then offers the unit to a run, so that no run waits for these imports or is
+# counted their CPU time.
+os.close(os.open(sys.argv[3], os.O_WRONLY | os.O_CLOEXEC))
 
 
 def _read_exactly(fd, size):

@@ -302,14 +302,16 @@ TEST(WarmUnit, WaitsUnderTheDefaultsWithProcessLimitsAtTheCeiling)
     EXPECT_TRUE(hasBind(unit, {settings.warmBootstrap, warmBootstrapMountPoint, false, 0}));
     // Where a cold run has its script, filled at the handover.
     EXPECT_TRUE(hasBind(unit, {sampleRun().outputDir + "/main.py", codeMountPoint, false, 0}));
+    EXPECT_TRUE(hasBind(unit, {sampleRun().outputDir + "/ready", warmReadyMountPoint, false, 0}));
     EXPECT_EQ(findProperty(unit, "LoadCredential"), nullptr);
     // The run's arguments travel in the handover, never on a command line.
     const auto start = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
     ASSERT_EQ(start.size(), 1U);
     EXPECT_EQ(std::count(start[0].argv.begin(), start[0].argv.end(), "$HOME"), 0);
-    ASSERT_GE(start[0].argv.size(), 2U);
-    EXPECT_EQ(*(start[0].argv.end() - 2), warmHandoverMountPoint);
-    EXPECT_EQ(start[0].argv.back(), codeMountPoint);
+    ASSERT_GE(start[0].argv.size(), 3U);
+    EXPECT_EQ(
+        (std::vector<std::string>(start[0].argv.end() - 3, start[0].argv.end())),
+        (std::vector<std::string>{warmHandoverMountPoint, codeMountPoint, warmReadyMountPoint}));
 }
 
 TEST(SliceCpuCap, LeavesAFifthOfEveryCpuToTheRest)
@@ -321,17 +323,17 @@ TEST(SliceCpuCap, LeavesAFifthOfEveryCpuToTheRest)
     EXPECT_EQ(std::get<std::uint64_t>(sliceCpuCap(0).front().value), 800000U);
 }
 
-TEST(WarmUnit, NamesTheEnvironmentsModulesAfterTheHandoverAndScriptPaths)
+TEST(WarmUnit, NamesTheEnvironmentsModulesAfterTheHandoverScriptAndReadyPaths)
 {
     auto prepared = sampleRun();
     prepared.preImports = {"numpy", "matplotlib.pyplot"};
     const auto unit =
         buildWarmUnit(prepared, sampleRun().limits, sampleSettings(), "/runs/x/handover");
     const auto argv = get<std::vector<ExecCommand>>(unit, "ExecStartEx").at(0).argv;
-    ASSERT_GE(argv.size(), 4U);
-    EXPECT_EQ((std::vector<std::string>(argv.end() - 4, argv.end())),
-              (std::vector<std::string>{warmHandoverMountPoint, codeMountPoint, "numpy",
-                                        "matplotlib.pyplot"}));
+    ASSERT_GE(argv.size(), 5U);
+    EXPECT_EQ((std::vector<std::string>(argv.end() - 5, argv.end())),
+              (std::vector<std::string>{warmHandoverMountPoint, codeMountPoint, warmReadyMountPoint,
+                                        "numpy", "matplotlib.pyplot"}));
 }
 
 TEST(WarmUnit, TakesItsRunsCgroupLimitsAtHandover)

@@ -1,12 +1,16 @@
 #include "broker/units/warm_bootstrap.hpp"
+#include "common/fd.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <poll.h>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 
 namespace pyrunner::systemd
 {
@@ -24,7 +28,8 @@ std::string slurp(const fs::path& path)
 }
 
 // The bootstrap run by the system's Python outside any sandbox, given a file holding the
-// handover where a warm unit has its FIFO, and the path a cold run's script would have.
+// handover where a warm unit has its FIFO, the path a cold run's script would have, and a
+// FIFO the test holds the read end of, where the unit's ready FIFO is.
 class WarmBootstrapTest : public ::testing::Test
 {
   protected:
@@ -33,6 +38,9 @@ class WarmBootstrapTest : public ::testing::Test
     {
         fs::create_directories(dir_);
         std::ofstream(dir_ / "bootstrap.py") << warmBootstrapCode();
+        ::mkfifo((dir_ / "ready").c_str(), 0600);
+        ready_ =
+            core::UniqueFd(::open((dir_ / "ready").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     }
     ~WarmBootstrapTest() override { fs::remove_all(dir_); }
     WarmBootstrapTest(const WarmBootstrapTest&) = delete;
@@ -44,14 +52,20 @@ class WarmBootstrapTest : public ::testing::Test
     {
         std::ofstream(dir_ / "handover", std::ios::binary) << handover;
         const auto command = "/usr/bin/python3 -I -B -u " + (dir_ / "bootstrap.py").string() + " " +
-                             (dir_ / "handover").string() + " " + scriptPath() + " " + imports +
-                             " < /dev/null > " + (dir_ / "out").string() + " 2> " +
-                             (dir_ / "err").string();
+                             (dir_ / "handover").string() + " " + scriptPath() + " " +
+                             (dir_ / "ready").string() + " " + imports + " < /dev/null > " +
+                             (dir_ / "out").string() + " 2> " + (dir_ / "err").string();
         const int status = std::system(command.c_str());
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
 
     std::string scriptPath() const { return (dir_ / "main.py").string(); }
+    // Whether the bootstrap has said it is ready: opened and closed the ready FIFO.
+    bool saidReady() const
+    {
+        pollfd hangup{ready_.get(), 0, 0};
+        return ::poll(&hangup, 1, 0) == 1 && (hangup.revents & POLLHUP) != 0;
+    }
     std::string out() const { return slurp(dir_ / "out"); }
     std::string err() const { return slurp(dir_ / "err"); }
 
@@ -65,6 +79,7 @@ class WarmBootstrapTest : public ::testing::Test
     }
 
     fs::path dir_;
+    core::UniqueFd ready_;
 };
 
 TEST_F(WarmBootstrapTest, RunsTheCodeAsMainWithItsArgvAndStdin)
@@ -73,6 +88,7 @@ TEST_F(WarmBootstrapTest, RunsTheCodeAsMainWithItsArgvAndStdin)
                       "__file__)\n";
     EXPECT_EQ(run(handoverMessage(code, "typed\n", {"a b", "$HOME"}, limits())), 0);
     EXPECT_EQ(out(), "__main__ ['a b', '$HOME'] typed True " + scriptPath() + "\n");
+    EXPECT_TRUE(saidReady());
 }
 
 TEST_F(WarmBootstrapTest, ImportsTheEnvironmentsModulesQuietlyAndSkipsOnesThatFail)
@@ -113,6 +129,8 @@ TEST_F(WarmBootstrapTest, EndsQuietlyWhenNoRunComes)
     EXPECT_EQ(run(""), 0);
     EXPECT_EQ(out(), "");
     EXPECT_EQ(err(), "");
+    // Ready before any run came: once its imports were done.
+    EXPECT_TRUE(saidReady());
 }
 
 TEST(HandoverMessage, IsFramedWithItsLength)
