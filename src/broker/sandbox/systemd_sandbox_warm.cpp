@@ -47,18 +47,13 @@ void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::
 {
     const auto fifo = prepared.outputDir + "/" + core::RunFiles::handoverName;
     auto handover = makeHandoverFifo(fifo);
-    if (!handover)
-    {
-        core::UnitOutcome failed;
-        failed.error = "The broker could not make a warm unit's handover FIFO.";
-        callbacks.onExited(failed);
-        return;
-    }
-    auto ready = makeReadyFifo(prepared.outputDir + "/" + core::RunFiles::readyName);
+    auto ready = handover ? makeReadyFifo(prepared.outputDir + "/" + core::RunFiles::readyName)
+                          : core::UniqueFd();
     if (!ready)
     {
         core::UnitOutcome failed;
-        failed.error = "The broker could not make a warm unit's ready FIFO.";
+        failed.error = std::string("The broker could not make a warm unit's ") +
+                       (handover ? "ready" : "handover") + " FIFO.";
         callbacks.onExited(failed);
         return;
     }

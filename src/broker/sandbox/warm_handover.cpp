@@ -35,40 +35,36 @@ template <class Pendings> int msUntilFirstStall(const Pendings& writing)
     return static_cast<int>(std::max<std::int64_t>(left.count(), 0));
 }
 
+// A FIFO at `path` with exactly `mode`, opened non-blocking with `access`; empty when it
+// cannot be made.
+core::UniqueFd makeFifo(const std::string& path, mode_t mode, int access)
+{
+    if (::mkfifo(path.c_str(), mode) != 0)
+    {
+        return {};
+    }
+    core::UniqueFd fifo(::open(path.c_str(), access | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+    // mkfifo's mode is cut by the umask.
+    if (fifo && ::fchmod(fifo.get(), mode) != 0)
+    {
+        return {};
+    }
+    return fifo;
+}
+
 } // namespace
 
 core::UniqueFd makeHandoverFifo(const std::string& path)
 {
-    constexpr mode_t fifoMode = 0604;
-    if (::mkfifo(path.c_str(), fifoMode) != 0)
-    {
-        return {};
-    }
-    core::UniqueFd handover(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
-    // mkfifo's mode is cut by the umask.
-    if (handover && ::fchmod(handover.get(), fifoMode) != 0)
-    {
-        return {};
-    }
-    return handover;
+    // For reading too, so that opening it never waits for the bootstrap.
+    return makeFifo(path, 0604, O_RDWR);
 }
 
 core::UniqueFd makeReadyFifo(const std::string& path)
 {
-    constexpr mode_t fifoMode = 0602;
-    if (::mkfifo(path.c_str(), fifoMode) != 0)
-    {
-        return {};
-    }
     // Non-blocking, so that opening it does not wait for the writer; poll(2) reports no
     // hangup before a writer has come.
-    core::UniqueFd ready(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
-    // mkfifo's mode is cut by the umask.
-    if (ready && ::fchmod(ready.get(), fifoMode) != 0)
-    {
-        return {};
-    }
-    return ready;
+    return makeFifo(path, 0602, O_RDONLY);
 }
 
 std::optional<std::size_t> writeAvailable(int fd, std::string_view data)
