@@ -48,6 +48,7 @@ LimitPolicy LimitPolicy::forCpus(unsigned cpus)
         .cpuPercent = 100 * std::max(cpus, 1U),
         .tasks = 256,
         .outputBytes = 16 * mebibyte,
+        .diskMb = 4096,
     };
     return policy;
 }
@@ -56,12 +57,13 @@ std::variant<Limits, LimitError> resolveLimits(const LimitRequest& request,
                                                const LimitPolicy& policy)
 {
     Limits limits;
-    const std::array<Field<std::uint32_t>, 5> smallFields{{
+    const std::array<Field<std::uint32_t>, 6> smallFields{{
         {"wall_time_s", &Limits::wallTimeS, &LimitRequest::wallTimeS},
         {"cpu_time_s", &Limits::cpuTimeS, &LimitRequest::cpuTimeS},
         {"memory_mb", &Limits::memoryMb, &LimitRequest::memoryMb},
         {"cpu_percent", &Limits::cpuPercent, &LimitRequest::cpuPercent},
         {"tasks", &Limits::tasks, &LimitRequest::tasks},
+        {"disk_mb", &Limits::diskMb, &LimitRequest::diskMb},
     }};
     for (const auto& field : smallFields)
     {

@@ -17,6 +17,9 @@ struct Limits
     std::uint32_t cpuPercent = 100;
     std::uint32_t tasks = 64;
     std::uint64_t outputBytes = 1024ULL * 1024ULL;
+    // Every place the run can write (its working directory, /tmp, /var/tmp, /dev/shm and its
+    // home), together.
+    std::uint32_t diskMb = 512;
 
     bool operator==(const Limits&) const = default;
 };
@@ -30,6 +33,7 @@ struct LimitRequest
     std::optional<std::uint64_t> cpuPercent;
     std::optional<std::uint64_t> tasks;
     std::optional<std::uint64_t> outputBytes;
+    std::optional<std::uint64_t> diskMb;
 };
 
 // The operator's defaults and maxima. A request above a maximum is refused, never clamped.
