@@ -126,7 +126,14 @@ void BusThread::Watch::release()
 BusThread::Watch BusThread::watchHangup(int fd, std::function<void()> onHangup)
 {
     const auto id = nextHangup_++;
-    hangups_.emplace(id, Hangup{fd, std::move(onHangup)});
+    hangups_.emplace(id, Hangup{fd, 0, std::move(onHangup)});
+    return Watch(this, id);
+}
+
+BusThread::Watch BusThread::watchReadable(int fd, std::function<void()> onReadable)
+{
+    const auto id = nextHangup_++;
+    hangups_.emplace(id, Hangup{fd, POLLIN, std::move(onReadable)});
     return Watch(this, id);
 }
 
@@ -134,9 +141,9 @@ void BusThread::watchedFds(std::vector<pollfd>& fds, std::vector<std::uint64_t>&
 {
     for (const auto& [id, hangup] : hangups_)
     {
-        // No events asked for: poll() reports POLLHUP and POLLERR all the same, and a pidfd's
-        // POLLIN at its process's exit, before the reaping, is not wanted.
-        fds.push_back({hangup.fd, 0, 0});
+        // A hang-up watch asks for no events: poll() reports POLLHUP and POLLERR all the same,
+        // and a pidfd's POLLIN at its process's exit, before the reaping, is not wanted.
+        fds.push_back({hangup.fd, hangup.events, 0});
         watched.push_back(id);
     }
 }

@@ -67,11 +67,15 @@ class BusThread
     // on `fd` (for a pidfd: its process has been reaped). `fd` must stay open while the
     // Watch lives; the BusThread must outlive it.
     [[nodiscard]] Watch watchHangup(int fd, std::function<void()> onHangup);
+    // Likewise, once `fd` is readable (or hung up): to go on watching, watch again.
+    [[nodiscard]] Watch watchReadable(int fd, std::function<void()> onReadable);
 
   private:
     struct Hangup
     {
         int fd;
+        // poll(2)'s events; POLLHUP and POLLERR are reported whatever they are.
+        short events;
         std::function<void()> onHangup;
     };
 

@@ -31,6 +31,8 @@ from hostile import (
 
 LIMITS = {"wall_time_s": 2, "memory_mb": 64, "tasks": 16, "output_bytes": 65536}
 MIB = 1024 * 1024
+# A writable space smaller than the memory, which also holds it.
+SMALL_SPACE = {"disk_mb": 32, "memory_mb": 128}
 
 # Errors that mean "refused": the sandbox hid the thing (ENOENT) or denied it.
 FS_REFUSED = {"EACCES", "EROFS", "EPERM", "ENOENT"}
@@ -96,6 +98,9 @@ class Case:
 
 def between(low, high):
     return lambda value: low <= value <= high
+
+
+SPACE_FULL = {"stopped": {"ENOSPC"}, "mib": between(SMALL_SPACE["disk_mb"] - 2, SMALL_SPACE["disk_mb"])}
 
 
 def duration_within(low_ms, high_ms):
@@ -221,11 +226,12 @@ TABLE = [
                                      "reopen_stderr": {"EACCES"}, "ftruncate_huge": {"EFBIG"},
                                      "pwrite_far": {"EFBIG"}}),
     # Disk
-    Case("disk_fill_cwd", "out_of_memory", clean_slate=True),
-    Case("disk_fill_tmp", "out_of_memory", clean_slate=True),
-    Case("disk_fill_var_tmp", "out_of_memory", clean_slate=True),
-    Case("disk_fill_dev_shm", "out_of_memory", clean_slate=True),
-    Case("disk_fill_one_file", report={"write": {"EFBIG"}, "size": {LIMITS["output_bytes"] + 1}, "seek": {"EFBIG"}}),
+    # The space is memory: below memory_mb, so that the space, not the memory, gives first.
+    *[Case(f"disk_fill_{place}", limits=SMALL_SPACE, report=SPACE_FULL, clean_slate=True)
+      for place in ("cwd", "tmp", "var_tmp", "dev_shm")],
+    Case("disk_fill_one_file", limits=SMALL_SPACE,
+         report={"write": {"ENOSPC"}, "mib": between(SMALL_SPACE["disk_mb"] - 2, SMALL_SPACE["disk_mb"]),
+                 "seek": {"EFBIG"}}),
     Case("inode_exhaustion", "out_of_memory", limits={"memory_mb": 32}, clean_slate=True),
     Case("sysv_ipc_leftover", report={"*": {"allowed"}}, clean_slate=True),
     # Network and local sockets

@@ -119,12 +119,17 @@ void ManagerCalls::onServiceChanged(sdbus::Message& message)
 
 void ManagerCalls::startTransientUnit(const TransientUnit& unit)
 {
-    using AuxUnits = std::vector<sdbus::Struct<std::string, DbusProperties>>;
+    std::vector<sdbus::Struct<std::string, DbusProperties>> aux;
+    aux.reserve(unit.aux.size());
+    for (const auto& auxUnit : unit.aux)
+    {
+        aux.emplace_back(auxUnit.name, toDbus(auxUnit.properties));
+    }
     sdbus::ObjectPath job;
     manager_->callMethod("StartTransientUnit")
         .onInterface(managerInterface)
         .withTimeout(callTimeout)
-        .withArguments(unit.name, std::string("fail"), toDbus(unit.properties), AuxUnits{})
+        .withArguments(unit.name, std::string("fail"), toDbus(unit.properties), aux)
         .storeResultsTo(job);
 }
 

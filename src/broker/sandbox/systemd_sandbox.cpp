@@ -2,6 +2,7 @@
 
 #include "broker/sandbox/bus_path.hpp"
 #include "broker/sandbox/manager_calls.hpp"
+#include "broker/sandbox/output_watch.hpp"
 #include "broker/sandbox/run_process_watch.hpp"
 #include "broker/sandbox/warm_handover.hpp"
 #include "common/run_id.hpp"
@@ -45,6 +46,8 @@ SystemdSandbox::SystemdSandbox(UnitSettings settings, std::function<void()> onCo
     runWatch_ = std::make_unique<RunProcessWatch>(
         cgroups_, *bus_, *deadlines_,
         [this](const std::string& path, const ReapedRun& reaped) { onRunReaped(path, reaped); });
+    outputWatch_ = std::make_unique<OutputWatch>(
+        *bus_, [this](const std::string& path) { onOutputPassed(path); });
     handoverWriter_ = std::make_unique<HandoverWriter>(
         [this](const std::string& path) { bus_->post([this, path] { onHandoverStalled(path); }); });
     oomWatch_ = OomWatch::forHost(
@@ -133,6 +136,7 @@ void SystemdSandbox::startOnBus(const core::SandboxRun& run, core::SandboxCallba
     }
     const auto unit = buildRunUnit(run, settings_);
     track(path, UnitTracker(unit.name), std::move(callbacks));
+    outputWatch_->watch(path, run.outputDir, run.limits.outputBytes);
     startUnit(path, unit);
 }
 
@@ -209,17 +213,34 @@ void SystemdSandbox::onOutOfMemory(const std::string& path)
     tracker.outOfMemory();
     logMessage(LOG_INFO, "pyrunner-broker: " + tracker.unitName() +
                              " ran out of memory: ending the whole unit");
+    killMain(tracker.unitName());
+}
+
+void SystemdSandbox::onOutputPassed(const std::string& path)
+{
+    const auto it = trackers_.find(path);
+    if (it == trackers_.end())
+    {
+        return;
+    }
+    logMessage(LOG_INFO, "pyrunner-broker: " + it->second.tracker.unitName() +
+                             " passed its output cap: ending the whole unit");
+    killMain(it->second.tracker.unitName());
+}
+
+void SystemdSandbox::killMain(const std::string& unitName)
+{
     // Killing the main process ends the unit: systemd then SIGKILLs the rest of its cgroup
     // (KillMode=control-group) before ExecStopPost. "all" would also kill the ExecStopPost
     // helper, and lose the cgroup's figures, when the unit has already come that far.
     try
     {
-        manager_->killUnit(tracker.unitName(), "main", SIGKILL);
+        manager_->killUnit(unitName, "main", SIGKILL);
     }
     catch (const sdbus::Error& e)
     {
         // No main process left: systemd is already ending the unit.
-        logIgnored("cannot kill the main process of " + tracker.unitName(), e);
+        logIgnored("cannot kill the main process of " + unitName, e);
     }
 }
 
@@ -445,6 +466,7 @@ void SystemdSandbox::answer(const std::string& path, core::UnitOutcome outcome)
     }
     auto& followed = it->second;
     runWatch_->unwatch(path);
+    outputWatch_->unwatch(path);
     deadlines_->cancel(path);
     if (std::exchange(followed.writingRest, false))
     {

@@ -26,6 +26,7 @@ namespace pyrunner::systemd
 
 class HandoverWriter;
 class ManagerCalls;
+class OutputWatch;
 class RunProcessWatch;
 
 // Runs each submission as a transient service of the system manager and follows it to its
@@ -129,6 +130,11 @@ class SystemdSandbox
     void watchStarted(const std::string& path);
     // Ends the unit the OOM watch reported, as OOMPolicy=kill does where systemd sees the OOM.
     void onOutOfMemory(const std::string& path);
+    // A run's stdout or stderr passed its cap: the run ends, as it would at EFBIG had the cap
+    // been the kernel's.
+    void onOutputPassed(const std::string& path);
+    // Kills the unit's main process, which ends the whole unit (KillMode=control-group).
+    void killMain(const std::string& unitName);
     void onJobRemoved(const std::string& unit, const std::string& result);
     // After a reload or re-execution of the manager: looks again at every unit followed,
     // since a unit may have ended while the manager was away.
@@ -167,6 +173,7 @@ class SystemdSandbox
     std::unique_ptr<Deadlines> deadlines_ = std::make_unique<Deadlines>();
     // Its watches end at bus_, so it is declared after it and ends first.
     std::unique_ptr<RunProcessWatch> runWatch_;
+    std::unique_ptr<OutputWatch> outputWatch_;
     // Its thread posts to bus_, so it is declared after it and ends first.
     std::unique_ptr<HandoverWriter> handoverWriter_;
     // Only where the memory controller is cgroup v1: systemd does not see OOM kills there.

@@ -1,5 +1,6 @@
 #include "broker/sandbox/bus_path.hpp"
 #include "broker/sandbox/manager_calls.hpp"
+#include "broker/sandbox/output_watch.hpp"
 #include "broker/sandbox/systemd_sandbox.hpp"
 #include "broker/sandbox/warm_handover.hpp"
 #include "broker/units/warm_bootstrap.hpp"
@@ -109,6 +110,7 @@ void SystemdSandbox::handOver(const std::string& path, const core::SandboxRun& r
     }
     const auto now = Deadlines::Clock::now();
     tracker.runHandedOver(monotonicUsec(now), startUp ? startUp->cpuUsageUsec : std::nullopt);
+    outputWatch_->watch(path, run.outputDir, run.limits.outputBytes);
     deadlines_->arm(path, now + std::chrono::seconds(run.limits.wallTimeS),
                     [this, path] { bus_->post([this, path] { onWallTimeout(path); }); });
     watchRun(path);

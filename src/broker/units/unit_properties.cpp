@@ -4,9 +4,12 @@
 #include "common/run_id.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <sys/socket.h>
+#include <utility>
 
 namespace pyrunner::systemd
 {
@@ -71,6 +74,17 @@ constexpr const char* cgroupTree = "-/sys/fs/cgroup";
 
 // Hidden from every run as an empty tmpfs (addFilesystem).
 constexpr std::string_view emptyVar = "/var";
+constexpr std::string_view runDir = "/run";
+constexpr std::uint32_t privateDirectoryMode = 0700;
+
+// The directories of a run's writable space, and where the run sees each ("": where systemd
+// shows it, below the space's path on /run).
+constexpr std::array<std::pair<std::string_view, std::string_view>, 4> spacePlaces{{
+    {"tmp", "/tmp"},
+    {"var-tmp", "/var/tmp"},
+    {"shm", "/dev/shm"},
+    {"home", ""},
+}};
 
 // The server's state directory as InaccessiblePaths= takes it ("-": one this host does not have
 // hides nothing).
@@ -127,16 +141,71 @@ void addEnvironment(std::vector<Property>& p, const core::Interpreter& interpret
     }
 }
 
+// The run's directory below UnitSettings::spacesDir, relative to /run as RuntimeDirectory=
+// takes it.
+std::string spaceRuntimePath(const std::string& id, const UnitSettings& settings)
+{
+    return std::string(std::string_view(settings.spacesDir).substr(runDir.size() + 1)) + "/" + id;
+}
+
+std::string spaceDir(const std::string& id, const UnitSettings& settings)
+{
+    return settings.spacesDir + "/" + id;
+}
+
+// One tmpfs of disk_mb for every place the run can write, so that they are bounded together
+// and a script that fills them gets ENOSPC, on a host whose /tmp and /var/tmp are on its disk
+// as on one whose root is memory. systemd mounts it (an aux unit of the run's, since only it
+// may mount where the run units' bind mounts are made from) before the run's unit starts, and
+// unmounts it once that unit is inactive, whatever became of the server meanwhile.
+AuxUnit spaceMount(const core::SandboxRun& run, const UnitSettings& settings)
+{
+    const auto where = spaceDir(run.id, settings);
+    AuxUnit mount{mountUnitFor(where), {}};
+    auto& p = mount.properties;
+    p.push_back({"Description", "pyrunner run " + run.id + " writable space"});
+    p.push_back({"What", std::string("tmpfs")});
+    p.push_back({"Type", std::string("tmpfs")});
+    p.push_back(
+        {"Options", "size=" + std::to_string(run.limits.diskMb) + "m,mode=0755,nosuid,nodev"});
+    // Nothing of local-fs.target's ordering: it is made for one unit, at run time.
+    p.push_back({"DefaultDependencies", false});
+    p.push_back({"StopWhenUnneeded", true});
+    return mount;
+}
+
+// The space's directories, made by systemd for the run's user (so private to it) inside the
+// mounted space, and seen by the run where it writes: /tmp (also its working directory),
+// /var/tmp and /dev/shm; its home stays where systemd shows a runtime directory, under /run.
+void addSpace(TransientUnit& unit, const core::SandboxRun& run, const UnitSettings& settings)
+{
+    auto& p = unit.properties;
+    const auto where = spaceDir(run.id, settings);
+    p.push_back({"RequiresMountsFor", StringList{where}});
+    const auto relative = spaceRuntimePath(run.id, settings);
+    StringList directories;
+    std::vector<BindMount> binds;
+    for (const auto& [name, seenAt] : spacePlaces)
+    {
+        directories.push_back(relative + "/" + std::string(name));
+        if (!seenAt.empty())
+        {
+            binds.push_back({where + "/" + std::string(name), std::string(seenAt), false, 0});
+        }
+    }
+    p.push_back({"RuntimeDirectory", directories});
+    p.push_back({"RuntimeDirectoryMode", privateDirectoryMode});
+    p.push_back({"BindPaths", binds});
+    unit.aux.push_back(spaceMount(run, settings));
+}
+
 void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
 {
     p.push_back({"ProtectSystem", std::string("strict")});
     p.push_back({"ProtectHome", std::string("yes")});
+    // DynamicUser= implies it anyway; the space's bind mounts (addSpace) take its place.
     p.push_back({"PrivateTmp", true});
     p.push_back({"PrivateDevices", true});
-    // PrivateDevices= binds the host's /dev/shm into the unit, where every run could see
-    // the names another run's files have until that run's dynamic user is cleaned up.
-    p.push_back({"TemporaryFileSystem",
-                 std::vector<TemporaryFs>{{"/dev/shm", "mode=1777,nosuid,nodev,noexec"}}});
     p.push_back({"WorkingDirectory", std::string("/tmp")});
     p.push_back({"UMask", privateUmask});
     // The host's /run as an empty read-only tmpfs: no socket of the host's daemons (the bus,
@@ -210,8 +279,7 @@ void addLimits(std::vector<Property>& p, const core::Limits& cgroup, const core:
     // SIGXCPU at the limit; a script that ignores it is killed a second later.
     p.push_back({"LimitCPUSoft", std::uint64_t{process.cpuTimeS}});
     p.push_back({"LimitCPU", std::uint64_t{process.cpuTimeS} + 1});
-    // One byte past the cap lets the server tell "exactly at the limit" from "past it".
-    p.push_back({"LimitFSIZE", process.outputBytes + 1});
+    p.push_back({"LimitFSIZE", fileSizeLimit(process)});
     p.push_back({"LimitCORE", std::uint64_t{0}});
     p.push_back({"LimitNOFILE", maxOpenFiles});
     // The dynamic user is the run's alone, so its process count is the run's, and the
@@ -246,12 +314,12 @@ void addInput(std::vector<Property>& p, const core::SandboxRun& run)
     }
 }
 
-void addOutput(std::vector<Property>& p, const core::SandboxRun& run)
+void addOutput(std::vector<Property>& p, const core::SandboxRun& run, const UnitSettings& settings)
 {
     // systemd opens these as root before dropping privileges; the run only gets the fds.
     p.push_back({"StandardOutputFileToAppend", run.outputDir + "/stdout"});
     p.push_back({"StandardErrorFileToAppend", run.outputDir + "/stderr"});
-    StringList variables{"LANG=C.UTF-8"};
+    StringList variables{"LANG=C.UTF-8", "HOME=" + runHome(run.id, settings)};
     variables.insert(variables.end(), run.interpreter.variables.begin(),
                      run.interpreter.variables.end());
     p.push_back({"Environment", variables});
@@ -350,8 +418,9 @@ TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& sett
     addKernel(p);
     addLimits(p, run.limits, run.limits, std::uint64_t{run.limits.wallTimeS} * usecPerSec);
     addInput(p, run);
-    addOutput(p, run);
+    addOutput(p, run, settings);
     addCommands(p, run, settings);
+    addSpace(unit, run, settings);
     return unit;
 }
 
@@ -377,8 +446,9 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
     // included, and opening a FIFO waits for a writer, which is gone with the broker.
     p.push_back({"StandardInput", std::string("null")});
     bindIntoRun(p, handoverFifo, warmHandoverMountPoint);
-    addOutput(p, prepared);
+    addOutput(p, prepared, settings);
     addWarmCommands(p, prepared, settings);
+    addSpace(unit, prepared, settings);
     return unit;
 }
 
@@ -387,6 +457,11 @@ std::vector<Property> sliceCpuCap(unsigned cpus)
     constexpr std::uint64_t runsPercentOfEachCpu = 80;
     return {{"CPUQuotaPerSecUSec",
              std::uint64_t{std::max(cpus, 1U)} * runsPercentOfEachCpu * quotaUsecPerPercent}};
+}
+
+std::uint64_t fileSizeLimit(const core::Limits& limits)
+{
+    return std::uint64_t{limits.diskMb} * bytesPerMb;
 }
 
 std::uint64_t unitTasksMax(std::uint32_t tasks)
@@ -399,6 +474,44 @@ std::vector<Property> runCgroupLimits(const core::Limits& limits)
     std::vector<Property> p;
     addCgroupLimits(p, limits);
     return p;
+}
+
+std::string mountUnitFor(std::string_view path)
+{
+    while (path.starts_with('/'))
+    {
+        path.remove_prefix(1);
+    }
+    if (path.empty())
+    {
+        return "-.mount";
+    }
+    constexpr std::string_view hexDigits = "0123456789abcdef";
+    std::string name;
+    for (std::size_t i = 0; i < path.size(); ++i)
+    {
+        const auto c = static_cast<unsigned char>(path[i]);
+        if (c == '/')
+        {
+            name.push_back('-');
+        }
+        else if (std::isalnum(c) != 0 || c == ':' || c == '_' || (c == '.' && i != 0))
+        {
+            name.push_back(static_cast<char>(c));
+        }
+        else
+        {
+            name += "\\x";
+            name.push_back(hexDigits[c >> 4U]);
+            name.push_back(hexDigits[c & 0xfU]);
+        }
+    }
+    return name + ".mount";
+}
+
+std::string runHome(const std::string& id, const UnitSettings& settings)
+{
+    return spaceDir(id, settings) + "/home";
 }
 
 const PropertyValue* findProperty(const TransientUnit& unit, const std::string& name)

@@ -85,10 +85,18 @@ struct Property
     bool operator==(const Property&) const = default;
 };
 
+struct AuxUnit
+{
+    std::string name;
+    std::vector<Property> properties;
+};
+
 struct TransientUnit
 {
     std::string name;
     std::vector<Property> properties;
+    // Started with it, in the same transaction (StartTransientUnit's aux units).
+    std::vector<AuxUnit> aux;
 };
 
 // Fixed by the operator, never by a request.
@@ -107,6 +115,9 @@ struct UnitSettings
     // The warm units' bootstrap (warm_bootstrap.hpp), in a directory only root and the front
     // may enter.
     std::string warmBootstrap;
+    // Where each run's writable space is mounted, one tmpfs per run named by its id: on the
+    // host's /run, where systemd makes the mounts and the run units' bind mounts find them.
+    std::string spacesDir = "/run/pyrunner/spaces";
     // How long a warm unit may wait for its run before systemd ends it.
     std::uint64_t warmIdleMaxUsec = std::uint64_t{600} * 1000000;
 };
@@ -150,11 +161,25 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
 // operator's `systemctl set-property` (persistent) takes precedence over it.
 std::vector<Property> sliceCpuCap(unsigned cpus);
 
+// A run's RLIMIT_FSIZE (LimitFSIZE=): no file in its writable space can outgrow the space
+// anyway; it bounds stdout and stderr, on the server's disk, should the broker not be there
+// to end a run whose output passed its cap (OutputWatch). Not the output cap itself, which
+// would cap every file the run writes.
+std::uint64_t fileSizeLimit(const core::Limits& limits);
+
 // A unit's TasksMax= for a run of `tasks` processes: one more, for its reaper.
 std::uint64_t unitTasksMax(std::uint32_t tasks);
 
 // The cgroup limits of a warm unit's run, set when it is handed over (SetUnitProperties).
 std::vector<Property> runCgroupLimits(const core::Limits& limits);
+
+// The mount unit systemd names for the absolute, normalized `path` (systemd.unit(5), "string
+// escaping for inclusion in unit names"; libsystemd has no public call for it).
+std::string mountUnitFor(std::string_view path);
+
+// Where a run sees its home: the home directory of its writable space, which systemd binds in
+// at the same path it has on the host.
+std::string runHome(const std::string& id, const UnitSettings& settings);
 
 // A property by name, for tests and diagnostics; nullptr if absent.
 const PropertyValue* findProperty(const TransientUnit& unit, const std::string& name);

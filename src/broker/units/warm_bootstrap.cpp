@@ -80,7 +80,7 @@ def _read_run():
         raise SystemExit(0)
     data = _read_exactly(fd, size)
     os.close(fd)
-    cpu, output, tasks = struct.unpack_from("<QQQ", data, 0)
+    cpu, file_size, tasks = struct.unpack_from("<QQQ", data, 0)
     at = 24
     fields = []
     for _ in range(2):
@@ -94,7 +94,7 @@ def _read_run():
         (size,) = struct.unpack_from("<I", data, at)
         args.append(data[at + 4:at + 4 + size])
         at += 4 + size
-    return cpu, output, tasks, fields[0], fields[1], args
+    return cpu, file_size, tasks, fields[0], fields[1], args
 
 
 def _stdin_from(data):
@@ -114,13 +114,13 @@ def _stdin_from(data):
 
 
 def _prepare():
-    cpu, output, tasks, code, stdin, args = _read_run()
-    # Before the output limit, which would cut the stdin memfd short too.
+    cpu, file_size, tasks, code, stdin, args = _read_run()
+    # Before the file size limit, which would cut the stdin memfd short too.
     _stdin_from(stdin)
     # The CPU time the bootstrap used counts, as the interpreter's start-up does on the cold
     # path.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (output + 1, output + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
     resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
     # The cold path's script, which the broker has filled with the same code before the
     # handover: __file__, sys.argv[0] and tracebacks read the same, and what opens the file
@@ -184,7 +184,7 @@ std::string handoverMessage(const std::string& code, const std::string& stdinDat
 {
     std::string out;
     appendLittleEndian<std::uint64_t>(out, limits.cpuTimeS);
-    appendLittleEndian<std::uint64_t>(out, limits.outputBytes);
+    appendLittleEndian<std::uint64_t>(out, fileSizeLimit(limits));
     // The unit's process count, as for a cold run: the reaper, this process's parent, counts.
     appendLittleEndian<std::uint64_t>(out, unitTasksMax(limits.tasks));
     appendBytes(out, code);

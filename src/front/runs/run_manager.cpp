@@ -242,9 +242,10 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         request.environment = environmentOf(request);
         entry.run.environment = request.environment;
         // A run with requirements has an environment of its own, which no warm unit runs.
-        const auto warm = slotFree && request.requirements.empty()
-                              ? takeWarmLocked(entry.run.environment)
-                              : std::nullopt;
+        const auto warm =
+            slotFree && request.requirements.empty() && request.limits.diskMb == options_.warmDiskMb
+                ? takeWarmLocked(entry.run.environment)
+                : std::nullopt;
         entry.run.id = warm.value_or(newRunId());
         entry.run.unit = sandbox_.unitName(entry.run.id);
         entry.run.limits = request.limits;

@@ -27,6 +27,9 @@ struct RunManagerOptions
     // Warm units kept ready per environment name; 0 (or no entry) turns an environment's off.
     // Filled only for the shipped and operator environments the sandbox lists.
     std::map<std::string, std::size_t> warmPools;
+    // The disk_mb of every warm unit's writable space, made when the unit starts: the default.
+    // A run that asks for another size starts cold.
+    std::uint32_t warmDiskMb = Limits{}.diskMb;
 };
 
 // What recover() found of the runs an earlier server left.

@@ -1,18 +1,19 @@
-# Attack: fill /dev/shm (one tmpfs for the whole host): file after file, each grown until
-# the per-file cap (EFBIG) stops it.
-# Expected: bounded (`out_of_memory`: shared memory is charged to the run); the files are
-# removed with the run's dynamic user, the next run sees a clean slate.
+# Attack: fill /dev/shm, file after file, until something gives.
+# Expected: the run's writable space (disk_mb) gives: ENOSPC once the space holds disk_mb,
+# not before (no file is capped on its own), and the host's file systems untouched; nothing
+# is left after the run and the next run sees a clean slate.
 import errno
+import json
+import os
 
-CHUNK = b"s" * 16384
-n = 0
-while True:
-    with open(f"/dev/shm/fill-{n}", "wb") as f:
-        try:
-            while True:
+CHUNK = b"f" * 65536
+written = 0
+try:
+    for n in range(1 << 20):
+        with open(os.path.join("/dev/shm", f"fill-{n}"), "wb") as f:
+            for _ in range(256):
                 f.write(CHUNK)
                 f.flush()
-        except OSError as error:
-            if error.errno != errno.EFBIG:
-                raise
-    n += 1
+                written += len(CHUNK)
+except OSError as error:
+    print(json.dumps({"stopped": errno.errorcode.get(error.errno), "mib": written >> 20}))

@@ -1,5 +1,5 @@
-# Attack: create empty files in /tmp until the filesystem runs out of inodes (the tmpfs is
-# shared with the host's /tmp).
+# Attack: create empty files in /tmp until the filesystem runs out of inodes (the run's
+# writable space, a tmpfs of its own).
 # Expected: bounded by the memory limit first (inodes are kernel memory charged to the
 # run): `out_of_memory`; nothing left afterwards.
 n = 0

@@ -22,6 +22,7 @@ core::SandboxRun sampleRun()
     run.limits.cpuPercent = 50;
     run.limits.tasks = 16;
     run.limits.outputBytes = 1000;
+    run.limits.diskMb = 64;
     run.outputDir = "/var/lib/pyrunner/runs/0123456789abcdef0123456789abcdef";
     return run;
 }
@@ -106,7 +107,8 @@ TEST(RunUnit, MapsEveryLimitToItsProperty)
     EXPECT_EQ(get<std::uint64_t>(unit, "RuntimeMaxUSec"), 7000000U);
     EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPUSoft"), 5U);
     EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPU"), 6U);
-    EXPECT_EQ(get<std::uint64_t>(unit, "LimitFSIZE"), 1001U);
+    // The writable space bounds every file; stdout and stderr, on the server's disk, too.
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitFSIZE"), 64U * 1024U * 1024U);
     EXPECT_EQ(get<std::uint64_t>(unit, "LimitCORE"), 0U);
 }
 
@@ -176,7 +178,10 @@ TEST(RunUnit, StartsTheEnvironmentsInterpreterWithItsVariables)
     EXPECT_EQ(exec[0].argv[1], "/envs/tools/bin/python");
     EXPECT_EQ(exec[0].argv[2], "-I");
     EXPECT_EQ(exec[0].argv[3], "-B");
-    EXPECT_EQ(get<StringList>(unit, "Environment"), (StringList{"LANG=C.UTF-8", "MPLBACKEND=Agg"}));
+    EXPECT_EQ(get<StringList>(unit, "Environment"),
+              (StringList{"LANG=C.UTF-8",
+                          "HOME=/run/pyrunner/spaces/0123456789abcdef0123456789abcdef/home",
+                          "MPLBACKEND=Agg"}));
 }
 
 TEST(RunUnit, PassesArgumentsWithoutEnvironmentExpansion)
@@ -234,13 +239,47 @@ TEST(RunUnit, HidesTheServersStateTheCgroupTreeAndAllOfTheHostsRunAndVar)
 TEST(RunUnit, BindsTheStateDirectoryBackUnderVarForTheStopPostHelperOnly)
 {
     auto settings = sampleSettings();
-    const auto binds =
-        get<std::vector<BindMount>>(buildRunUnit(sampleRun(), settings), "BindPaths");
-    EXPECT_EQ(binds,
-              (std::vector<BindMount>{{"/var/lib/pyrunner", "/var/lib/pyrunner", false, 0}}));
+    const BindMount state{"/var/lib/pyrunner", "/var/lib/pyrunner", false, 0};
+    EXPECT_TRUE(hasEntry(buildRunUnit(sampleRun(), settings), "BindPaths", state));
     // Elsewhere the helper has it anyway.
     settings.stateDir = "/srv/pyrunner";
-    EXPECT_EQ(findProperty(buildRunUnit(sampleRun(), settings), "BindPaths"), nullptr);
+    const BindMount elsewhere{"/srv/pyrunner", "/srv/pyrunner", false, 0};
+    EXPECT_FALSE(hasEntry(buildRunUnit(sampleRun(), settings), "BindPaths", elsewhere));
+}
+
+TEST(RunUnit, WritesOnlyToOneSpaceOfDiskMbThatSystemdMountsForIt)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const std::string space = "/run/pyrunner/spaces/0123456789abcdef0123456789abcdef";
+    ASSERT_EQ(unit.aux.size(), 1U);
+    const auto& mount = unit.aux[0];
+    EXPECT_EQ(mount.name, "run-pyrunner-spaces-0123456789abcdef0123456789abcdef.mount");
+    const TransientUnit mountUnit{mount.name, mount.properties, {}};
+    EXPECT_EQ(get<std::string>(mountUnit, "Type"), "tmpfs");
+    EXPECT_EQ(get<std::string>(mountUnit, "Options"), "size=64m,mode=0755,nosuid,nodev");
+    // Unmounted by systemd once the run's unit is inactive, whatever became of the server.
+    EXPECT_TRUE(get<bool>(mountUnit, "StopWhenUnneeded"));
+    EXPECT_EQ(get<StringList>(unit, "RequiresMountsFor"), StringList{space});
+    const auto relative = space.substr(std::string("/run/").size());
+    EXPECT_EQ(get<StringList>(unit, "RuntimeDirectory"),
+              (StringList{relative + "/tmp", relative + "/var-tmp", relative + "/shm",
+                          relative + "/home"}));
+    EXPECT_EQ(get<std::uint32_t>(unit, "RuntimeDirectoryMode"), 0700U);
+    for (const auto& [from, to] : {std::pair{"/tmp", "/tmp"}, std::pair{"/var-tmp", "/var/tmp"},
+                                   std::pair{"/shm", "/dev/shm"}})
+    {
+        EXPECT_TRUE(hasEntry(unit, "BindPaths", BindMount{space + from, to, false, 0})) << to;
+    }
+    // No tmpfs of the unit's own where the space is seen.
+    EXPECT_FALSE(hasTemporaryFs(unit, {"/dev/shm", "mode=1777,nosuid,nodev,noexec"}));
+}
+
+TEST(MountUnitName, EscapesAPathAsSystemdDoes)
+{
+    EXPECT_EQ(mountUnitFor("/run/pyrunner/spaces/ab12"), "run-pyrunner-spaces-ab12.mount");
+    EXPECT_EQ(mountUnitFor("/srv/py-runner/.x y"), "srv-py\\x2drunner-.x\\x20y.mount");
+    EXPECT_EQ(mountUnitFor("/.hidden"), "\\x2ehidden.mount");
+    EXPECT_EQ(mountUnitFor("/"), "-.mount");
 }
 
 TEST(RunUnit, HidesTheEnvironmentsDirectoryWithATmpfsOnlyOutsideVar)
@@ -291,10 +330,11 @@ TEST(WarmUnit, WaitsUnderTheDefaultsWithProcessLimitsAtTheCeiling)
     ceiling.cpuTimeS = 60;
     ceiling.wallTimeS = 60;
     ceiling.outputBytes = 5000;
+    ceiling.diskMb = 4096;
     const auto unit = buildWarmUnit(sampleRun(), ceiling, settings, "/runs/x/handover");
     EXPECT_EQ(get<std::uint64_t>(unit, "MemoryMax"), 100ULL * 1024 * 1024);
     EXPECT_EQ(get<std::uint64_t>(unit, "LimitCPU"), 61U);
-    EXPECT_EQ(get<std::uint64_t>(unit, "LimitFSIZE"), 5001U);
+    EXPECT_EQ(get<std::uint64_t>(unit, "LimitFSIZE"), 4096ULL * 1024 * 1024);
     EXPECT_EQ(get<std::uint64_t>(unit, "RuntimeMaxUSec"), 660000000U);
     // Not stdin: the stop-post helper would open it too and wait for a writer.
     EXPECT_EQ(get<std::string>(unit, "StandardInput"), "null");

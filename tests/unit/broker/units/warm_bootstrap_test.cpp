@@ -74,6 +74,7 @@ class WarmBootstrapTest : public ::testing::Test
         core::Limits l;
         l.cpuTimeS = 10;
         l.outputBytes = 1000;
+        l.diskMb = 3;
         l.tasks = 64;
         return l;
     }
@@ -121,7 +122,8 @@ TEST_F(WarmBootstrapTest, LowersItsLimitsToTheRuns)
     const auto code = "import resource\nprint(resource.getrlimit(resource.RLIMIT_CPU), "
                       "resource.getrlimit(resource.RLIMIT_FSIZE))\n";
     EXPECT_EQ(run(handoverMessage(code, "", {}, limits())), 0);
-    EXPECT_EQ(out(), "(10, 11) (1001, 1001)\n");
+    // The space's size, not the output cap: the run's files are not capped one by one.
+    EXPECT_EQ(out(), "(10, 11) (3145728, 3145728)\n");
 }
 
 TEST_F(WarmBootstrapTest, EndsQuietlyWhenNoRunComes)
