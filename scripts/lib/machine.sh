@@ -170,6 +170,8 @@ machine_start() {
     # fontconfig's, which matplotlib reads when it draws text.
     local dir binds=(--bind-ro=/etc/alternatives)
     [[ -e /etc/matplotlibrc ]] && binds+=(--bind-ro=/etc/matplotlibrc)
+    # A run unit binds its own over it, which needs the file to be there.
+    [[ -e /etc/nsswitch.conf ]] && binds+=(--bind-ro=/etc/nsswitch.conf)
     [[ -e /etc/fonts ]] && binds+=(--bind-ro=/etc/fonts)
     for dir; do
         binds+=("--bind-ro=$dir")

@@ -4,6 +4,7 @@
 
 #include "broker/broker_service.hpp"
 #include "broker/sandbox/systemd_sandbox.hpp"
+#include "broker/units/unit_properties.hpp"
 #include "broker/units/warm_bootstrap.hpp"
 #include "common/fd.hpp"
 #include "common/run_files.hpp"
@@ -23,6 +24,8 @@
 #include <iostream>
 #include <optional>
 #include <pwd.h>
+#include <string>
+#include <string_view>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <system_error>
@@ -113,18 +116,18 @@ bool acceptLayers(const pyrunner::systemd::LayerReport& report, bool requireAll)
     return !requireAll;
 }
 
-// Rewritten at every start, so that warm units always run this build's bootstrap. Root's, in
-// the root-owned state directory: no one else can replace it or plant a link. Mode 0604: warm
-// units bind it in and run it as their dynamic users, to whom it is an "other"'s file.
-std::string writeWarmBootstrap(const std::string& stateDir)
+// Rewritten at every start, so that units always get this build's: the warm units' bootstrap,
+// the runs' nsswitch.conf. Root's, in the root-owned state directory: no one else can replace
+// it or plant a link. Mode 0604: units bind it in and read it as their dynamic users, to whom
+// it is an "other"'s file.
+std::string writeUnitFile(const std::string& stateDir, const char* name, std::string_view text)
 {
-    auto path = stateDir + "/warm-bootstrap.py";
+    auto path = stateDir + "/" + name;
     constexpr mode_t mode = 0604;
     const pyrunner::core::UniqueFd fd(
         ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
-    const auto code = pyrunner::systemd::warmBootstrapCode();
     if (!fd || ::fchmod(fd.get(), mode) != 0 ||
-        ::write(fd.get(), code.data(), code.size()) != static_cast<ssize_t>(code.size()))
+        ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
     {
         throw std::system_error(errno, std::generic_category(), "cannot write " + path);
     }
@@ -159,7 +162,9 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     effective.buildMemoryMb = s.buildMemoryMb.value_or(effective.buildMemoryMb);
     effective.buildMaxMb = s.buildMaxMb.value_or(effective.buildMaxMb);
     unitSettings.environmentsDir = effective.directory;
-    unitSettings.warmBootstrap = writeWarmBootstrap(stateDir);
+    unitSettings.warmBootstrap =
+        writeUnitFile(stateDir, "warm-bootstrap.py", systemd::warmBootstrapCode());
+    unitSettings.nsswitch = writeUnitFile(stateDir, "nsswitch.conf", systemd::runNsswitchConf());
     // A warm unit that dies before its handover must not take the broker with it.
     ::signal(SIGPIPE, SIG_IGN);
     // Without the bus the broker is of no use: exit and let systemd restart it.

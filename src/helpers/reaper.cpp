@@ -8,10 +8,19 @@
 //
 // It runs inside the run's sandbox, as the run's user: it holds nothing a run could use, and a
 // run that kills it ends itself: the interpreter is killed with it.
+//
+// First it names the run's user and group to the run itself: systemd made them for this unit
+// alone, and only the host's systemd, out of the run's reach, could tell their names. So
+// pwd.getpwuid(os.getuid()) and the like find a user record (nss-systemd's drop-in format) in
+// the run's own userdb directory, which the unit binds at /run/userdb and its nsswitch.conf
+// names. Best effort: a run whose records could not be written still runs.
 
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -23,6 +32,95 @@ namespace
 // As a shell reports a command that could not be run.
 constexpr int notExecutable = 127;
 constexpr int killedBase = 128;
+
+constexpr const char* userdbDir = "/run/userdb";
+// A user name systemd could have chosen: letters, digits, '_' and '-', as useradd takes them.
+constexpr std::size_t maxNameLength = 31;
+constexpr const char* fallbackName = "pyrunner";
+
+bool isPlainName(const char* name)
+{
+    const std::size_t length = std::strlen(name);
+    if (length == 0 || length > maxNameLength || name[0] == '-')
+    {
+        return false;
+    }
+    return std::strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+           length;
+}
+
+// A path that needs no escaping in a JSON string.
+bool isPlainPath(const char* path)
+{
+    if (path[0] != '/')
+    {
+        return false;
+    }
+    for (const char* c = path; *c != '\0'; ++c)
+    {
+        if (*c == '"' || *c == '\\' || static_cast<unsigned char>(*c) < ' ')
+        {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Writes `text` to the new file `name` in the userdb directory, and links `alias` to it.
+void writeRecord(const char* name, const char* alias, const char* text, int length)
+{
+    char path[256];
+    std::snprintf(path, sizeof path, "%s/%s", userdbDir, name);
+    const int fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+    {
+        return;
+    }
+    const bool written = ::write(fd, text, static_cast<std::size_t>(length)) == length;
+    ::close(fd);
+    if (written)
+    {
+        char link[256];
+        std::snprintf(link, sizeof link, "%s/%s", userdbDir, alias);
+        ::symlink(name, link);
+    }
+}
+
+void nameUserAndGroup()
+{
+    const char* name = std::getenv("USER");
+    if (name == nullptr || !isPlainName(name))
+    {
+        name = fallbackName;
+    }
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || !isPlainPath(home))
+    {
+        home = "/";
+    }
+    const unsigned uid = ::getuid();
+    const unsigned gid = ::getgid();
+    char text[1024];
+    char file[64];
+    char alias[64];
+    int length = std::snprintf(text, sizeof text,
+                               "{\"userName\":\"%s\",\"uid\":%u,\"gid\":%u,"
+                               "\"homeDirectory\":\"%s\",\"shell\":\"/usr/sbin/nologin\"}\n",
+                               name, uid, gid, home);
+    if (length > 0 && static_cast<std::size_t>(length) < sizeof text)
+    {
+        std::snprintf(file, sizeof file, "%s.user", name);
+        std::snprintf(alias, sizeof alias, "%u.user", uid);
+        writeRecord(file, alias, text, length);
+    }
+    length = std::snprintf(text, sizeof text, "{\"groupName\":\"%s\",\"gid\":%u}\n", name, gid);
+    if (length > 0 && static_cast<std::size_t>(length) < sizeof text)
+    {
+        std::snprintf(file, sizeof file, "%s.group", name);
+        std::snprintf(alias, sizeof alias, "%u.group", gid);
+        writeRecord(file, alias, text, length);
+    }
+}
 
 // Ends this process as `status` says the interpreter ended.
 int endAs(int status)
@@ -51,6 +149,7 @@ int main(int argc, char** argv)
         std::fputs("usage: pyrunner-reaper PROGRAM [ARGUMENT...]\n", stderr);
         return EX_USAGE;
     }
+    nameUserAndGroup();
     const pid_t self = ::getpid();
     const pid_t child = ::fork();
     if (child < 0)

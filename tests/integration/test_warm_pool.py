@@ -22,6 +22,19 @@ SCRIPTS = {
     "wall-time": ("import time\ntime.sleep(30)\n", {"wall_time_s": 1}),
     "cpu-time": ("while True:\n    pass\n", {"cpu_time_s": 1, "wall_time_s": 5}),
     "output-limit": ("print('x' * 5000)\n", {"output_bytes": 1000}),
+    "output-flood": ("import sys\nwhile True:\n    sys.stdout.write('z' * 65536)\n",
+                     {"output_bytes": 1000, "wall_time_s": 30}),
+    "identity-and-space": (
+        "import getpass, os, pathlib, pwd\n"
+        "me = pwd.getpwuid(os.getuid())\n"
+        "open('/tmp/f', 'wb').write(b'x' * 2_000_000)\n"
+        "home = pathlib.Path.home()\n"
+        "print(me.pw_name == getpass.getuser(), me.pw_dir == str(home),\n"
+        "      os.access(home, os.W_OK), os.path.getsize('/tmp/f'))\n",
+        {"output_bytes": 1000}),
+    # The default space (a warm unit's), below the memory, which also holds it.
+    "space-full": ("open('/tmp/big', 'wb').write(b'x' * (600 * 1024 * 1024))\n",
+                   {"memory_mb": 1024}),
 }
 COMPARED = ("status", "exit_code", "signal", "stdout", "stderr", "stdout_truncated", "stderr_truncated")
 

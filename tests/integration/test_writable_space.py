@@ -83,8 +83,9 @@ def test_a_run_that_floods_stdout_ends_at_its_cap_and_keeps_only_that(server, ma
 
 
 HOME = """
-import json, os, pathlib, tempfile
+import getpass, grp, json, os, pathlib, pwd, tempfile
 home = pathlib.Path.home()
+me = pwd.getpwuid(os.getuid())
 (home / ".cache").mkdir()
 (home / ".cache" / "probe").write_text("cached")
 print(json.dumps({
@@ -94,11 +95,17 @@ print(json.dumps({
     "private": oct(home.stat().st_mode & 0o777),
     "cached": (home / ".cache" / "probe").read_text(),
     "tempdir": tempfile.gettempdir(),
+    "name": me.pw_name,
+    "getuser": getpass.getuser(),
+    "by_name": pwd.getpwnam(me.pw_name).pw_uid == os.getuid(),
+    "passwd_home": me.pw_dir,
+    "group": grp.getgrgid(os.getgid()).gr_name,
+    "expanded": os.path.expanduser("~"),
 }))
 """
 
 
-def test_a_run_has_a_private_writable_home_that_goes_with_it(server):
+def test_a_run_has_a_name_and_a_private_writable_home_that_goes_with_it(server):
     first = server.run(HOME)
     second = server.run(HOME)
 
@@ -110,4 +117,8 @@ def test_a_run_has_a_private_writable_home_that_goes_with_it(server):
         assert seen["private"] == "0o700", seen
         assert seen["cached"] == "cached", seen
         assert seen["tempdir"] == "/tmp", seen
+        # A name and a group the run can look up, as on any host.
+        assert seen["name"] == seen["getuser"] == seen["group"], seen
+        assert seen["by_name"], seen
+        assert seen["passwd_home"] == seen["home"] == seen["expanded"], seen
     # The second run's mkdir would have failed had the first run's home been left to it.

@@ -79,11 +79,12 @@ constexpr std::uint32_t privateDirectoryMode = 0700;
 
 // The directories of a run's writable space, and where the run sees each ("": where systemd
 // shows it, below the space's path on /run).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 4> spacePlaces{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 5> spacePlaces{{
     {"tmp", "/tmp"},
     {"var-tmp", "/var/tmp"},
     {"shm", "/dev/shm"},
     {"home", ""},
+    {"userdb", userdbMountPoint},
 }};
 
 // The server's state directory as InaccessiblePaths= takes it ("-": one this host does not have
@@ -201,6 +202,11 @@ void addSpace(TransientUnit& unit, const core::SandboxRun& run, const UnitSettin
 
 void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
 {
+    if (!settings.nsswitch.empty())
+    {
+        p.push_back({"BindReadOnlyPaths",
+                     std::vector<BindMount>{{settings.nsswitch, nsswitchMountPoint, false, 0}}});
+    }
     p.push_back({"ProtectSystem", std::string("strict")});
     p.push_back({"ProtectHome", std::string("yes")});
     // DynamicUser= implies it anyway; the space's bind mounts (addSpace) take its place.
@@ -507,6 +513,20 @@ std::string mountUnitFor(std::string_view path)
         }
     }
     return name + ".mount";
+}
+
+std::string_view runNsswitchConf()
+{
+    return "passwd: files systemd\n"
+           "group: files systemd\n"
+           "shadow: files\n"
+           "hosts: files\n"
+           "networks: files\n"
+           "protocols: files\n"
+           "services: files\n"
+           "ethers: files\n"
+           "rpc: files\n"
+           "netgroup: files\n";
 }
 
 std::string runHome(const std::string& id, const UnitSettings& settings)

@@ -118,6 +118,9 @@ struct UnitSettings
     // Where each run's writable space is mounted, one tmpfs per run named by its id: on the
     // host's /run, where systemd makes the mounts and the run units' bind mounts find them.
     std::string spacesDir = "/run/pyrunner/spaces";
+    // The run's name service switch (runNsswitchConf()), in a directory only root and the
+    // front may enter.
+    std::string nsswitch;
     // How long a warm unit may wait for its run before systemd ends it.
     std::uint64_t warmIdleMaxUsec = std::uint64_t{600} * 1000000;
 };
@@ -140,6 +143,18 @@ inline constexpr const char* warmBootstrapMountPoint = "/run/pyrunner-bootstrap.
 inline constexpr const char* warmHandoverMountPoint = "/run/pyrunner-handover";
 // Where a warm unit sees the FIFO it says it is ready through (RunFiles::readyName).
 inline constexpr const char* warmReadyMountPoint = "/run/pyrunner-ready";
+// Where a run sees UnitSettings::nsswitch.
+inline constexpr const char* nsswitchMountPoint = "/etc/nsswitch.conf";
+// Where a run sees its space's userdb directory, in which its reaper names the run's user and
+// group (nss-systemd reads user records there; see runNsswitchConf()).
+inline constexpr const char* userdbMountPoint = "/run/userdb";
+
+// A run's /etc/nsswitch.conf: its users and groups are the host's files and, through
+// nss-systemd, the records in userdbMountPoint, where the run's own dynamic user is named:
+// the host's systemd, which knows it, is out of the run's reach. Only files otherwise: a
+// run has no network, and no business with the host's directory services.
+std::string_view runNsswitchConf();
+
 // Where every run unit sees UnitSettings::reaper, its main process: on the unit's own /run,
 // whatever directory of the host the reaper is installed in (a build tree under /tmp, which
 // PrivateTmp= hides, say).
