@@ -1,22 +1,26 @@
-"""systemd's own judgement of a live run unit: `systemd-analyze security` must rate it SAFE."""
+"""systemd's own judgement of a live run unit: `systemd-analyze security` must keep rating it 0.2 SAFE."""
 
 import re
 
-MAX_EXPOSURE = 1.0
+# What systemd 252 leaves: the host's root directory (weight 200), AF_UNIX (25) and the RTC
+# device that ProtectClock= allows to be read (500 of 1000), of 56460 in all. A single call
+# allowed from @privileged or @resources would add 630 and make it 0.3
+# (src/broker/units/unit_properties.cpp).
+EXPOSURE = "0.2"
 OVERALL = re.compile(r"Overall exposure level for (\S+): (\d+\.\d+) (\S+)")
 
 
-def test_a_live_run_unit_scores_at_most_one(machine, server):
+def test_a_live_run_unit_keeps_an_exposure_of_0_2(machine, server):
     run = server.submit("import time\ntime.sleep(20)\n", limits={"wall_time_s": 30})
     try:
         server.wait_until_running(run["id"])
         report = machine.run("systemd-analyze", "security", "--no-pager", run["unit"], check=False)
         match = OVERALL.search(report.stdout)
         assert match, report.stdout + report.stderr
-        unit, exposure, verdict = match.group(1), float(match.group(2)), match.group(3)
+        unit, exposure, verdict = match.groups()
         print(f"systemd-analyze security {unit}: {exposure} {verdict}")
         assert unit == run["unit"]
-        assert exposure <= MAX_EXPOSURE, report.stdout
+        assert (exposure, verdict) == (EXPOSURE, "SAFE"), report.stdout
     finally:
         server.delete(f"/runs/{run['id']}")
 

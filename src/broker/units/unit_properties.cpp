@@ -28,6 +28,29 @@ constexpr std::uint32_t privateUmask = 0077;
 
 // Kernel interfaces and syscall groups no analytics script needs, denied on top of the
 // @system-service allow-list so each one fails with EPERM instead of killing the run.
+//
+// @privileged and @resources stay denied whole, though some of their calls are harmless on
+// the run itself: chown and its kin to its own ids, setuid, setreuid and setresuid that change
+// nothing (posix_spawn's POSIX_SPAWN_RESETIDS makes one), nice and setpriority lowering its
+// own priority, sched_setaffinity to its own CPUs, SCHED_BATCH and SCHED_IDLE. They fail with
+// EPERM, fchown of a bad descriptor too (the kernel's answer is EBADF). systemd-analyze
+// security counts a group as allowed once any one of its calls is (badness 9 of 10, weight
+// 700 each): one such call takes a run unit from 0.2 to 0.3, one from each group to 0.4
+// (tests/integration/test_hardening.py). Were they let through, the kernel would still refuse
+// the harmful forms, as it does now for setgid, setregid and setresgid, which are not in
+// @privileged and pass:
+//  - another owner or group, or a file not the run's: no CAP_CHOWN (CapabilityBoundingSet=0:
+//    none, not even through exec); ids other than the run's own and root's are not even
+//    mapped in its user namespace (PrivateUsers=), so they fail with EINVAL;
+//  - root's or another uid or gid, setgroups of any list: no CAP_SETUID or CAP_SETGID, and
+//    the same unmapped ids;
+//  - a higher priority (negative nice): RLIMIT_NICE 0 (LimitNICE=) and no CAP_SYS_NICE;
+//  - SCHED_FIFO, SCHED_RR, SCHED_DEADLINE: RestrictRealtime=, RLIMIT_RTPRIO 0 (LimitRTPRIO=)
+//    and no CAP_SYS_NICE; leaving SCHED_IDLE again likewise;
+//  - another run's processes: a different uid (DynamicUser=) and no CAP_SYS_NICE;
+//  - CPUs outside the run's cpuset: the kernel cuts the mask down to it (and CPUQuota= bounds
+//    the time anyway);
+//  - a hard limit raised, the realtime I/O class: no CAP_SYS_RESOURCE, no CAP_SYS_ADMIN.
 const std::vector<std::string> deniedSyscalls{
     "@clock",
     "@cpu-emulation",
@@ -262,6 +285,10 @@ void addKernel(std::vector<Property>& p)
     p.push_back({"SystemCallFilter", NameFilter{true, {"@system-service"}}});
     p.push_back({"SystemCallFilter", NameFilter{false, deniedSyscalls}});
     p.push_back({"SystemCallErrorNumber", std::int32_t{EPERM}});
+    // What the kernel asks before it raises a priority or grants a realtime one to a process
+    // without CAP_SYS_NICE: 0 here whatever the host's DefaultLimitNICE= or DefaultLimitRTPRIO=.
+    p.push_back({"LimitNICE", std::uint64_t{0}});
+    p.push_back({"LimitRTPRIO", std::uint64_t{0}});
 }
 
 void addCgroupLimits(std::vector<Property>& p, const core::Limits& limits)

@@ -1,5 +1,5 @@
 # Attack: starve the host: real-time scheduling (SCHED_FIFO/SCHED_RR), a negative nice
-# value, real-time I/O priority.
+# value (setpriority, nice), real-time I/O priority.
 # Expected: every one refused (EPERM); `succeeded`.
 import ctypes
 import errno
@@ -29,5 +29,6 @@ print(json.dumps({
     "sched_fifo": attempt(lambda: os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))),
     "sched_rr": attempt(lambda: os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(50))),
     "nice_minus_10": attempt(lambda: os.setpriority(os.PRIO_PROCESS, 0, -10)),
+    "nice_syscall_minus_1": attempt(lambda: os.nice(-1)),
     "ioprio_realtime": attempt(ioprio_realtime),
 }), flush=True)

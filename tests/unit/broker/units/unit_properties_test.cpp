@@ -112,9 +112,8 @@ TEST(RunUnit, MapsEveryLimitToItsProperty)
     EXPECT_EQ(get<std::uint64_t>(unit, "LimitCORE"), 0U);
 }
 
-TEST(RunUnit, AllowsSystemServiceCallsAndDeniesPrivilegedOnes)
+std::vector<NameFilter> syscallFilters(const TransientUnit& unit)
 {
-    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
     std::vector<NameFilter> filters;
     for (const auto& p : unit.properties)
     {
@@ -123,14 +122,64 @@ TEST(RunUnit, AllowsSystemServiceCallsAndDeniesPrivilegedOnes)
             filters.push_back(std::get<NameFilter>(p.value));
         }
     }
+    return filters;
+}
+
+bool hasName(const NameFilter& filter, const std::string& name)
+{
+    return std::find(filter.names.begin(), filter.names.end(), name) != filter.names.end();
+}
+
+TransientUnit sampleWarmUnit()
+{
+    auto settings = sampleSettings();
+    settings.warmBootstrap = "/var/lib/pyrunner/warm-bootstrap.py";
+    return buildWarmUnit(sampleRun(), sampleRun().limits, settings, "/runs/x/handover");
+}
+
+TEST(RunUnit, AllowsSystemServiceCallsAndDeniesPrivilegedOnes)
+{
+    const auto unit = buildRunUnit(sampleRun(), sampleSettings());
+    const auto filters = syscallFilters(unit);
     ASSERT_EQ(filters.size(), 2U);
     EXPECT_EQ(filters[0], (NameFilter{true, {"@system-service"}}));
     EXPECT_FALSE(filters[1].allow);
-    for (const char* denied : {"@privileged", "@mount", "bpf", "ptrace", "io_uring_setup"})
+    for (const char* denied :
+         {"@privileged", "@resources", "@mount", "bpf", "ptrace", "io_uring_setup"})
     {
-        EXPECT_NE(std::find(filters[1].names.begin(), filters[1].names.end(), denied),
-                  filters[1].names.end())
-            << denied;
+        EXPECT_TRUE(hasName(filters[1], denied)) << denied;
+    }
+}
+
+// systemd-analyze security rates @privileged and @resources by whether every one of their
+// calls is denied: allowing even the harmless ones (chown to oneself, nice(1)) by name would
+// cost the run unit its score of 0.2. The kernel layers that refuse their harmful forms are
+// set all the same.
+TEST(RunAndWarmUnits, DenyPrivilegedAndResourcesWholeOnTopOfTheKernelsOwnRefusals)
+{
+    for (const auto& unit : {buildRunUnit(sampleRun(), sampleSettings()), sampleWarmUnit()})
+    {
+        const auto filters = syscallFilters(unit);
+        ASSERT_FALSE(filters.empty()) << unit.name;
+        EXPECT_FALSE(filters.back().allow) << unit.name;
+        EXPECT_TRUE(hasName(filters.back(), "@privileged")) << unit.name;
+        EXPECT_TRUE(hasName(filters.back(), "@resources")) << unit.name;
+        for (const char* call : {"chown", "fchown", "setuid", "setresuid", "setgroups", "nice",
+                                 "setpriority", "sched_setaffinity", "sched_setscheduler"})
+        {
+            EXPECT_TRUE(
+                std::none_of(filters.begin(), filters.end(),
+                             [&](const NameFilter& f) { return f.allow && hasName(f, call); }))
+                << unit.name << " allows " << call;
+        }
+        EXPECT_EQ(get<std::uint64_t>(unit, "CapabilityBoundingSet"), 0U);
+        for (const char* name :
+             {"NoNewPrivileges", "PrivateUsers", "DynamicUser", "RestrictRealtime"})
+        {
+            EXPECT_TRUE(get<bool>(unit, name)) << unit.name << " " << name;
+        }
+        EXPECT_EQ(get<std::uint64_t>(unit, "LimitNICE"), 0U);
+        EXPECT_EQ(get<std::uint64_t>(unit, "LimitRTPRIO"), 0U);
     }
 }
 
@@ -380,6 +429,7 @@ TEST(WarmUnit, TakesItsRunsCgroupLimitsAtHandover)
 {
     const auto limits = runCgroupLimits(sampleRun().limits);
     std::vector<std::string> names;
+    names.reserve(limits.size());
     for (const auto& property : limits)
     {
         names.push_back(property.name);
