@@ -48,6 +48,7 @@ TEST_F(RunManagerTest, HandsTheRequestToTheSandbox)
     const auto& run = sandbox_.runs.at(id).first;
     EXPECT_EQ(run.code, "print(1)");
     EXPECT_EQ(run.limits.outputBytes, 4U);
+    EXPECT_EQ(run.limits.diskMb, 64U);
 }
 
 TEST_F(RunManagerTest, RunFilesAreSetgidAndReadableByTheGroupOnly)
@@ -254,6 +255,7 @@ TEST_F(RunManagerTest, RecoveryFollowsRunningRunsAndStartsThoseThatNeverRan)
     EXPECT_EQ(m.find(running)->run.status, RunStatus::Succeeded);
     ASSERT_EQ(sandbox_.started, std::vector<std::string>{queued});
     EXPECT_EQ(sandbox_.runs.at(queued).first.code, "print(1)");
+    EXPECT_EQ(sandbox_.runs.at(queued).first.limits.diskMb, 64U);
 }
 
 TEST_F(RunManagerTest, ARunThatStartedButLeftNoTraceIsAnError)
