@@ -182,7 +182,6 @@ class RunManagerTest : public testing::Test
         request.code = "print(1)";
         request.client = "192.0.2.7";
         request.limits.outputBytes = 4;
-        request.limits.diskMb = 64;
         const auto result = manager_->submit(request, std::move(onFinal));
         return std::get<Submitted>(result).view.run.id;
     }
