@@ -12,13 +12,14 @@ namespace
 
 std::optional<std::string> checkLimits(const Limits& limits, const Limits& maxima)
 {
-    const std::array<std::tuple<const char*, std::uint64_t, std::uint64_t>, 6> fields{{
+    const std::array<std::tuple<const char*, std::uint64_t, std::uint64_t>, 7> fields{{
         {"wall_time_s", limits.wallTimeS, maxima.wallTimeS},
         {"cpu_time_s", limits.cpuTimeS, maxima.cpuTimeS},
         {"memory_mb", limits.memoryMb, maxima.memoryMb},
         {"cpu_percent", limits.cpuPercent, maxima.cpuPercent},
         {"tasks", limits.tasks, maxima.tasks},
         {"output_bytes", limits.outputBytes, maxima.outputBytes},
+        {"disk_mb", limits.diskMb, maxima.diskMb},
     }};
     for (const auto& [name, value, maximum] : fields)
     {

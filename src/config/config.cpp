@@ -145,15 +145,16 @@ LimitField limitField(std::string_view name, std::uint64_t hardMax, T Limits::*f
             [field](const Limits& l) { return static_cast<std::uint64_t>(l.*field); }};
 }
 
-const std::array<LimitField, 6>& limitFields()
+const std::array<LimitField, 7>& limitFields()
 {
-    static const std::array<LimitField, 6> fields{{
+    static const std::array<LimitField, 7> fields{{
         limitField("wall_time_s", 86400, &Limits::wallTimeS),
         limitField("cpu_time_s", 86400, &Limits::cpuTimeS),
         limitField("memory_mb", 1ULL << 20U, &Limits::memoryMb),
         limitField("cpu_percent", 100ULL * 1024ULL, &Limits::cpuPercent),
         limitField("tasks", 65536, &Limits::tasks),
         limitField("output_bytes", 1024ULL * mebibyte, &Limits::outputBytes),
+        limitField("disk_mb", 65536, &Limits::diskMb),
     }};
     return fields;
 }

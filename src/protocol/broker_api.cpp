@@ -18,8 +18,8 @@ std::optional<std::uint64_t> knownTime(std::uint64_t usec)
 
 WireLimits toWire(const core::Limits& limits)
 {
-    return {limits.wallTimeS,  limits.cpuTimeS, limits.memoryMb,
-            limits.cpuPercent, limits.tasks,    limits.outputBytes};
+    return {limits.wallTimeS, limits.cpuTimeS,    limits.memoryMb, limits.cpuPercent,
+            limits.tasks,     limits.outputBytes, limits.diskMb};
 }
 
 core::Limits fromWire(const WireLimits& limits)
@@ -31,6 +31,7 @@ core::Limits fromWire(const WireLimits& limits)
     out.cpuPercent = limits.get<3>();
     out.tasks = limits.get<4>();
     out.outputBytes = limits.get<5>();
+    out.diskMb = limits.get<6>();
     return out;
 }
 

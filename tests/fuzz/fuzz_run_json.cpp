@@ -49,6 +49,7 @@ void checkAgainstBody(std::string_view text, const RunRequest& request)
     checkLimit(body, "cpu_percent", limits.cpuPercent, defaults.cpuPercent);
     checkLimit(body, "tasks", limits.tasks, defaults.tasks);
     checkLimit(body, "output_bytes", limits.outputBytes, defaults.outputBytes);
+    checkLimit(body, "disk_mb", limits.diskMb, defaults.diskMb);
 }
 
 } // namespace

@@ -54,6 +54,7 @@ inline void checkResult(const http::ParseResult& result, const http::SubmissionR
     FUZZ_REQUIRE(inRange(limits.cpuPercent, maxima.cpuPercent));
     FUZZ_REQUIRE(inRange(limits.tasks, maxima.tasks));
     FUZZ_REQUIRE(inRange(limits.outputBytes, maxima.outputBytes));
+    FUZZ_REQUIRE(inRange(limits.diskMb, maxima.diskMb));
 }
 
 } // namespace pyrunner::fuzz

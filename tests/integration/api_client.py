@@ -18,7 +18,7 @@ FINAL_STATUSES = frozenset(
     {"succeeded", "failed", "timed_out", "out_of_memory", "output_limit_exceeded", "cancelled", "error"}
 )
 STATUSES = FINAL_STATUSES | {"queued", "running"}
-LIMIT_NAMES = ("wall_time_s", "cpu_time_s", "memory_mb", "cpu_percent", "tasks", "output_bytes")
+LIMIT_NAMES = ("wall_time_s", "cpu_time_s", "memory_mb", "cpu_percent", "tasks", "output_bytes", "disk_mb")
 RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 UNIT_NAME = re.compile(r"pyrunner-.+\.service")
 RUN_ID = re.compile(r"[A-Za-z0-9_-]+")

@@ -59,7 +59,10 @@ def test_unknown_environment_is_400(server):
 
 @pytest.mark.parametrize(
     "limit, value",
-    [("wall_time_s", 10**6), ("cpu_time_s", 10**6), ("memory_mb", 10**7), ("tasks", 10**6), ("output_bytes", 2**40)],
+    [
+        ("wall_time_s", 10**6), ("cpu_time_s", 10**6), ("memory_mb", 10**7), ("tasks", 10**6),
+        ("output_bytes", 2**40), ("disk_mb", 4097),
+    ],
 )
 def test_limit_above_its_maximum_is_400_naming_the_limit(server, limit, value):
     body = {"code": HELLO, "limits": {limit: value}}

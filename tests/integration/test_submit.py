@@ -60,6 +60,18 @@ def test_multipart_options_part_sets_args_stdin_and_limits(server):
     assert run["limits"]["memory_mb"] == 128
 
 
+def test_disk_mb_is_taken_and_kept_in_the_run_object(server):
+    assert server.run(HELLO)["limits"]["disk_mb"] == 512
+
+    run = server.run(HELLO, limits={"disk_mb": 64})
+
+    assert_hello_succeeded(run)
+    assert run["limits"]["disk_mb"] == 64
+    response = server.get(f"/runs/{run['id']}")
+    assert response.status_code == 200, describe(response)
+    assert response.json()["limits"]["disk_mb"] == 64
+
+
 @pytest.mark.parametrize("content_type", ["text/x-python", "text/plain", "application/octet-stream"])
 def test_raw_body_is_run_as_the_script(server, content_type):
     response = server.post("/run-file/", data=HELLO.encode(), headers={"Content-Type": content_type})

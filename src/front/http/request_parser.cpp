@@ -18,7 +18,7 @@ namespace
 using nlohmann::json;
 
 constexpr std::string_view knownLimits =
-    "wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes";
+    "wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes, disk_mb";
 
 std::string joined(const std::vector<std::string>& items)
 {
@@ -90,7 +90,7 @@ std::optional<HttpError> readLimits(const json& value, core::LimitRequest& limit
                           ".");
     }
     const std::array<
-        std::pair<std::string_view, std::optional<std::uint64_t> core::LimitRequest::*>, 6>
+        std::pair<std::string_view, std::optional<std::uint64_t> core::LimitRequest::*>, 7>
         fields{{
             {"wall_time_s", &core::LimitRequest::wallTimeS},
             {"cpu_time_s", &core::LimitRequest::cpuTimeS},
@@ -98,6 +98,7 @@ std::optional<HttpError> readLimits(const json& value, core::LimitRequest& limit
             {"cpu_percent", &core::LimitRequest::cpuPercent},
             {"tasks", &core::LimitRequest::tasks},
             {"output_bytes", &core::LimitRequest::outputBytes},
+            {"disk_mb", &core::LimitRequest::diskMb},
         }};
     for (const auto& [key, item] : value.items())
     {

@@ -29,6 +29,7 @@ json limitsToJson(const core::Limits& limits)
         {"wall_time_s", limits.wallTimeS}, {"cpu_time_s", limits.cpuTimeS},
         {"memory_mb", limits.memoryMb},    {"cpu_percent", limits.cpuPercent},
         {"tasks", limits.tasks},           {"output_bytes", limits.outputBytes},
+        {"disk_mb", limits.diskMb},
     };
 }
 

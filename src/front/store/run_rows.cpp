@@ -120,6 +120,7 @@ void bindLimits(sqlite::Statement& statement, const Limits& limits)
     statement.bindInteger(":cpu_percent", limits.cpuPercent);
     statement.bindInteger(":tasks", limits.tasks);
     statement.bindInteger(":output_limit_bytes", toInteger(limits.outputBytes));
+    statement.bindInteger(":disk_mb", limits.diskMb);
 }
 
 std::uint32_t smallInteger(Row& row)
@@ -136,6 +137,7 @@ Limits readLimits(Row& row)
     limits.cpuPercent = smallInteger(row);
     limits.tasks = smallInteger(row);
     limits.outputBytes = toUnsigned(row.integer());
+    limits.diskMb = smallInteger(row);
     return limits;
 }
 

@@ -19,7 +19,7 @@ namespace pyrunner::core::rows
 {
 
 // Run's columns: readRun reads them in this order, bindRun binds each as :<column>.
-inline constexpr std::array<std::string_view, 21> runColumns{
+inline constexpr std::array<std::string_view, 22> runColumns{
     "id",
     "status",
     "exit_code",
@@ -41,12 +41,23 @@ inline constexpr std::array<std::string_view, 21> runColumns{
     "cpu_percent",
     "tasks",
     "output_limit_bytes",
+    "disk_mb",
 };
 
 // RunRequest's columns (run_id aside), likewise for readRequest and bindRequest.
-inline constexpr std::array<std::string_view, 11> requestColumns{
-    "code",      "stdin",       "args",  "environment",        "wait", "wall_time_s", "cpu_time_s",
-    "memory_mb", "cpu_percent", "tasks", "output_limit_bytes",
+inline constexpr std::array<std::string_view, 12> requestColumns{
+    "code",
+    "stdin",
+    "args",
+    "environment",
+    "wait",
+    "wall_time_s",
+    "cpu_time_s",
+    "memory_mb",
+    "cpu_percent",
+    "tasks",
+    "output_limit_bytes",
+    "disk_mb",
 };
 
 // "a, b, c": the columns' names.

@@ -5,6 +5,7 @@
 #include "front/store/sqlite.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <fcntl.h>
@@ -21,8 +22,8 @@ namespace
 
 using namespace rows;
 
-// Version 1 of the schema, written once into a new file: any change to it needs a new
-// RunStore::schemaVersion and a migration. Integers are SQLite's signed 64 bits, times
+// Version 1 of the schema, as pyrunner first wrote it; later versions are steps from it (see
+// migrations below), never edits to it. Integers are SQLite's signed 64 bits, times
 // microseconds since the epoch, an absent optional NULL. STRICT: a value of the wrong type
 // is refused, never converted.
 constexpr const char* schemaV1 = R"(
@@ -73,6 +74,17 @@ CREATE TABLE requests (
 ) STRICT;
 )";
 
+// Version 2: the limit disk_mb. Rows stored before it existed take 512, its built-in default,
+// so a run still queued across the upgrade starts with the space a new run gets by default.
+constexpr const char* schemaV1ToV2 = R"(
+ALTER TABLE runs ADD COLUMN disk_mb INTEGER NOT NULL DEFAULT 512;
+ALTER TABLE requests ADD COLUMN disk_mb INTEGER NOT NULL DEFAULT 512;
+)";
+
+// migrations[v] takes a file from version v to v + 1; a new file is version 0 and takes them
+// all, so that it ends up exactly like an old one brought up to date.
+constexpr std::array<const char*, RunStore::schemaVersion> migrations{schemaV1, schemaV1ToV2};
+
 // The runs isFinal() calls unfinished, in the words of the schema's partial indexes, which
 // the query planner uses only for a query that says the same (the tests check that these
 // names agree with toString()).
@@ -119,8 +131,9 @@ int userVersion(const sqlite::Database& db)
     return static_cast<int>(statement.integer(0));
 }
 
-// Creates the schema in a new file and refuses one a newer pyrunner wrote, before anything
-// in it is touched.
+// Creates the schema in a new file, brings an older one up to date, and refuses one a newer
+// pyrunner wrote, before anything in it is touched. One transaction: a crash leaves the file
+// at its old version with its old tables, never half migrated.
 void migrate(sqlite::Database& db)
 {
     sqlite::Transaction transaction(db);
@@ -132,9 +145,17 @@ void migrate(sqlite::Database& db)
                                  std::to_string(RunStore::schemaVersion) +
                                  "); refusing to open it");
     }
-    if (version == 0)
+    if (version < 0)
     {
-        db.execute(schemaV1);
+        throw std::runtime_error(db.file() + ": schema version " + std::to_string(version) +
+                                 " is not one pyrunner writes; refusing to open it");
+    }
+    for (auto step = static_cast<std::size_t>(version); step < migrations.size(); ++step)
+    {
+        db.execute(migrations.at(step));
+    }
+    if (version < RunStore::schemaVersion)
+    {
         db.execute("PRAGMA user_version = " + std::to_string(RunStore::schemaVersion));
     }
     transaction.commit();

@@ -71,8 +71,9 @@ class RunStore
     void erase(const std::string& id);
     std::size_t count() const;
 
-    // The schema this build writes; a file with a newer one is refused.
-    static constexpr int schemaVersion = 1;
+    // The schema this build writes; an older file is migrated on open, a newer one refused.
+    // 2: disk_mb.
+    static constexpr int schemaVersion = 2;
 
   private:
     // Every statement the store runs, prepared once the schema is there.

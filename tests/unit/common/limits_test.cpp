@@ -32,6 +32,7 @@ TEST(LimitPolicy, DefaultsAreTheSuggestedOnes)
     EXPECT_EQ(policy.defaults.cpuPercent, 100U);
     EXPECT_EQ(policy.defaults.tasks, 64U);
     EXPECT_EQ(policy.defaults.outputBytes, 1024U * 1024U);
+    EXPECT_EQ(policy.defaults.diskMb, 512U);
     EXPECT_TRUE(policy.cpuFollowsWall);
 }
 
@@ -44,6 +45,7 @@ TEST(LimitPolicy, MaximaScaleCpuPercentWithCpus)
     EXPECT_EQ(policy.maxima.cpuPercent, 400U);
     EXPECT_EQ(policy.maxima.tasks, 256U);
     EXPECT_EQ(policy.maxima.outputBytes, 16U * 1024U * 1024U);
+    EXPECT_EQ(policy.maxima.diskMb, 4096U);
 }
 
 TEST(LimitPolicy, ZeroCpusCountsAsOne)
@@ -65,6 +67,7 @@ TEST(ResolveLimits, EveryRequestedFieldIsKept)
     request.cpuPercent = 250;
     request.tasks = 8;
     request.outputBytes = 4096;
+    request.diskMb = 64;
     const auto limits = resolved(request);
     EXPECT_EQ(limits.wallTimeS, 30U);
     EXPECT_EQ(limits.cpuTimeS, 20U);
@@ -72,6 +75,7 @@ TEST(ResolveLimits, EveryRequestedFieldIsKept)
     EXPECT_EQ(limits.cpuPercent, 250U);
     EXPECT_EQ(limits.tasks, 8U);
     EXPECT_EQ(limits.outputBytes, 4096U);
+    EXPECT_EQ(limits.diskMb, 64U);
 }
 
 TEST(ResolveLimits, CpuTimeFollowsARequestedWallTime)
@@ -115,9 +119,11 @@ TEST(ResolveLimits, MaximaThemselvesAreAllowed)
     request.cpuPercent = 400;
     request.tasks = 256;
     request.outputBytes = 16ULL * 1024 * 1024;
+    request.diskMb = 4096;
     const auto limits = resolved(request);
     EXPECT_EQ(limits.memoryMb, 2048U);
     EXPECT_EQ(limits.outputBytes, 16ULL * 1024 * 1024);
+    EXPECT_EQ(limits.diskMb, 4096U);
 }
 
 TEST(ResolveLimits, AboveTheMaximumIsRefusedNamingLimitAndMaximum)
@@ -134,6 +140,18 @@ TEST(ResolveLimits, ZeroIsRefused)
     EXPECT_EQ(refusal(request), "limits.tasks must be between 1 and 256.");
 }
 
+TEST(ResolveLimits, DiskSpaceDefaultsTo512AndStopsAt4096)
+{
+    EXPECT_EQ(resolved({}).diskMb, 512U);
+    LimitRequest request;
+    request.diskMb = 0;
+    EXPECT_EQ(refusal(request), "limits.disk_mb must be between 1 and 4096.");
+    request.diskMb = 4097;
+    EXPECT_EQ(refusal(request), "limits.disk_mb must be between 1 and 4096.");
+    request.diskMb = 4096;
+    EXPECT_EQ(resolved(request).diskMb, 4096U);
+}
+
 TEST(ResolveLimits, EachFieldNamesItself)
 {
     const std::pair<std::optional<std::uint64_t> LimitRequest::*, std::string> cases[] = {
@@ -143,6 +161,7 @@ TEST(ResolveLimits, EachFieldNamesItself)
         {&LimitRequest::cpuPercent, "limits.cpu_percent must be between 1 and 400."},
         {&LimitRequest::tasks, "limits.tasks must be between 1 and 256."},
         {&LimitRequest::outputBytes, "limits.output_bytes must be between 1 and 16777216."},
+        {&LimitRequest::diskMb, "limits.disk_mb must be between 1 and 4096."},
     };
     for (const auto& [member, message] : cases)
     {

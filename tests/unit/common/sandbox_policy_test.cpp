@@ -46,6 +46,9 @@ TEST(SandboxPolicy, RefusesEveryLimitAboveItsMaximumOrZero)
     EXPECT_TRUE(check(&Limits::cpuPercent, 101));
     EXPECT_TRUE(check(&Limits::tasks, 257));
     EXPECT_TRUE(check(&Limits::outputBytes, 16ULL * 1024 * 1024 + 1));
+    EXPECT_EQ(check(&Limits::diskMb, 4097), "limits.disk_mb must be between 1 and 4096.");
+    EXPECT_EQ(check(&Limits::diskMb, 0), "limits.disk_mb must be between 1 and 4096.");
+    EXPECT_EQ(check(&Limits::diskMb, 4096), std::nullopt);
 }
 
 TEST(SandboxPolicy, RefusesOversizedCodeStdinAndArguments)

@@ -80,6 +80,7 @@ memory_mb = 128
 cpu_percent = 50
 tasks = 32
 output_bytes = 65536
+disk_mb = 100
 
 [limits.max]
 wall_time_s = 300
@@ -88,6 +89,7 @@ memory_mb = 4096
 cpu_percent = 800
 tasks = 1024
 output_bytes = 67108864
+disk_mb = 8192
 )");
     EXPECT_EQ(config.server.listen, "[::1]:9000");
     EXPECT_EQ(config.server.stateDir, "/srv/pyrunner");
@@ -98,8 +100,8 @@ output_bytes = 67108864
     EXPECT_EQ(config.server.warmPool, 2U);
     EXPECT_EQ(config.server.retentionSeconds, 3600U);
     EXPECT_EQ(config.server.diskBudgetMb, 512U);
-    EXPECT_EQ(config.limits.defaults, (Limits{5, 4, 128, 50, 32, 65536}));
-    EXPECT_EQ(config.limits.maxima, (Limits{300, 200, 4096, 800, 1024, 67108864}));
+    EXPECT_EQ(config.limits.defaults, (Limits{5, 4, 128, 50, 32, 65536, 100}));
+    EXPECT_EQ(config.limits.maxima, (Limits{300, 200, 4096, 800, 1024, 67108864, 8192}));
 }
 
 TEST(ParseConfig, ReadsTheEnvironmentsSection)
@@ -178,9 +180,10 @@ TEST(ParseConfig, KeyOutsideAnySectionIsRefused)
 
 TEST(ParseConfig, UnknownLimitIsRefused)
 {
-    EXPECT_EQ(refusal("[limits.max]\nmemory = 5\n"),
-              "/etc/pyrunner/pyrunner.toml:2: unknown key limits.max.memory in [limits.max]; it "
-              "takes wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes.");
+    EXPECT_EQ(
+        refusal("[limits.max]\nmemory = 5\n"),
+        "/etc/pyrunner/pyrunner.toml:2: unknown key limits.max.memory in [limits.max]; it "
+        "takes wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes, disk_mb.");
     EXPECT_EQ(refusal("[limits.maximum]\n"),
               "/etc/pyrunner/pyrunner.toml:1: unknown key limits.maximum in [limits]; it takes "
               "default, max.");
@@ -215,9 +218,16 @@ TEST(ParseConfig, MaximaAreHeldWithinHardBounds)
     EXPECT_EQ(refusal("[limits.default]\ntasks = 0\n"),
               "/etc/pyrunner/pyrunner.toml:2: limits.default.tasks must be an integer from 1 to "
               "65536.");
+    EXPECT_EQ(refusal("[limits.max]\ndisk_mb = 65537\n"),
+              "/etc/pyrunner/pyrunner.toml:2: limits.max.disk_mb must be an integer from 1 to "
+              "65536.");
+    EXPECT_EQ(refusal("[limits.default]\ndisk_mb = 0\n"),
+              "/etc/pyrunner/pyrunner.toml:2: limits.default.disk_mb must be an integer from 1 to "
+              "65536.");
     const auto hard = hardLimitBounds();
     EXPECT_EQ(hard.wallTimeS, 86400U);
     EXPECT_EQ(hard.outputBytes, 1024ULL * 1024ULL * 1024ULL);
+    EXPECT_EQ(hard.diskMb, 65536U);
 }
 
 TEST(ParseConfig, DefaultAboveItsMaximumPointsAtTheDefault)
@@ -297,7 +307,7 @@ TEST(ShippedConfig, EveryExampleIsTheDefault)
         }
         text += line + "\n";
     }
-    EXPECT_EQ(examples, 26U);
+    EXPECT_EQ(examples, 28U);
     const auto shipped = parsed(text, 4);
     auto expected = defaultConfig(4);
     expected.server.store = expected.server.stateDir + "/front/runs.sqlite3";

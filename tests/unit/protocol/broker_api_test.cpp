@@ -16,6 +16,7 @@ TEST(BrokerWire, LimitsRoundTrip)
     limits.cpuPercent = 4;
     limits.tasks = 5;
     limits.outputBytes = 6;
+    limits.diskMb = 7;
     EXPECT_EQ(fromWire(toWire(limits)), limits);
 }
 

@@ -78,6 +78,7 @@ TEST(ParseRunJson, OnlyCodeTakesEveryDefault)
     EXPECT_TRUE(request.args.empty());
     EXPECT_EQ(request.environment, "default");
     EXPECT_EQ(request.limits, core::LimitPolicy::forCpus(2).defaults);
+    EXPECT_EQ(request.limits.diskMb, 512U);
     EXPECT_TRUE(request.wait);
 }
 
@@ -106,7 +107,7 @@ TEST(ParseRunJson, EveryFieldIsRead)
     const auto request = acceptedJson(R"({"code": "x", "stdin": "in\u0000put", "args": ["a", "b c"],
         "environment": "science", "wait": false,
         "limits": {"wall_time_s": 20, "memory_mb": 512, "cpu_percent": 200, "tasks": 8,
-                   "output_bytes": 100}})");
+                   "output_bytes": 100, "disk_mb": 64}})");
     EXPECT_EQ(request.stdinData, std::string("in\0put", 6));
     EXPECT_EQ(request.args, (std::vector<std::string>{"a", "b c"}));
     EXPECT_EQ(request.environment, "science");
@@ -117,6 +118,7 @@ TEST(ParseRunJson, EveryFieldIsRead)
     EXPECT_EQ(request.limits.cpuPercent, 200U);
     EXPECT_EQ(request.limits.tasks, 8U);
     EXPECT_EQ(request.limits.outputBytes, 100U);
+    EXPECT_EQ(request.limits.diskMb, 64U);
 }
 
 TEST(ParseRunJson, EmptyCodeIsAllowed)
@@ -173,7 +175,7 @@ TEST(ParseRunJson, DeepNestingIsRefused)
               (HttpError{400, "The request body nests deeper than 32 levels."}));
     EXPECT_EQ(refusedJson(nested(31)).message,
               "limits must be an object with any of: wall_time_s, cpu_time_s, memory_mb, "
-              "cpu_percent, tasks, output_bytes.");
+              "cpu_percent, tasks, output_bytes, disk_mb.");
     EXPECT_EQ(refusedJson(nested(32)).message, "The request body nests deeper than 32 levels.");
 }
 
@@ -221,9 +223,9 @@ TEST(ParseRunJson, AnArgumentTheKernelCannotExecIsRefused)
 
 TEST(ParseRunJson, UnknownLimitsAreNamed)
 {
-    EXPECT_EQ(refusedJson(R"({"code": "", "limits": {"disk_mb": 1}})").message,
-              "limits has no field \"disk_mb\"; the known ones are wall_time_s, cpu_time_s, "
-              "memory_mb, cpu_percent, tasks, output_bytes.");
+    EXPECT_EQ(refusedJson(R"({"code": "", "limits": {"swap_mb": 1}})").message,
+              "limits has no field \"swap_mb\"; the known ones are wall_time_s, cpu_time_s, "
+              "memory_mb, cpu_percent, tasks, output_bytes, disk_mb.");
 }
 
 TEST(ParseRunJson, LimitsMustBeWholeNumbers)
@@ -246,6 +248,10 @@ TEST(ParseRunJson, LimitsOutOfRangeNameTheMaximum)
               "limits.tasks must be between 1 and 256.");
     EXPECT_EQ(refusedJson(R"({"code": "", "limits": {"tasks": -3}})").message,
               "limits.tasks must be between 1 and 256.");
+    EXPECT_EQ(refusedJson(R"({"code": "", "limits": {"disk_mb": 0}})"),
+              (HttpError{400, "limits.disk_mb must be between 1 and 4096."}));
+    EXPECT_EQ(refusedJson(R"({"code": "", "limits": {"disk_mb": 4097}})"),
+              (HttpError{400, "limits.disk_mb must be between 1 and 4096."}));
     EXPECT_EQ(
         refusedJson(R"({"code": "", "limits": {"wall_time_s": 18446744073709551615}})").message,
         "limits.wall_time_s must be between 1 and 60.");
@@ -419,6 +425,7 @@ TEST(ParseRunFile, OptionsAreCheckedLikeTheJsonBody)
     check(R"({"environment": "nope"})",
           "Unknown environment \"nope\"; available: default, science.");
     check(R"({"limits": {"tasks": 1000}})", "limits.tasks must be between 1 and 256.");
+    check(R"({"limits": {"disk_mb": 4097}})", "limits.disk_mb must be between 1 and 4096.");
 }
 
 TEST(ParseRunFile, AMissingFilePartIsABadRequest)

@@ -38,6 +38,7 @@ core::RunView finishedRun()
     run.cpuTimeMs = 9.25;
     run.memoryPeakBytes = 8912896;
     run.limits.wallTimeS = 20;
+    run.limits.diskMb = 64;
     run.startedAt = at(1'000);
     run.finishedAt = at(2'500);
     run.error = "it broke";
@@ -66,7 +67,7 @@ TEST(RunToJson, EveryFieldIsPresentWithNullsBeforeTheEnd)
         "duration_ms": null, "cpu_time_ms": null, "memory_peak_bytes": null,
         "unit": "pyrunner-abc.service", "environment": "default",
         "limits": {"wall_time_s": 10, "cpu_time_s": 10, "memory_mb": 256, "cpu_percent": 100,
-                   "tasks": 64, "output_bytes": 1048576},
+                   "tasks": 64, "output_bytes": 1048576, "disk_mb": 512},
         "created_at": "1970-01-01T00:00:00.000Z", "started_at": null, "finished_at": null,
         "error": null})"));
 }
@@ -85,6 +86,7 @@ TEST(RunToJson, AFinishedRunFillsEveryField)
     EXPECT_EQ(body["cpu_time_ms"], 9.25);
     EXPECT_EQ(body["memory_peak_bytes"], 8912896);
     EXPECT_EQ(body["limits"]["wall_time_s"], 20);
+    EXPECT_EQ(body["limits"]["disk_mb"], 64);
     EXPECT_EQ(body["started_at"], "1970-01-01T00:00:01.000Z");
     EXPECT_EQ(body["finished_at"], "1970-01-01T00:00:02.500Z");
     EXPECT_EQ(body["error"], "it broke");

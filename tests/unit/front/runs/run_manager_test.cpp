@@ -256,6 +256,28 @@ TEST_F(RunManagerTest, RecoveryFollowsRunningRunsAndStartsThoseThatNeverRan)
     EXPECT_EQ(sandbox_.runs.at(queued).first.code, "print(1)");
 }
 
+// Not in submit(): a run of a disk_mb other than the default is never handed a warm unit.
+TEST_F(RunManagerTest, ARunsDiskSpaceReachesTheSandboxAlsoAfterARestart)
+{
+    auto& first = manager(1, 1);
+    const auto running = submit();
+    started(running);
+    RunRequest request;
+    request.code = "print(2)";
+    request.limits.diskMb = 64;
+    const auto queued = std::get<Submitted>(first.submit(request, {})).view.run.id;
+    EXPECT_EQ(first.find(queued)->run.limits.diskMb, 64U);
+    sandbox_.neverStarted.insert(queued);
+
+    auto& m = restart(1, 1);
+    recover();
+    exitWith(running, 0);
+
+    ASSERT_EQ(sandbox_.started, std::vector<std::string>{queued});
+    EXPECT_EQ(sandbox_.runs.at(queued).first.limits.diskMb, 64U);
+    EXPECT_EQ(m.find(queued)->run.limits.diskMb, 64U);
+}
+
 TEST_F(RunManagerTest, ARunThatStartedButLeftNoTraceIsAnError)
 {
     manager(1, 1);

@@ -79,7 +79,8 @@ Run everyFieldSet()
                         .memoryMb = 13,
                         .cpuPercent = 14,
                         .tasks = 15,
-                        .outputBytes = (1ULL << 63U) + 16};
+                        .outputBytes = (1ULL << 63U) + 16,
+                        .diskMb = 17};
     run.createdAt = at(1'700'000'000'000'001);
     run.startedAt = at(1'700'000'000'000'002);
     run.finishedAt = at(1'700'000'000'000'003);
@@ -99,7 +100,8 @@ RunRequest everyRequestFieldSet()
                             .memoryMb = 23,
                             .cpuPercent = 24,
                             .tasks = 25,
-                            .outputBytes = 26};
+                            .outputBytes = 26,
+                            .diskMb = 27};
     request.wait = false;
     return request;
 }
@@ -145,6 +147,64 @@ std::vector<std::string> idsOf(const std::vector<StoredRun>& runs)
     return ids;
 }
 
+// Version 1 of the schema, as the first pyrunner wrote it, to test migrations from it.
+constexpr const char* schemaV1 = R"(
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY NOT NULL,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    signal TEXT,
+    stdout_truncated INTEGER NOT NULL,
+    stderr_truncated INTEGER NOT NULL,
+    duration_ms REAL,
+    cpu_time_ms REAL,
+    memory_peak_bytes INTEGER,
+    unit TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    error TEXT,
+    wall_time_s INTEGER NOT NULL,
+    cpu_time_s INTEGER NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    cpu_percent INTEGER NOT NULL,
+    tasks INTEGER NOT NULL,
+    output_limit_bytes INTEGER NOT NULL,
+    output_bytes INTEGER NOT NULL DEFAULT 0,
+    CHECK (status IN ('queued', 'running') OR finished_at IS NOT NULL)
+) STRICT;
+CREATE INDEX runs_unfinished ON runs (created_at) WHERE status IN ('queued', 'running');
+CREATE INDEX runs_finished ON runs (finished_at) WHERE status NOT IN ('queued', 'running');
+CREATE TABLE requests (
+    run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    code BLOB NOT NULL,
+    stdin BLOB NOT NULL,
+    args BLOB NOT NULL,
+    environment TEXT NOT NULL,
+    wait INTEGER NOT NULL,
+    wall_time_s INTEGER NOT NULL,
+    cpu_time_s INTEGER NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    cpu_percent INTEGER NOT NULL,
+    tasks INTEGER NOT NULL,
+    output_limit_bytes INTEGER NOT NULL
+) STRICT;
+)";
+
+// A queued run and its request as version 1 stored them.
+constexpr const char* versionOneRows = R"(
+INSERT INTO runs (id, status, stdout_truncated, stderr_truncated, unit, environment,
+                  created_at, wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks,
+                  output_limit_bytes)
+VALUES ('0123456789abcdef0123456789abcdef', 'queued', 0, 0, 'pyrunner-0123.service',
+        'default', 1, 11, 12, 13, 14, 15, 16);
+INSERT INTO requests (run_id, code, stdin, args, environment, wait, wall_time_s, cpu_time_s,
+                      memory_mb, cpu_percent, tasks, output_limit_bytes)
+VALUES ('0123456789abcdef0123456789abcdef', CAST('print(1)' AS BLOB), X'', X'', 'default',
+        1, 21, 22, 23, 24, 25, 26);
+)";
+
 class RunStoreTest : public testing::Test
 {
   protected:
@@ -166,6 +226,15 @@ class RunStoreTest : public testing::Test
         return store_.emplace(file());
     }
     void close() { store_.reset(); }
+
+    // A file as a version 1 pyrunner left it, with `schema` in it.
+    void writeVersionOne(const char* schema) const
+    {
+        std::ofstream(file()).flush();
+        sqlite::Database db(file());
+        db.execute(schema);
+        db.execute("PRAGMA user_version = 1");
+    }
 
     // Asks the file directly, beside the store, what the store does not tell.
     std::int64_t queryInteger(const std::string& sql) const
@@ -498,7 +567,7 @@ TEST_F(RunStoreTest, TheFileIsTheOwnersAloneWhateverItsModeWas)
     EXPECT_EQ(fs::status(wal).permissions(), ownerOnly);
 }
 
-TEST_F(RunStoreTest, UsesAWriteAheadLogAndSchemaVersionOne)
+TEST_F(RunStoreTest, UsesAWriteAheadLogAndTheCurrentSchemaVersion)
 {
     open();
     const sqlite::Database db(file());
@@ -506,6 +575,59 @@ TEST_F(RunStoreTest, UsesAWriteAheadLogAndSchemaVersionOne)
     ASSERT_TRUE(mode.step());
     EXPECT_EQ(mode.text(0), "wal");
     EXPECT_EQ(queryInteger("PRAGMA user_version"), RunStore::schemaVersion);
+}
+
+TEST_F(RunStoreTest, AVersionOneFileIsMigratedWithTheDefaultDiskSpace)
+{
+    writeVersionOne(schemaV1);
+    {
+        sqlite::Database db(file());
+        db.execute(versionOneRows);
+    }
+    auto& store = open();
+    EXPECT_EQ(queryInteger("PRAGMA user_version"), 2);
+    const auto run = store.find("0123456789abcdef0123456789abcdef");
+    ASSERT_TRUE(run);
+    EXPECT_EQ(run->limits, (Limits{.wallTimeS = 11,
+                                   .cpuTimeS = 12,
+                                   .memoryMb = 13,
+                                   .cpuPercent = 14,
+                                   .tasks = 15,
+                                   .outputBytes = 16,
+                                   .diskMb = 512}));
+    const auto unfinished = store.unfinished();
+    ASSERT_EQ(unfinished.size(), 1U);
+    ASSERT_TRUE(unfinished.front().request);
+    EXPECT_EQ(unfinished.front().request->code, "print(1)");
+    EXPECT_EQ(unfinished.front().request->limits, (Limits{.wallTimeS = 21,
+                                                          .cpuTimeS = 22,
+                                                          .memoryMb = 23,
+                                                          .cpuPercent = 24,
+                                                          .tasks = 25,
+                                                          .outputBytes = 26,
+                                                          .diskMb = 512}));
+
+    // The new column is an ordinary one from then on.
+    auto updated = *run;
+    updated.limits.diskMb = 64;
+    store.update(updated);
+    EXPECT_EQ(store.find(updated.id)->limits.diskMb, 64U);
+    auto second = queuedRun("fedcba9876543210fedcba9876543210", 5);
+    second.limits.diskMb = 4096;
+    store.insert(second, everyRequestFieldSet());
+    EXPECT_EQ(store.find(second.id)->limits.diskMb, 4096U);
+    close();
+    EXPECT_EQ(open().count(), 2U);
+}
+
+TEST_F(RunStoreTest, AMigrationThatFailsLeavesVersionOneAsItWas)
+{
+    // Without its requests table the second step of the migration fails after the first has
+    // altered runs: the whole of it must be undone.
+    writeVersionOne("CREATE TABLE runs (id TEXT PRIMARY KEY NOT NULL) STRICT;");
+    EXPECT_THROW(open(), std::runtime_error);
+    EXPECT_EQ(queryInteger("PRAGMA user_version"), 1);
+    EXPECT_EQ(queryInteger("SELECT COUNT(*) FROM pragma_table_info('runs')"), 1);
 }
 
 TEST_F(RunStoreTest, ANewerSchemaIsRefusedNamingTheFile)
