@@ -312,10 +312,11 @@ TEST(RunUnit, WritesOnlyToOneSpaceOfDiskMbThatSystemdMountsForIt)
     const auto relative = space.substr(std::string("/run/").size());
     EXPECT_EQ(get<StringList>(unit, "RuntimeDirectory"),
               (StringList{relative + "/tmp", relative + "/var-tmp", relative + "/shm",
-                          relative + "/home"}));
+                          relative + "/home", relative + "/userdb"}));
     EXPECT_EQ(get<std::uint32_t>(unit, "RuntimeDirectoryMode"), 0700U);
-    for (const auto& [from, to] : {std::pair{"/tmp", "/tmp"}, std::pair{"/var-tmp", "/var/tmp"},
-                                   std::pair{"/shm", "/dev/shm"}})
+    for (const auto& [from, to] :
+         {std::pair{"/tmp", "/tmp"}, std::pair{"/var-tmp", "/var/tmp"},
+          std::pair{"/shm", "/dev/shm"}, std::pair{"/userdb", "/run/userdb"}})
     {
         EXPECT_TRUE(hasEntry(unit, "BindPaths", BindMount{space + from, to, false, 0})) << to;
     }
