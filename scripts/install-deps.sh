@@ -23,6 +23,9 @@ PACKAGES=(
     # the shipped "datascience" environment, and building operators' and per-run environments
     python3-numpy python3-pandas python3-matplotlib
     python3-venv python3-pip python3-setuptools python3-wheel
+    # CPython's own test suite, run bare and through pyrunner by the yardstick
+    # (tests/integration/test_yardstick.py)
+    libpython3.11-testsuite
     # the .deb and .rpm (packaging/build) and their test in a clean root (packaging/test)
     git debhelper rpm lintian debootstrap
 )
