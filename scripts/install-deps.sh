@@ -10,6 +10,8 @@ PACKAGES=(
     libsdbus-c++-dev libsdbus-c++-bin libpistache-dev nlohmann-json3-dev libsystemd-dev libgmime-3.0-dev
     libcli11-dev libsqlite3-dev libtomlplusplus-dev
     libcli11-dev libsqlite3-dev libssl-dev
+    # the reaper's seccomp filter, which lets the id calls that change nothing through
+    libseccomp-dev
     # unit tests and source checks
     libgtest-dev libgmock-dev googletest clang-format clang-tidy
     # the fuzz targets: clang++ and its runtimes for -fsanitize=fuzzer,address,undefined

@@ -14,6 +14,13 @@
 // pwd.getpwuid(os.getuid()) and the like find a user record (nss-systemd's drop-in format) in
 // the run's own userdb directory, which the unit binds at /run/userdb and its nsswitch.conf
 // names. Best effort: a run whose records could not be written still runs.
+//
+// Last, in the interpreter's process, it lets through the id calls that change nothing
+// (src/helpers/noop_id_calls.hpp): the unit's system call filter refuses all of @privileged,
+// setuid(getuid()) and posix_spawn's POSIX_SPAWN_RESETIDS among them. Best effort as well: a
+// run without that filter sees those calls fail with EPERM, as the unit's filter says.
+
+#include "helpers/noop_id_calls.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -165,6 +172,7 @@ int main(int argc, char** argv)
         {
             ::_exit(killedBase + SIGKILL);
         }
+        pyrunner::helpers::passNoOpIdCalls();
         ::execv(argv[1], argv + 1);
         std::perror(argv[1]);
         ::_exit(notExecutable);

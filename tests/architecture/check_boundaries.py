@@ -31,14 +31,14 @@ ALLOWED = {
 
 # Shared libraries a program must not name in its dynamic section (readelf -d): those it
 # has no business calling. The reaper is every run's main process and needs the C library
-# alone.
+# and libseccomp alone.
 FORBIDDEN_LIBRARIES = {
     "pyrunnerd": [],
     "pyrunner-broker": ["libsqlite3", "libpistache", "libgmime"],
     "pyrunner-unit-stats": ["libsdbus-c++", "libsqlite3", "libtomlplusplus",
                             "libcrypto", "libpistache", "libgmime"],
 }
-REAPER_LIBRARIES = re.compile(r"^(libc\.so|libm\.so|ld-linux)")
+REAPER_LIBRARIES = re.compile(r"^(libc\.so|libm\.so|libseccomp\.so|ld-linux)")
 # A sanitizer build's runtimes, which the instrumentation brings, not the program's code.
 SANITIZER_RUNTIMES = re.compile(r"^lib(asan|ubsan|lsan|tsan)\.so")
 
@@ -82,7 +82,7 @@ def library_crossings(programs):
         if name == "pyrunner-reaper":
             extra = [library for library in needed if not REAPER_LIBRARIES.match(library)]
             if extra:
-                problems.append(f"{name} needs {', '.join(extra)}: it must need the C library alone")
+                problems.append(f"{name} needs {', '.join(extra)}: it must need the C library and libseccomp alone")
             continue
         for library in needed:
             if any(library.startswith(forbidden) for forbidden in FORBIDDEN_LIBRARIES[name]):
