@@ -21,7 +21,10 @@ SCRIPTS = {
     "out-of-memory": ("b = bytearray(400 * 1024 * 1024)\nprint('survived')\n", {"memory_mb": 64}),
     "wall-time": ("import time\ntime.sleep(30)\n", {"wall_time_s": 1}),
     "cpu-time": ("while True:\n    pass\n", {"cpu_time_s": 1, "wall_time_s": 5}),
-    "output-limit": ("print('x' * 5000)\n", {"output_bytes": 1000}),
+    # It waits once past the cap, so that the broker's kill, not its own exit, ends it on
+    # both paths (a script that ends first keeps its exit code: docs/api.md).
+    "output-limit": ("import time\nprint('x' * 5000, flush=True)\ntime.sleep(20)\n",
+                     {"output_bytes": 1000, "wall_time_s": 30}),
     "output-flood": ("import sys\nwhile True:\n    sys.stdout.write('z' * 65536)\n",
                      {"output_bytes": 1000, "wall_time_s": 30}),
     "identity-and-space": (
