@@ -56,6 +56,7 @@ std::optional<Refusal> BrokerRuns::start(core::SandboxRun run)
         try
         {
             files_.fillCode(id, admitted.code);
+            files_.writeOutputCap(id, admitted.limits.outputBytes);
         }
         catch (const std::exception& e)
         {
@@ -87,6 +88,7 @@ std::optional<Refusal> BrokerRuns::createFiles(core::SandboxRun& run)
         run.outputDir = files_.create(run.id, settings_.frontGid);
         files_.writeCode(run.id, run.code);
         files_.writePrivate(run.id, core::RunFiles::stdinName, run.stdinData);
+        files_.writeOutputCap(run.id, run.limits.outputBytes);
     }
     catch (const std::exception& e)
     {
@@ -161,7 +163,8 @@ std::variant<std::string, Refusal> BrokerRuns::follow(const std::string& id)
     {
         return "following";
     }
-    if (sandbox_.follow(id, callbacksFor(id), files_.openHandover(id)))
+    if (sandbox_.follow(id, callbacksFor(id), files_.openHandover(id), files_.path(id),
+                        files_.outputCap(id)))
     {
         registry_.followed(id);
         return "following";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -157,6 +158,26 @@ void RunFiles::writePrivate(const std::string& runId, const char* name,
 {
     constexpr mode_t privateFileMode = 0600;
     writeNew(openRunDir(runId), runId, name, data, privateFileMode);
+}
+
+void RunFiles::writeOutputCap(const std::string& runId, std::uint64_t bytes) const
+{
+    writePrivate(runId, outputCapName, std::to_string(bytes));
+}
+
+std::optional<std::uint64_t> RunFiles::outputCap(const std::string& runId) const
+{
+    // Twenty digits hold any 64-bit number: a longer file is not one this broker wrote.
+    constexpr std::uint64_t longest = 20;
+    const auto record = read(runId, outputCapName, longest);
+    std::uint64_t bytes = 0;
+    const auto* end = record.data.data() + record.data.size();
+    const auto [at, error] = std::from_chars(record.data.data(), end, bytes);
+    if (record.data.empty() || record.overLimit || error != std::errc() || at != end)
+    {
+        return std::nullopt;
+    }
+    return bytes;
 }
 
 void RunFiles::writeCode(const std::string& runId, const std::string& code) const

@@ -5,6 +5,7 @@
 #include "common/unit_end.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 
@@ -30,6 +31,10 @@ class RunFiles
     // opens as root.
     static constexpr const char* codeName = "main.py";
     static constexpr const char* stdinName = "stdin";
+    // The run's output cap in bytes, root-only, written when the run starts: a broker that
+    // follows the run after a restart holds it to the cap again from this record, which the
+    // run cannot touch.
+    static constexpr const char* outputCapName = "output-cap";
     // The FIFO the broker hands a warm unit its run through (not the unit's stdin).
     static constexpr const char* handoverName = "handover";
     // The FIFO a warm unit's bootstrap opens and closes once it waits for its run.
@@ -62,6 +67,10 @@ class RunFiles
     // has had it bound in since it started: the same file, so that the run finds its script
     // where a cold run does. Throws std::system_error.
     void fillCode(const std::string& runId, const std::string& code) const;
+    // Records the run's output cap (outputCapName); throws std::system_error.
+    void writeOutputCap(const std::string& runId, std::uint64_t bytes) const;
+    // The output cap writeOutputCap() recorded, if it did.
+    std::optional<std::uint64_t> outputCap(const std::string& runId) const;
     // Puts the stop record the broker read from the unit's cgroup while the unit was stopping
     // in place (readable by the front, whole or not at all), unless the unit's helper has
     // written its own already. Throws std::system_error.

@@ -100,6 +100,47 @@ def test_runs_survive_the_broker_restarting(server_factory, machine, broker_star
     assert server.get("/healthz").status_code == 200
 
 
+# Past the cap while no broker watches, then waiting: only a broker that follows it again
+# and finds its output past the cap ends it (by SIGKILL) before its sleep is over.
+PASSED_WHILE_AWAY = "import sys, time\ntime.sleep(2)\nsys.stdout.write('a' * 5000)\nsys.stdout.flush()\ntime.sleep(40)\n"
+# Under the cap until long after the broker is back, then flooding: held to the cap by the
+# restarted broker's watch, not by LimitFSIZE= (where Python, ignoring SIGXFSZ, gets EFBIG).
+FLOODS_AFTER = ("import sys, time\ntime.sleep(2)\nsys.stdout.write('c' * 500)\nsys.stdout.flush()\n"
+                "time.sleep(14)\nwhile True:\n    sys.stdout.write('c' * 65536)\n")
+
+
+def stdout_size(machine, run_id):
+    return int(machine.run("stat", "-c", "%s", f"{STATE_DIR}/runs/{run_id}/stdout").stdout)
+
+
+def test_a_restarted_broker_holds_runs_to_their_output_cap_again(server_factory, machine,
+                                                                 broker_starter):
+    server = server_factory()
+    limits = {"output_bytes": 1000, "wall_time_s": 50}
+    away = server.submit(PASSED_WHILE_AWAY, limits=limits)["id"]
+    after = server.submit(FLOODS_AFTER, limits={**limits, "disk_mb": 64})["id"]
+    server.wait_until_running(away)
+    server.wait_until_running(after)
+
+    machine.run("systemctl", "kill", "--signal=SIGKILL", BROKER_UNIT, check=False)
+    machine.run("systemctl", "stop", BROKER_UNIT, check=False)
+    try:
+        deadline = time.monotonic() + 20
+        while stdout_size(machine, away) <= 1000:
+            assert time.monotonic() < deadline, "the run never wrote past its cap"
+            time.sleep(0.2)
+    finally:
+        broker_starter()
+    assert stdout_size(machine, after) == 500, "the flood began before the broker was back"
+
+    for run_id in (away, after):
+        final = server.wait_until_final(run_id, timeout_s=40)
+        assert final["status"] == "output_limit_exceeded", final
+        assert final["signal"] == "SIGKILL", final
+        assert final["stdout_truncated"], final
+        assert stdout_size(machine, run_id) == 1001
+
+
 def test_runs_survive_systemd_reloading_and_reexecuting(server, machine):
     runs = {f"reload-{i}": server.submit(slow(f"reload-{i}", seconds=4))["id"] for i in range(2)}
     server.wait_until_running(runs["reload-0"])

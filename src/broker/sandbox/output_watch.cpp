@@ -55,8 +55,21 @@ void OutputWatch::watch(const std::string& key, const std::string& outputDir,
         }
         keyOf_[stream.watch] = key;
     }
+    // Written while no one watched: no event will tell of it.
+    for (const auto& stream : watched.streams)
+    {
+        if (stream.file && checkStream(watched, stream))
+        {
+            watched.passed = true;
+        }
+    }
+    const bool passed = watched.passed;
     watched_.insert_or_assign(key, std::move(watched));
     arm();
+    if (passed)
+    {
+        onPassed_(key);
+    }
 }
 
 void OutputWatch::unwatch(const std::string& key)

@@ -17,7 +17,7 @@ namespace pyrunner::systemd
 // broker follows both files with inotify, on the bus thread, and when one passes the cap,
 // says so once (the caller ends the run) and cuts it back to the cap and one byte, which is
 // how the server tells "past the cap" from "exactly at it". A run whose broker is away is
-// bounded by LimitFSIZE= (its disk_mb) until the broker is back and the run has ended.
+// bounded by LimitFSIZE= (its disk_mb) until a broker follows it again and watches anew.
 class OutputWatch
 {
   public:
@@ -33,8 +33,9 @@ class OutputWatch
     OutputWatch& operator=(OutputWatch&&) = delete;
 
     // Follows the files `stdout` and `stderr` of `outputDir`, a run directory the broker made
-    // (nothing in it is the run's to name), against `capBytes`. A file that cannot be opened
-    // is left to LimitFSIZE= and logged.
+    // (nothing in it is the run's to name), against `capBytes`. A file already past the cap
+    // (a run followed again after a restart) is cut back and said at once, before this
+    // returns. A file that cannot be opened is left to LimitFSIZE= and logged.
     void watch(const std::string& key, const std::string& outputDir, std::uint64_t capBytes);
     // Stops following the run, cutting back what it wrote past the cap meanwhile. Harmless
     // for a key that is not watched.

@@ -9,6 +9,7 @@
 #include "common/sandbox.hpp"
 #include "daemon/bus_thread.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -85,9 +86,11 @@ class SystemdSandbox
     // A warm unit's `handover` FIFO is held until the unit has ended, as for one started
     // here: every process systemd starts for it opens the FIFO as its stdin. Where systemd is
     // re-executing, the unit is looked up once it is back, and followed (true) meanwhile.
+    // `outputDir` and `outputBytes` (when the run's record of it was found) hold its stdout
+    // and stderr to the cap again, as start() did.
     // Throws sdbus::Error where systemd can tell nothing of the unit: it may be running.
-    bool follow(const std::string& runId, core::SandboxCallbacks callbacks,
-                core::UniqueFd handover);
+    bool follow(const std::string& runId, core::SandboxCallbacks callbacks, core::UniqueFd handover,
+                const std::string& outputDir, std::optional<std::uint64_t> outputBytes);
     // On the bus thread: the ids of the run units systemd has loaded.
     std::vector<std::string> loadedRuns();
     bool reachable() const { return bus_->alive(); }
@@ -123,6 +126,9 @@ class SystemdSandbox
     void onWallTimeout(const std::string& path);
     // A unit that an earlier broker started, found loaded.
     void followLoaded(const std::string& path);
+    // A run followed after a restart: its stdout and stderr held to `outputBytes` again.
+    void watchOutputAgain(const std::string& path, const std::string& outputDir,
+                          std::optional<std::uint64_t> outputBytes);
     // A unit that follow() could not look up: systemd is back.
     void lookUpAgain(const std::string& path);
     // The unit has started: keeps its ControlGroup in its tracker (left empty when it is gone)

@@ -1,5 +1,6 @@
 #include "broker/sandbox/bus_path.hpp"
 #include "broker/sandbox/manager_calls.hpp"
+#include "broker/sandbox/output_watch.hpp"
 #include "broker/sandbox/systemd_sandbox.hpp"
 #include "common/run_id.hpp"
 #include "daemon/journal.hpp"
@@ -15,7 +16,8 @@ namespace pyrunner::systemd
 {
 
 bool SystemdSandbox::follow(const std::string& runId, core::SandboxCallbacks callbacks,
-                            core::UniqueFd handover)
+                            core::UniqueFd handover, const std::string& outputDir,
+                            std::optional<std::uint64_t> outputBytes)
 {
     const auto name = core::unitNameFor(runId);
     const bool warm = static_cast<bool>(handover);
@@ -34,14 +36,27 @@ bool SystemdSandbox::follow(const std::string& runId, core::SandboxCallbacks cal
                    "pyrunner-broker: systemd is away; " + name + " is looked up once it is back");
         track(unitObjectPath(name), UnitTracker::awaitingLookUp(name, warm), std::move(callbacks),
               std::move(handover));
+        watchOutputAgain(unitObjectPath(name), outputDir, outputBytes);
         return true;
     case UnitLookup::Kind::loaded:
         break;
     }
     track(lookup.path, UnitTracker::followed(name, warm), std::move(callbacks),
           std::move(handover));
+    // Before the unit's state is read: a unit found ended is answered, and unwatched, there.
+    watchOutputAgain(lookup.path, outputDir, outputBytes);
     followLoaded(lookup.path);
     return true;
+}
+
+void SystemdSandbox::watchOutputAgain(const std::string& path, const std::string& outputDir,
+                                      std::optional<std::uint64_t> outputBytes)
+{
+    // None recorded: a warm unit not yet given its run, watched at its handover as ever.
+    if (outputBytes)
+    {
+        outputWatch_->watch(path, outputDir, *outputBytes);
+    }
 }
 
 void SystemdSandbox::followLoaded(const std::string& path)
