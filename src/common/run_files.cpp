@@ -145,8 +145,9 @@ void RunFiles::remove(const std::string& runId) const
     {
         return;
     }
-    for (const char* name : {stdoutName, stderrName, cgroupStatsName, cgroupStatsPartialName,
-                             cgroupStatsBrokerName, codeName, stdinName, handoverName, readyName})
+    for (const char* name :
+         {stdoutName, stderrName, cgroupStatsName, cgroupStatsPartialName, cgroupStatsBrokerName,
+          codeName, stdinName, handoverName, readyName, outputCapName})
     {
         ::unlinkat(dir.get(), name, 0);
     }

@@ -56,10 +56,12 @@ TEST_F(StateDir, TakesNoOutputCapFromARecordItCouldNotHaveWritten)
     files.create(runId, ::getgid());
     files.writePrivate(runId, RunFiles::outputCapName, "1024 ");
     EXPECT_EQ(files.outputCap(runId), std::nullopt);
-    const std::string other = "fedcba9876543210fedcba9876543210";
-    files.create(other, ::getgid());
-    files.writePrivate(other, RunFiles::outputCapName, "184467440737095516150");
-    EXPECT_EQ(files.outputCap(other), std::nullopt);
+    // Removed with the run, so that the id can be started anew.
+    files.remove(runId);
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(dir) / "runs" / runId));
+    files.create(runId, ::getgid());
+    files.writePrivate(runId, RunFiles::outputCapName, "184467440737095516150");
+    EXPECT_EQ(files.outputCap(runId), std::nullopt);
 }
 
 } // namespace
