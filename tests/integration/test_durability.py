@@ -215,7 +215,7 @@ def test_stray_run_units_are_stopped_at_start_up(server_factory, machine):
     assert f"stopped {stray}" in machine.journal("-u", server.unit)
 
 
-def test_finished_runs_expire(server_factory):
+def test_finished_runs_expire(server_factory, machine):
     server = server_factory(extra_args=("--retention-seconds", "2"))
     run_id = server.run("print('soon gone')")["id"]
 
@@ -227,6 +227,11 @@ def test_finished_runs_expire(server_factory):
     gone = server.get(f"/runs/{run_id}")
     assert gone.status_code == 404, describe(gone)
     assert server.get(f"/runs/{run_id}/stdout").status_code == 404
+    # Every file the broker kept for it goes with it, its directory too.
+    directory = f"{STATE_DIR}/runs/{run_id}"
+    while machine.run("test", "-e", directory, check=False).returncode == 0:
+        assert time.monotonic() < deadline, f"{directory} outlived its run"
+        time.sleep(0.5)
 
 
 def test_the_oldest_runs_go_when_the_disk_budget_is_spent(server_factory):
