@@ -1,10 +1,9 @@
 #include "common/run_files.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <unistd.h>
 
@@ -19,23 +18,10 @@ const std::string runId = "0123456789abcdef0123456789abcdef";
 class StateDir : public ::testing::Test
 {
   protected:
-    StateDir()
-    {
-        std::string pattern = (std::filesystem::temp_directory_path() / "run-files-XXXXXX");
-        if (::mkdtemp(pattern.data()) == nullptr)
-        {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        dir = pattern;
-        RunFiles::createLayout(dir, ::getuid(), ::getgid());
-    }
-    ~StateDir() override { std::filesystem::remove_all(dir); }
-    StateDir(const StateDir&) = delete;
-    StateDir& operator=(const StateDir&) = delete;
-    StateDir(StateDir&&) = delete;
-    StateDir& operator=(StateDir&&) = delete;
+    StateDir() { RunFiles::createLayout(dir, ::getuid(), ::getgid()); }
 
-    std::string dir;
+    const test::TempDir made{"run-files"};
+    const std::string dir = made.path();
 };
 
 TEST_F(StateDir, KeepsTheOutputCapForABrokerThatFollowsTheRunAgain)

@@ -1,11 +1,11 @@
 #include "broker/sandbox/oom_watch.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -34,21 +34,6 @@ TEST(OomEventLine, NamesTheEventfdThenTheOomControlFile)
 class FakeHierarchy : public ::testing::Test
 {
   protected:
-    FakeHierarchy()
-    {
-        std::string pattern = (std::filesystem::temp_directory_path() / "oom-watch-XXXXXX");
-        if (::mkdtemp(pattern.data()) == nullptr)
-        {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        tree = pattern;
-    }
-    ~FakeHierarchy() override { std::filesystem::remove_all(tree); }
-    FakeHierarchy(const FakeHierarchy&) = delete;
-    FakeHierarchy& operator=(const FakeHierarchy&) = delete;
-    FakeHierarchy(FakeHierarchy&&) = delete;
-    FakeHierarchy& operator=(FakeHierarchy&&) = delete;
-
     // A cgroup directory; `removed` makes its memory.oom_control unreadable, as the kernel's
     // are once the cgroup is gone.
     void makeCgroup(const std::string& path, bool removed = false)
@@ -95,7 +80,8 @@ class FakeHierarchy : public ::testing::Test
         return reports;
     }
 
-    std::filesystem::path tree;
+    const test::TempDir made{"oom-watch"};
+    const std::filesystem::path& tree = made.path();
     std::mutex reportsMutex;
     std::condition_variable reportsChanged;
     Names reports;
