@@ -30,6 +30,9 @@ PACKAGES=(
     libpython3.11-testsuite
     # the .deb and .rpm (packaging/build) and their test in a clean root (packaging/test)
     git debhelper rpm lintian debootstrap
+    # the VM test host (scripts/lib/vm.sh): a Debian root booted with its own kernel under
+    # emulation, driven over ssh
+    qemu-system-x86 openssh-client
 )
 
 missing_packages() {

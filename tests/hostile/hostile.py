@@ -12,6 +12,8 @@ PROGRAMS = Path(__file__).parent / "programs"
 # systemd's DynamicUser= range (61184-65519): every run's processes and files carry one.
 DYNAMIC_UID_MIN, DYNAMIC_UID_MAX = 61184, 65519
 CLEAN_TIMEOUT_S = 10
+# The package's own services, which are no run's.
+INSTALLED_UNITS = {"pyrunner.service", "pyrunner-broker.service"}
 POLL_S = 0.2
 
 # One round trip into the machine: run units, processes, files of dynamic users in the
@@ -67,7 +69,8 @@ def leftovers(machine, server):
     """What runs left in the machine: run units, processes of dynamic users, their files, and
     mount points their units made in the host's /dev."""
     units, processes, files = machine.run("sh", "-c", _STATE_SCRIPT).stdout.split("@@\n")
-    idle = idle_warm_units(units, server)
+    # The installed services (on the VM) share the runs' prefix and have private /tmp too.
+    idle = idle_warm_units(units, server) | INSTALLED_UNITS
     whole_machine = machine.target != "host"
 
     def of_idle_unit(text):

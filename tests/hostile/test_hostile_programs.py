@@ -29,6 +29,8 @@ from hostile import (
     wait_until_clean,
 )
 
+pytestmark = pytest.mark.vm
+
 LIMITS = {"wall_time_s": 2, "memory_mb": 64, "tasks": 16, "output_bytes": 65536}
 MIB = 1024 * 1024
 # A writable space smaller than the memory, which also holds it.

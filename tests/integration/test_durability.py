@@ -31,6 +31,7 @@ def assert_finished_as_expected(server, runs, timeout_s=60):
         assert final["exit_code"] == 0, final
 
 
+@pytest.mark.vm
 def test_runs_survive_the_server_being_killed(server_factory, machine, restart):
     # Two running, three queued when the server dies without a word.
     server = server_factory(max_running=2, max_queued=8)
@@ -78,6 +79,7 @@ def test_a_graceful_stop_tells_a_blocking_caller_where_to_poll(server_factory, m
     assert_finished_as_expected(restarted, {marker: location[len("/runs/"):]})
 
 
+@pytest.mark.vm
 def test_runs_survive_the_broker_restarting(server_factory, machine, broker_starter):
     server = server_factory()
     runs = {f"broker-{i}": server.submit(slow(f"broker-{i}", seconds=4))["id"] for i in range(2)}
@@ -113,6 +115,7 @@ def stdout_size(machine, run_id):
     return int(machine.run("stat", "-c", "%s", f"{STATE_DIR}/runs/{run_id}/stdout").stdout)
 
 
+@pytest.mark.vm
 def test_a_restarted_broker_holds_runs_to_their_output_cap_again(server_factory, machine,
                                                                  broker_starter):
     server = server_factory()
@@ -141,6 +144,7 @@ def test_a_restarted_broker_holds_runs_to_their_output_cap_again(server_factory,
         assert stdout_size(machine, run_id) == 1001
 
 
+@pytest.mark.vm
 def test_runs_survive_systemd_reloading_and_reexecuting(server, machine):
     runs = {f"reload-{i}": server.submit(slow(f"reload-{i}", seconds=4))["id"] for i in range(2)}
     server.wait_until_running(runs["reload-0"])

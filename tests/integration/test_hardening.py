@@ -2,6 +2,12 @@
 
 import re
 
+import pytest
+
+from deployment import BROKER_UNIT
+
+pytestmark = pytest.mark.vm
+
 # What systemd 252 leaves: the host's root directory (weight 200), AF_UNIX (25) and the RTC
 # device that ProtectClock= allows to be read (500 of 1000), of 56460 in all. A single call
 # allowed from @privileged or @resources would add 630 and make it 0.3
@@ -40,7 +46,7 @@ def test_healthz_reports_each_layer_the_probe_found_enforced(server):
 
 
 def test_the_broker_logs_what_the_probe_found(machine):
-    log = machine.journal("-u", "pyrunnerd-broker", "-o", "cat")
+    log = machine.journal("-u", BROKER_UNIT, "-o", "cat")
     assert "every sandboxing layer holds" in log
 
 

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+pytestmark = pytest.mark.vm
+
 # Tries each action and reports "allowed" or the errno's name, so one run probes many walls.
 PROBE = """
 import errno, json, os, socket, sys

@@ -1,6 +1,10 @@
 """The test host itself: the machine runs sandboxed transient units and enforces their limits.
 Without this (test-host notes, fact 4) a limit test would fail and seem to blame pyrunner."""
 
+import pytest
+
+pytestmark = pytest.mark.vm
+
 PYTHON = "/usr/bin/python3"
 SANDBOX = ["-p", "DynamicUser=yes", "-p", "PrivateNetwork=yes", "-p", "ProtectSystem=strict", "-p", "PrivateTmp=yes"]
 

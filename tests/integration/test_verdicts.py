@@ -1,6 +1,10 @@
 """Each verdict a run can end with, caused for real against systemd's limits."""
 
+import pytest
+
 from api_client import assert_run_object
+
+pytestmark = pytest.mark.vm
 
 RAISES = 'def inner():\n    raise ValueError("boom")\n\ninner()\n'
 SLEEPER = "import time\ntime.sleep(30)\n"

@@ -7,6 +7,10 @@ capped on its own (the output cap is for stdout and stderr).
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.vm
+
 MIB = 1024 * 1024
 
 # Writes `share` MiB into each place in turn, until one write fails; prints what each got.

@@ -1,0 +1,121 @@
+"""What a production host has and the nspawn machine lacks: systemd as PID 1 on the pure cgroup
+v2 hierarchy (systemd's own OOM verdict, memory.peak, the BPF-based IP and device policies)
+and a real disk under /var. Each test runs on both test hosts and asserts what is true of
+the one it is on (docs/testing.md).
+"""
+
+import json
+import time
+
+import pytest
+
+from deployment import BROKER_UNIT, ON_VM, STATE_DIR
+
+pytestmark = pytest.mark.vm
+
+MIB = 1024 * 1024
+# Enforced only where systemd has the unified hierarchy to attach BPF programs to and read
+# memory.events and memory.peak from (the layer probe, docs/security.md).
+V2_LAYERS = {"ip_address_deny", "device_policy", "memory_peak", "oom_kill_result"}
+
+# Fills every place the run can write, in turns of 8 MiB, until one write fails; says so and
+# holds the files while the test looks at the host's disk.
+FILL_AND_HOLD = """
+import errno, json, os, time
+places = [os.getcwd(), "/tmp", "/var/tmp", "/dev/shm"]
+block = b"x" * (1024 * 1024)
+written = {place: 0 for place in places}
+failure = None
+files = [open(os.path.join(place, "fill"), "wb") for place in places]
+while failure is None:
+    for place, f in zip(places, files):
+        try:
+            for _ in range(8):
+                f.write(block)
+                f.flush()
+                written[place] += 1
+        except OSError as error:
+            failure = errno.errorcode.get(error.errno, str(error))
+            break
+print(json.dumps({"written": written, "failure": failure}), flush=True)
+time.sleep(60)
+"""
+
+
+def cgroup_v2(machine):
+    return machine.run("stat", "-f", "-c", "%T", "/sys/fs/cgroup").stdout.strip() == "cgroup2fs"
+
+
+def test_the_test_host_is_what_it_says(machine):
+    # The VM is the production kind: systemd as PID 1 on cgroup v2 alone.
+    assert cgroup_v2(machine) == ON_VM
+    if ON_VM:
+        assert machine.run("cat", "/proc/1/comm").stdout.strip() == "systemd"
+        assert machine.run("findmnt", "-n", "-o", "FSTYPE", "/").stdout.strip() == "ext4"
+
+
+def test_the_probe_reports_the_v2_layers_present_exactly_where_the_host_enforces_them(server, machine):
+    layers = server.get("/healthz").json()["layers"]
+
+    assert V2_LAYERS <= set(layers), layers
+    assert {name: layers[name] for name in V2_LAYERS} == dict.fromkeys(V2_LAYERS, cgroup_v2(machine))
+    # Every other layer holds on both kinds of host.
+    assert all(held for name, held in layers.items() if name not in V2_LAYERS), layers
+
+
+def test_300_mb_under_a_100_mb_limit_is_out_of_memory_as_systemd_itself_reports(server, machine):
+    run = server.run("b = bytearray(300 * 1024 * 1024)\n", limits={"memory_mb": 100})
+
+    assert run["status"] == "out_of_memory", run
+    assert run["memory_peak_bytes"] is not None and run["memory_peak_bytes"] <= 100 * MIB, run
+    ended = machine.journal("-u", BROKER_UNIT, "-o", "cat", "--grep", run["id"])
+    # On v2 systemd reads memory.events and says so; on v1 it sees a SIGKILL, and the broker
+    # tells the OOM kill by the run's memory cgroup instead.
+    expected = "oom-kill" if cgroup_v2(machine) else "signal"
+    assert f"ended with result {expected}" in ended, ended
+
+
+def disk_available(machine, path):
+    return int(machine.run("df", "-B1", "--output=avail", path).stdout.split()[-1])
+
+
+def test_a_run_filling_every_writable_place_leaves_the_host_disk_untouched(server, machine):
+    before = {path: disk_available(machine, path) for path in ("/", "/var/tmp", STATE_DIR)}
+    run_id = server.submit(FILL_AND_HOLD, limits={"disk_mb": 512, "memory_mb": 1024, "wall_time_s": 60})["id"]
+    try:
+        deadline = time.monotonic() + 90
+        while not (stdout := server.get(f"/runs/{run_id}/stdout").text):
+            assert time.monotonic() < deadline, server.get(f"/runs/{run_id}").json()
+            time.sleep(0.5)
+        seen = json.loads(stdout)
+        after = {path: disk_available(machine, path) for path in before}
+    finally:
+        server.delete(f"/runs/{run_id}")
+
+    assert seen["failure"] == "ENOSPC", seen
+    assert all(seen["written"].values()), seen
+    assert 500 <= sum(seen["written"].values()) <= 512, seen
+    # Half a gigabyte written, while it still exists, and the host's disk did not notice it.
+    for path, available in before.items():
+        assert available - after[path] < 32 * MIB, (path, available, after[path])
+
+
+@pytest.mark.skipif(not ON_VM, reason="only the VM has the package's services installed "
+                                      "(packaging/test boots them too, without a kill)")
+def test_a_run_outlives_the_installed_services_being_killed_and_restarted(machine):
+    def call(*args):
+        answer = machine.run("curl", "-sS", "--max-time", "30", *args)
+        return json.loads(answer.stdout)
+
+    run = call("-H", "Content-Type: application/json", "-d",
+               '{"code": "import time\\ntime.sleep(8)\\nprint(42)", "wait": false}',
+               "http://127.0.0.1:8080/run-json/")
+    machine.run("systemctl", "kill", "--signal=SIGKILL", "pyrunner.service", "pyrunner-broker.service")
+    machine.run("systemctl", "restart", "pyrunner-broker.service", "pyrunner.service", timeout_s=180)
+
+    deadline = time.monotonic() + 60
+    while (ended := call(f"http://127.0.0.1:8080/runs/{run['id']}"))["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, ended
+        time.sleep(1)
+    assert ended["status"] == "succeeded", ended
+    assert ended["stdout"] == "42\n", ended
