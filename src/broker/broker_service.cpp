@@ -210,16 +210,17 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
     probe.outputDir = files_.create(probe.id, settings_.frontGid);
     files_.writeCode(probe.id, probe.code);
     core::SandboxCallbacks callbacks;
-    callbacks.onExited = [this, id = probe.id, limits = probe.limits,
-                          done = std::move(done)](const core::UnitOutcome& outcome) {
+    // The run's end is not enough: what systemd put on the unit's cgroups is only in the
+    // stop-post helper's record, which is whole once the unit is gone.
+    callbacks.onExited = [](const core::UnitOutcome&) {};
+    // Not before then, either, go its files: systemd may yet open them for the helper.
+    callbacks.onUnitGone = [this, id = probe.id, limits = probe.limits, done = std::move(done)] {
         constexpr std::uint64_t reportMaxBytes = 4096;
         layers_ = layerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data,
-                              outcome.cgroupStats ? *outcome.cgroupStats : files_.cgroupStats(id),
-                              limits);
+                              files_.cgroupStats(id), limits);
+        files_.remove(id);
         environments_.probeAll([this, done] { takeBusName(done); });
     };
-    // Not before: systemd may yet open them for the stop-post helper.
-    callbacks.onUnitGone = [this, id = probe.id] { files_.remove(id); };
     sandbox_.start(std::move(probe), std::move(callbacks));
 }
 

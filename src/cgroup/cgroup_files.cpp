@@ -68,4 +68,11 @@ std::optional<std::uint64_t> firstNumber(std::string_view text)
     return parseUnsigned(splitOnce(line, ' ').first);
 }
 
+bool devicesListAllowsAll(std::string_view text)
+{
+    // A restricted cgroup lists what it allows, one line each, or nothing at all.
+    const auto [line, rest] = splitOnce(text, '\n');
+    return line == "a *:* rwm" && rest.empty();
+}
+
 } // namespace pyrunner::systemd

@@ -22,4 +22,8 @@ std::optional<std::uint64_t> numberFile(std::string_view text);
 // The first of the space-separated fields of a one-line file, such as v2's cpu.max.
 std::optional<std::uint64_t> firstNumber(std::string_view text);
 
+// Whether a v1 devices.list lets every device through: "a *:* rwm", what the kernel lists for
+// a cgroup that no one has restricted.
+bool devicesListAllowsAll(std::string_view text);
+
 } // namespace pyrunner::systemd

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace pyrunner::systemd
@@ -125,6 +127,7 @@ CgroupTree CgroupTree::forHost()
     tree.pids_ = openHierarchy("/sys/fs/cgroup/pids", CGROUP_SUPER_MAGIC);
     tree.cpu_ = openHierarchy("/sys/fs/cgroup/cpu", CGROUP_SUPER_MAGIC);
     tree.cpuacct_ = openHierarchy("/sys/fs/cgroup/cpuacct", CGROUP_SUPER_MAGIC);
+    tree.devices_ = openHierarchy("/sys/fs/cgroup/devices", CGROUP_SUPER_MAGIC);
     // Hybrid hosts mount the unified hierarchy beside the v1 ones.
     tree.unified_ = openHierarchy("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC);
     if (!tree.unified_)
@@ -218,6 +221,58 @@ std::optional<std::vector<pid_t>> CgroupTree::processes(std::string_view control
         }
     });
     return pids;
+}
+
+std::optional<std::uint32_t> CgroupTree::attachedPrograms(std::string_view controlGroup,
+                                                          bpf_attach_type type) const
+{
+    const auto dir = in(unified_, controlGroup);
+    if (!dir)
+    {
+        return std::nullopt;
+    }
+    // The kernel takes a cgroup only as a directory opened for reading, not an O_PATH one.
+    const core::UniqueFd readable(::openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!readable)
+    {
+        if (cgroupVanished(errno))
+        {
+            return std::nullopt;
+        }
+        throw std::system_error(errno, std::generic_category(),
+                                "cannot open " + std::string(controlGroup));
+    }
+    bpf_attr query{};
+    query.query.target_fd = static_cast<std::uint32_t>(readable.get());
+    query.query.attach_type = type;
+    // No room for the programs' ids: the kernel answers with their count alone.
+    if (::syscall(SYS_bpf, BPF_PROG_QUERY, &query, sizeof query) != 0)
+    {
+        if (cgroupVanished(errno))
+        {
+            return std::nullopt;
+        }
+        throw std::system_error(errno, std::generic_category(),
+                                "BPF_PROG_QUERY on " + std::string(controlGroup));
+    }
+    return query.query.prog_cnt;
+}
+
+std::optional<std::uint64_t> CgroupTree::unifiedMemoryPeak(std::string_view controlGroup) const
+{
+    return figure(readFigures(in(unified_, controlGroup), "memory.peak"), numberFile);
+}
+
+std::optional<std::uint64_t> CgroupTree::unifiedOomKills(std::string_view controlGroup) const
+{
+    return figure(readFigures(in(unified_, controlGroup), "memory.events"),
+                  [](std::string_view text) { return keyedValue(text, "oom_kill"); });
+}
+
+std::optional<bool> CgroupTree::devicesRestricted(std::string_view controlGroup) const
+{
+    const auto list = readFigures(in(devices_, controlGroup), "devices.list");
+    return list ? std::optional(!devicesListAllowsAll(*list)) : std::nullopt;
 }
 
 } // namespace pyrunner::systemd

@@ -4,6 +4,7 @@
 #include "common/fd.hpp"
 
 #include <cstdint>
+#include <linux/bpf.h>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,8 +41,8 @@ core::UniqueFd openCgroup(int hierarchyRoot, std::string_view controlGroup);
 class CgroupTree
 {
   public:
-    // Whatever of /sys/fs/cgroup/{memory,pids,cpu,cpuacct,unified} and /sys/fs/cgroup itself is a
-    // cgroup file system of the kind its place says; a missing one is left out.
+    // Whatever of /sys/fs/cgroup/{memory,pids,cpu,cpuacct,devices,unified} and /sys/fs/cgroup
+    // itself is a cgroup file system of the kind its place says; a missing one is left out.
     static CgroupTree forHost();
 
     // The figures of `controlGroup`'s cgroup, read now. nullopt when its memory figures
@@ -55,6 +56,22 @@ class CgroupTree
     // process that has exited; nullopt when it is gone, the host has no unified hierarchy, or
     // they are too many to read at once.
     std::optional<std::vector<pid_t>> processes(std::string_view controlGroup) const;
+    // How many BPF programs of `type` are attached to `controlGroup`'s cgroup in the unified
+    // hierarchy itself (not those of the cgroups above it); nullopt when it is gone, or the
+    // host has no unified hierarchy. Throws std::system_error when the kernel refuses to tell
+    // (the caller lacks CAP_NET_ADMIN, or a system call filter denies bpf()).
+    std::optional<std::uint32_t> attachedPrograms(std::string_view controlGroup,
+                                                  bpf_attach_type type) const;
+    // The memory.peak of `controlGroup`'s cgroup in the unified hierarchy, where the memory
+    // controller is enabled there (cgroup v2, Linux 5.19 and later).
+    std::optional<std::uint64_t> unifiedMemoryPeak(std::string_view controlGroup) const;
+    // The oom_kill count in memory.events of `controlGroup`'s cgroup in the unified hierarchy,
+    // where the memory controller is enabled there: what systemd reads to give a unit
+    // Result=oom-kill.
+    std::optional<std::uint64_t> unifiedOomKills(std::string_view controlGroup) const;
+    // Whether the v1 devices controller restricts `controlGroup`'s cgroup (its devices.list is
+    // not "a *:* rwm"); nullopt when the host has no such hierarchy or the unit no cgroup in it.
+    std::optional<bool> devicesRestricted(std::string_view controlGroup) const;
 
   private:
     // `controlGroup`'s directory in `hierarchy`, where the host has that hierarchy.
@@ -64,6 +81,7 @@ class CgroupTree
     core::UniqueFd pids_;
     core::UniqueFd cpu_;
     core::UniqueFd cpuacct_;
+    core::UniqueFd devices_;
     core::UniqueFd unified_;
 };
 

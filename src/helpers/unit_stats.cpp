@@ -6,6 +6,11 @@
 // itself while this runs, so as not to wait for it. The run can no longer act, so nothing it did
 // can shape what is written.
 //
+// It also records what systemd put on the cgroup for the unit's sandboxing, which the broker's
+// layer probe reads from the probe unit's record: the BPF programs attached to it, which only
+// bpf(BPF_PROG_QUERY) with CAP_NET_ADMIN tells. "+" runs it outside the unit's
+// CapabilityBoundingSet= and SystemCallFilter=, so the broker itself needs neither.
+//
 // systemd 252 gives it the unit's temporary file systems, the empty /run among them, so from a
 // run unit its messages do not reach the journal's socket; its exit status still tells systemd
 // it failed. Run by hand, it logs as any program does.
@@ -24,11 +29,13 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <linux/bpf.h>
 #include <sstream>
 #include <string>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace
@@ -36,6 +43,7 @@ namespace
 
 using pyrunner::core::CgroupStats;
 using pyrunner::systemd::cgroupPathOf;
+using pyrunner::systemd::CgroupTree;
 
 std::string readSmallFile(const std::string& path)
 {
@@ -43,6 +51,30 @@ std::string readSmallFile(const std::string& path)
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+// Each figure on its own: one the kernel refuses leaves the others.
+void addSandboxing(const CgroupTree& tree, const std::string& path, CgroupStats& stats)
+{
+    const auto count = [&](bpf_attach_type type) -> std::optional<std::uint64_t> {
+        try
+        {
+            return tree.attachedPrograms(path, type);
+        }
+        catch (const std::system_error& e)
+        {
+            // A container's system call filter may deny bpf() even to this: the layers these
+            // make then count as missing.
+            sd_journal_print(LOG_WARNING, "pyrunner-unit-stats: %s", e.what());
+            return std::nullopt;
+        }
+    };
+    stats.inetIngressPrograms = count(BPF_CGROUP_INET_INGRESS);
+    stats.inetEgressPrograms = count(BPF_CGROUP_INET_EGRESS);
+    stats.devicePrograms = count(BPF_CGROUP_DEVICE);
+    stats.devicesRestricted = tree.devicesRestricted(path);
+    stats.unifiedMemoryPeak = tree.unifiedMemoryPeak(path).has_value();
+    stats.unifiedOomKillCount = tree.unifiedOomKills(path).has_value();
 }
 
 CgroupStats collect()
@@ -54,18 +86,22 @@ CgroupStats collect()
     {
         path = cgroupPathOf(self, "");
     }
+    if (!path)
+    {
+        return {};
+    }
+    CgroupStats stats;
     try
     {
-        if (path)
-        {
-            return pyrunner::systemd::CgroupTree::forHost().read(*path).value_or(CgroupStats{});
-        }
+        const auto tree = CgroupTree::forHost();
+        stats = tree.read(*path).value_or(CgroupStats{});
+        addSandboxing(tree, *path, stats);
     }
     catch (const std::exception& e)
     {
         sd_journal_print(LOG_ERR, "pyrunner-unit-stats: %s", e.what());
     }
-    return {};
+    return stats;
 }
 
 pyrunner::core::UnitEnd unitEnd()

@@ -14,10 +14,6 @@ from deployment import BROKER_UNIT, ON_VM, STATE_DIR
 pytestmark = pytest.mark.vm
 
 MIB = 1024 * 1024
-# Enforced only where systemd has the unified hierarchy to attach BPF programs to and read
-# memory.events and memory.peak from (the layer probe, docs/security.md).
-V2_LAYERS = {"ip_address_deny", "device_policy", "memory_peak", "oom_kill_result"}
-
 # Fills every place the run can write, in turns of 8 MiB, until one write fails; says so and
 # holds the files while the test looks at the host's disk.
 FILL_AND_HOLD = """
@@ -52,15 +48,6 @@ def test_the_test_host_is_what_it_says(machine):
     if ON_VM:
         assert machine.run("cat", "/proc/1/comm").stdout.strip() == "systemd"
         assert machine.run("findmnt", "-n", "-o", "FSTYPE", "/").stdout.strip() == "ext4"
-
-
-def test_the_probe_reports_the_v2_layers_present_exactly_where_the_host_enforces_them(server, machine):
-    layers = server.get("/healthz").json()["layers"]
-
-    assert V2_LAYERS <= set(layers), layers
-    assert {name: layers[name] for name in V2_LAYERS} == dict.fromkeys(V2_LAYERS, cgroup_v2(machine))
-    # Every other layer holds on both kinds of host.
-    assert all(held for name, held in layers.items() if name not in V2_LAYERS), layers
 
 
 def test_300_mb_under_a_100_mb_limit_is_out_of_memory_as_systemd_itself_reports(server, machine):

@@ -3,7 +3,10 @@
 #include "broker/units/unit_properties.hpp"
 #include "common/text.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
+#include <optional>
 #include <utility>
 
 namespace pyrunner::systemd
@@ -49,6 +52,17 @@ def write_etc():
 def wx_mapping():
     mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
 
+def cgroup_tree_read_only():
+    # mountinfo's fields: id, parent, device, root, mount point, the mount's own options, ...
+    # Every mount at or below /sys/fs/cgroup counts, InaccessiblePaths='s over it too.
+    try:
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line.split() for line in f]
+    except OSError:
+        return False
+    tree = [m for m in mounts if m[4] == "/sys/fs/cgroup" or m[4].startswith("/sys/fs/cgroup/")]
+    return bool(tree) and all("ro" in m[5].split(",") for m in tree)
+
 report("dynamic_user", 61184 <= os.getuid() <= 65519)
 report("no_new_privileges", status("NoNewPrivs") == "1")
 report("no_capabilities", int(status("CapBnd") or "1", 16) == 0)
@@ -60,11 +74,23 @@ report("private_devices", not os.path.exists("/dev/mem") and not os.path.exists(
 report("proc_invisible", not os.path.exists("/proc/1"))
 report("memory_deny_write_execute", refused(wx_mapping))
 report("cgroups_hidden", refused(lambda: os.listdir("/sys/fs/cgroup")))
+report("protect_control_groups", cgroup_tree_read_only())
 )PY";
+
+// The layers read from the stop-post helper's record of the unit's cgroups, which the run
+// has no say in.
+constexpr std::array<std::string_view, 7> cgroupLayers{
+    "memory_limit",  "tasks_limit", "cpu_quota",      "ip_address_deny",
+    "device_policy", "memory_peak", "oom_kill_result"};
 
 bool isCgroupLayer(const std::string& layer)
 {
-    return layer == "memory_limit" || layer == "tasks_limit" || layer == "cpu_quota";
+    return std::find(cgroupLayers.begin(), cgroupLayers.end(), layer) != cgroupLayers.end();
+}
+
+bool anyProgram(const std::optional<std::uint64_t>& count)
+{
+    return count.value_or(0) > 0;
 }
 
 } // namespace
@@ -81,8 +107,11 @@ const std::vector<std::string>& probedLayers()
                                                  "read_only_system", "private_network",
                                                  "no_inet_sockets",  "private_devices",
                                                  "proc_invisible",   "memory_deny_write_execute",
-                                                 "cgroups_hidden",   "memory_limit",
-                                                 "tasks_limit",      "cpu_quota"};
+                                                 "cgroups_hidden",   "protect_control_groups",
+                                                 "memory_limit",     "tasks_limit",
+                                                 "cpu_quota",        "ip_address_deny",
+                                                 "device_policy",    "memory_peak",
+                                                 "oom_kill_result"};
     return layers;
 }
 
@@ -94,15 +123,25 @@ LayerReport layerReport(std::string_view probeOutput, const core::CgroupStats& c
     {
         report[layer] = false;
     }
-    const std::array<std::pair<const char*, bool>, 3> fromCgroup{{
+    const std::array<std::pair<std::string_view, bool>, cgroupLayers.size()> fromCgroup{{
         {"memory_limit", cgroup.memoryLimitBytes == std::uint64_t{limits.memoryMb} * bytesPerMb},
         {"tasks_limit", cgroup.tasksLimit == unitTasksMax(limits.tasks)},
         {"cpu_quota",
          cgroup.cpuQuotaUsec == std::uint64_t{limits.cpuPercent} * quotaUsecPerPercent},
+        // IPAddressDeny=any: systemd's filter on both directions.
+        {"ip_address_deny",
+         anyProgram(cgroup.inetIngressPrograms) && anyProgram(cgroup.inetEgressPrograms)},
+        // DevicePolicy=closed: a BPF device filter on cgroup v2, the devices controller on v1.
+        {"device_policy",
+         anyProgram(cgroup.devicePrograms) || cgroup.devicesRestricted.value_or(false)},
+        // v2's own figures, not v1's look-alikes: memory.peak, and the oom_kill count systemd
+        // reads for Result=oom-kill.
+        {"memory_peak", cgroup.unifiedMemoryPeak.value_or(false)},
+        {"oom_kill_result", cgroup.unifiedOomKillCount.value_or(false)},
     }};
     for (const auto& [layer, holds] : fromCgroup)
     {
-        report[layer] = holds;
+        report[std::string(layer)] = holds;
     }
     core::forEachLine(probeOutput, [&report](std::string_view line) {
         const auto [name, answer] = core::splitOnce(line, ' ');

@@ -361,6 +361,10 @@ void addOutput(std::vector<Property>& p, const core::SandboxRun& run, const Unit
 void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
                  const UnitSettings& settings)
 {
+    // "privileged", the "+" prefix: systemd applies none of the unit's process sandboxing to
+    // it, CapabilityBoundingSet= and SystemCallFilter= included, so it may ask the kernel for
+    // the BPF programs on the unit's cgroup. DevicePolicy= and IPAddressDeny=, which are on the
+    // cgroup, still hold for it.
     p.push_back({"ExecStopPostEx", std::vector<ExecCommand>{
                                        {settings.unitStatsHelper,
                                         {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},

@@ -46,5 +46,14 @@ TEST(FirstNumber, TakesTheQuotaOfCpuMax)
     EXPECT_FALSE(firstNumber("max 100000\n"));
 }
 
+TEST(CgroupFiles, OnlyTheKernelsDefaultDevicesListAllowsAll)
+{
+    EXPECT_TRUE(devicesListAllowsAll("a *:* rwm\n"));
+    // DevicePolicy=closed: the few devices it keeps, or none.
+    EXPECT_FALSE(devicesListAllowsAll("c 1:3 rwm\nc 1:5 rwm\n"));
+    EXPECT_FALSE(devicesListAllowsAll(""));
+    EXPECT_FALSE(devicesListAllowsAll("a *:* rwm\nc 1:3 rwm\n"));
+}
+
 } // namespace
 } // namespace pyrunner::systemd

@@ -207,7 +207,13 @@ TEST(SignalName, KnownAndUnknownSignals)
 
 TEST(CgroupStats, FormatThenParseRoundTrips)
 {
-    const CgroupStats stats{1, 104857600, 149579, 268435456, 64, 100000};
+    CgroupStats stats;
+    stats.oomKills = 1;
+    stats.memoryPeakBytes = 104857600;
+    stats.cpuUsageUsec = 149579;
+    stats.memoryLimitBytes = 268435456;
+    stats.tasksLimit = 64;
+    stats.cpuQuotaUsec = 100000;
     EXPECT_EQ(parseCgroupStats(formatCgroupStats(stats)), stats);
 }
 
