@@ -8,10 +8,12 @@ import json
 import time
 from pathlib import Path
 
+from deployment import SLOWDOWN
+
 PROGRAMS = Path(__file__).parent / "programs"
 # systemd's DynamicUser= range (61184-65519): every run's processes and files carry one.
 DYNAMIC_UID_MIN, DYNAMIC_UID_MAX = 61184, 65519
-CLEAN_TIMEOUT_S = 10
+CLEAN_TIMEOUT_S = 10 * SLOWDOWN
 # The package's own services, which are no run's.
 INSTALLED_UNITS = {"pyrunner.service", "pyrunner-broker.service"}
 POLL_S = 0.2

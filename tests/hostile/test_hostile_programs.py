@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from api_client import assert_error_body, assert_run_object
+from deployment import SLOWDOWN
 from hostile import (
     program,
     program_bytes,
@@ -32,6 +33,7 @@ from hostile import (
 pytestmark = pytest.mark.vm
 
 LIMITS = {"wall_time_s": 2, "memory_mb": 64, "tasks": 16, "output_bytes": 65536}
+MAX_WALL_TIME_S = 60
 MIB = 1024 * 1024
 # A writable space smaller than the memory, which also holds it.
 SMALL_SPACE = {"disk_mb": 32, "memory_mb": 128}
@@ -46,7 +48,7 @@ FILTERED = {"EPERM"}
 VICTIM_CODE_MARKER = "VICTIM-CODE-9d41e2"
 VICTIM_STDIN = "victim-stdin-5be07a\n"
 VICTIM_OUTPUT = "victim-output-" + hashlib.sha256(b"pyrunner victim").hexdigest()[:16]
-VICTIM_SLEEP_S = 3
+VICTIM_SLEEP_S = 3 * SLOWDOWN
 
 ON_X86_64 = platform.machine() == "x86_64"
 
@@ -95,7 +97,8 @@ class Case:
     xfail_when: bool = True
 
     def limits_for(self):
-        return {**LIMITS, **self.limits}
+        limits = {**LIMITS, **self.limits}
+        return {**limits, "wall_time_s": min(MAX_WALL_TIME_S, limits["wall_time_s"] * SLOWDOWN)}
 
 
 def between(low, high):
@@ -431,7 +434,8 @@ def test_hostile_program_is_contained(case, server, machine, clean_machine):
 
     if case.victim:
         finish_victim(server, target.victim_id, case.victim)
-    verify(case, run, target)
+    # The limits' timings hold on a real CPU, not on the VM's emulated one.
+    verify(case, run, target, timing=SLOWDOWN == 1)
     if rss_before is not None:
         grown_kib = server_rss_kib(machine, server) - rss_before
         assert grown_kib < 16 * 1024, f"the server grew by {grown_kib} KiB for one flood"
@@ -480,12 +484,12 @@ def test_twenty_hostile_runs_at_once_leave_an_ordinary_run_unharmed(server_facto
     for name in CROWD:
         case = CASES[name]
         # A longer wall time: the CPU-bound ones share two CPUs with nineteen others.
-        limits = {**case.limits_for(), "wall_time_s": max(case.limits_for()["wall_time_s"], 6)}
+        limits = {**case.limits_for(), "wall_time_s": max(case.limits_for()["wall_time_s"], 6 * SLOWDOWN)}
         submitted[name] = crowded.submit(program(name), args=case.args(target), stdin=case.stdin, limits=limits)["id"]
 
     ordinary = crowded.run(ORDINARY, stdin="unharmed")
 
-    ended = {name: crowded.wait_until_final(run_id, timeout_s=60) for name, run_id in submitted.items()}
+    ended = {name: crowded.wait_until_final(run_id, timeout_s=60 * SLOWDOWN) for name, run_id in submitted.items()}
     ended["ordinary"] = ordinary
     breaches = []
     for name, run in ended.items():

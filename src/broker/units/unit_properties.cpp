@@ -95,6 +95,11 @@ const std::vector<std::string> hostRuntimePaths{
 // ownership); the server reads a run's own cgroup from its stop-post helper instead.
 constexpr const char* cgroupTree = "-/sys/fs/cgroup";
 
+// The kernel image, its configuration and symbol map, world-readable on a Debian host (the
+// nspawn test machine's /boot is empty; the VM test host's is not): what a kernel exploit
+// wants to know first, and nothing Python needs.
+constexpr const char* kernelFiles = "-/boot";
+
 // Hidden from every run as an empty tmpfs (addFilesystem).
 constexpr std::string_view emptyVar = "/var";
 constexpr std::string_view runDir = "/run";
@@ -258,7 +263,7 @@ void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
         p.push_back({"BindPaths",
                      std::vector<BindMount>{{settings.stateDir, settings.stateDir, false, 0}}});
     }
-    p.push_back({"InaccessiblePaths", StringList{cgroupTree, hiddenState(settings)}});
+    p.push_back({"InaccessiblePaths", StringList{cgroupTree, kernelFiles, hiddenState(settings)}});
 }
 
 void addKernel(std::vector<Property>& p)
@@ -437,6 +442,7 @@ StringList hiddenPaths(const UnitSettings& settings)
 {
     auto hidden = hostRuntimePaths;
     hidden.emplace_back(cgroupTree);
+    hidden.emplace_back(kernelFiles);
     hidden.push_back(hiddenState(settings));
     return hidden;
 }

@@ -119,10 +119,15 @@ def _prepare():
     _stdin_from(stdin)
     # The limit counts from the handover, as the run's cpu_time_ms does: the pool's imports
     # are not the run's. (Where they are slow, as on an emulated CPU, they would otherwise
-    # take most of a one-second limit.) RLIMIT_CPU is in whole seconds.
+    # take most of a one-second limit.) RLIMIT_CPU is in whole seconds: rounded up, so that
+    # the run never gets less than its limit. Within the unit's hard limit, the operator's
+    # maximum, which no process can raise.
     used = resource.getrusage(resource.RUSAGE_SELF)
-    spent = int(used.ru_utime + used.ru_stime + 0.5)
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu + spent, cpu + spent + 1))
+    spent = int(used.ru_utime + used.ru_stime) + 1
+    ceiling = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    if ceiling == resource.RLIM_INFINITY:
+        ceiling = cpu + spent + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (min(cpu + spent, ceiling), min(cpu + spent + 1, ceiling)))
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
     resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
     # The cold path's script, which the broker has filled with the same code before the

@@ -271,11 +271,11 @@ TEST(RunUnit, StdinIsNullWhenEmptyAndARootOnlyFileOtherwise)
     EXPECT_EQ(findProperty(unit, "StandardInputData"), nullptr);
 }
 
-TEST(RunUnit, HidesTheServersStateTheCgroupTreeAndAllOfTheHostsRunAndVar)
+TEST(RunUnit, HidesTheServersStateTheCgroupTreeTheKernelFilesAndAllOfTheHostsRunAndVar)
 {
     const auto unit = buildRunUnit(sampleRun(), sampleSettings());
     const auto paths = get<StringList>(unit, "InaccessiblePaths");
-    for (const char* hidden : {"-/var/lib/pyrunner", "-/sys/fs/cgroup"})
+    for (const char* hidden : {"-/var/lib/pyrunner", "-/sys/fs/cgroup", "-/boot"})
     {
         EXPECT_NE(std::find(paths.begin(), paths.end(), hidden), paths.end()) << hidden;
     }

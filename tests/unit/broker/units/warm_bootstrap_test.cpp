@@ -122,8 +122,9 @@ TEST_F(WarmBootstrapTest, LowersItsLimitsToTheRuns)
     const auto code = "import resource\nprint(resource.getrlimit(resource.RLIMIT_CPU), "
                       "resource.getrlimit(resource.RLIMIT_FSIZE))\n";
     EXPECT_EQ(run(handoverMessage(code, "", {}, limits())), 0);
+    // The run's 10 s of CPU from the handover: plus the (first) second the bootstrap used.
     // The space's size, not the output cap: the run's files are not capped one by one.
-    EXPECT_EQ(out(), "(10, 11) (3145728, 3145728)\n");
+    EXPECT_EQ(out(), "(11, 12) (3145728, 3145728)\n");
 }
 
 TEST_F(WarmBootstrapTest, EndsQuietlyWhenNoRunComes)
