@@ -22,7 +22,7 @@ BROKER_UNIT = "pyrunner-broker.service" if ON_VM else "pyrunnerd-broker"
 FRONT_USER = "pyrunner"
 # The broker's, shared by every front in the machine.
 STATE_DIR = "/var/lib/pyrunner"
-# How many times longer a run takes there than in the nspawn machine: the VM's CPU is
-# emulated (Python starts about ten times slower). Tests whose programs must finish within a
-# wall time give them this much more, and leave timing checks to the nspawn machine.
+# How many times longer a run may take there than in the nspawn machine: the VM's CPU is
+# emulated (docs/testing.md). Tests whose programs must finish within a wall time give them
+# this much more, and leave timing checks to the nspawn machine.
 SLOWDOWN = 5 if ON_VM else 1
