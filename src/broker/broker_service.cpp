@@ -14,6 +14,21 @@ namespace pyrunner::systemd
 namespace
 {
 
+// The stop-post helper's record, with the limits the broker read while the unit ran where
+// the record lacks them.
+core::CgroupStats withLiveLimits(core::CgroupStats recorded,
+                                 const std::optional<core::CgroupStats>& live)
+{
+    if (live)
+    {
+        recorded.memoryLimitBytes =
+            recorded.memoryLimitBytes ? recorded.memoryLimitBytes : live->memoryLimitBytes;
+        recorded.tasksLimit = recorded.tasksLimit ? recorded.tasksLimit : live->tasksLimit;
+        recorded.cpuQuotaUsec = recorded.cpuQuotaUsec ? recorded.cpuQuotaUsec : live->cpuQuotaUsec;
+    }
+    return recorded;
+}
+
 constexpr const char* onlyTheFront = "Only pyrunner's HTTP front may ask for runs.";
 
 // The call's error reply.
@@ -210,14 +225,18 @@ void BrokerService::probeLayers(std::function<void(const LayerReport&)> done)
     probe.outputDir = files_.create(probe.id, settings_.frontGid);
     files_.writeCode(probe.id, probe.code);
     core::SandboxCallbacks callbacks;
-    // The run's end is not enough: what systemd put on the unit's cgroups is only in the
-    // stop-post helper's record, which is whole once the unit is gone.
-    callbacks.onExited = [](const core::UnitOutcome&) {};
-    // Not before then, either, go its files: systemd may yet open them for the helper.
-    callbacks.onUnitGone = [this, id = probe.id, limits = probe.limits, done = std::move(done)] {
+    // The limits from the cgroups as the broker read them at the run's end: on a v1 host the
+    // unit's memory cgroup may be gone by the time the stop-post helper looks.
+    auto live = std::make_shared<std::optional<core::CgroupStats>>();
+    callbacks.onExited = [live](const core::UnitOutcome& outcome) { *live = outcome.cgroupStats; };
+    // What systemd put on the unit's cgroups is only in the stop-post helper's record, which
+    // is whole once the unit is gone; not before then, either, go its files: systemd may yet
+    // open them for the helper.
+    callbacks.onUnitGone =
+        [this, id = probe.id, limits = probe.limits, live, done = std::move(done)] {
         constexpr std::uint64_t reportMaxBytes = 4096;
         layers_ = layerReport(files_.read(id, core::RunFiles::stdoutName, reportMaxBytes).data,
-                              files_.cgroupStats(id), limits);
+                              withLiveLimits(files_.cgroupStats(id), *live), limits);
         files_.remove(id);
         environments_.probeAll([this, done] { takeBusName(done); });
     };
