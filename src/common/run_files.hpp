@@ -35,6 +35,13 @@ class RunFiles
     // follows the run after a restart holds it to the cap again from this record, which the
     // run cannot touch.
     static constexpr const char* outputCapName = "output-cap";
+    // The files a run brings (a tar the front made of what the request held, every path
+    // checked), mode 0604 like the code: the unit binds it in and unpacks it as the run's user.
+    static constexpr const char* filesInName = "files-in.tar";
+    // The copies of what the run left in out/, named 0, 1, ... (files_manifest.hpp), and the
+    // manifest that lists them, both written by the collector as the unit stops.
+    static constexpr const char* filesDirName = "files";
+    static constexpr const char* filesManifestName = "files-manifest";
     // The FIFO the broker hands a warm unit its run through (not the unit's stdin).
     static constexpr const char* handoverName = "handover";
     // The FIFO a warm unit's bootstrap opens and closes once it waits for its run.

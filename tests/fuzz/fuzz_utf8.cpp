@@ -2,7 +2,7 @@
 // against a decoder written here from the definition (Unicode 15, table 3-7, by value rather
 // than by byte ranges): isValidUtf8 agrees with it, toValidUtf8 gives valid UTF-8, changes
 // nothing valid and is idempotent, and excerpt stays valid and short.
-#include "front/http/utf8.hpp"
+#include "common/utf8.hpp"
 #include "fuzz_check.hpp"
 
 #include <cstddef>
@@ -13,9 +13,9 @@
 namespace
 {
 
-using pyrunner::http::excerpt;
-using pyrunner::http::isValidUtf8;
-using pyrunner::http::toValidUtf8;
+using pyrunner::core::excerpt;
+using pyrunner::core::isValidUtf8;
+using pyrunner::core::toValidUtf8;
 
 bool referenceIsValid(std::string_view text)
 {

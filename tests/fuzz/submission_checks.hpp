@@ -1,7 +1,7 @@
 #pragma once
 
 #include "front/http/request_parser.hpp"
-#include "front/http/utf8.hpp"
+#include "common/utf8.hpp"
 #include "fuzz_check.hpp"
 
 #include <algorithm>
@@ -35,13 +35,13 @@ inline void checkResult(const http::ParseResult& result, const http::SubmissionR
         FUZZ_REQUIRE(!error->message.empty() && error->message.back() == '.');
         // Client text is quoted through excerpt(): a huge input never comes back whole.
         FUZZ_REQUIRE(error->message.size() <= 512);
-        FUZZ_REQUIRE(http::isValidUtf8(error->message));
+        FUZZ_REQUIRE(core::isValidUtf8(error->message));
         return;
     }
     const auto& request = std::get<core::RunRequest>(result);
     FUZZ_REQUIRE(request.code.size() <= rules.maxCodeBytes);
     FUZZ_REQUIRE(request.code.find('\0') == std::string::npos);
-    FUZZ_REQUIRE(http::isValidUtf8(request.code));
+    FUZZ_REQUIRE(core::isValidUtf8(request.code));
     FUZZ_REQUIRE(std::all_of(request.args.begin(), request.args.end(),
                              [](const auto& arg) { return arg.find('\0') == std::string::npos; }));
     FUZZ_REQUIRE(std::find(rules.environments.begin(), rules.environments.end(),

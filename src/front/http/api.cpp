@@ -3,12 +3,14 @@
 #include "front/http/metrics_text.hpp"
 #include "front/http/openapi.hpp"
 #include "front/http/run_json.hpp"
-#include "front/http/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <iostream>
 
 namespace pyrunner::http
 {
+
+using core::excerpt;
 namespace
 {
 

@@ -3,7 +3,7 @@
 #include "common/environment_requirements.hpp"
 #include "common/sandbox_policy.hpp"
 #include "front/http/multipart_form.hpp"
-#include "front/http/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +12,9 @@
 
 namespace pyrunner::http
 {
+
+using core::isValidUtf8;
+using core::excerpt;
 namespace
 {
 

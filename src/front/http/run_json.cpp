@@ -1,6 +1,6 @@
 #include "front/http/run_json.hpp"
 
-#include "front/http/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <array>
 #include <chrono>
@@ -8,6 +8,8 @@
 
 namespace pyrunner::http
 {
+
+using core::toValidUtf8;
 namespace
 {
 

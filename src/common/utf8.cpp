@@ -1,8 +1,8 @@
-#include "front/http/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <cstdint>
 
-namespace pyrunner::http
+namespace pyrunner::core
 {
 namespace
 {
@@ -122,4 +122,4 @@ std::string excerpt(std::string_view text, std::size_t maxBytes)
     return toValidUtf8(text.substr(0, cut)) + "...";
 }
 
-} // namespace pyrunner::http
+} // namespace pyrunner::core

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-namespace pyrunner::http
+namespace pyrunner::core
 {
 
 // True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or code points past
@@ -18,4 +18,4 @@ std::string toValidUtf8(std::string_view bytes);
 // value does not come back whole.
 std::string excerpt(std::string_view text, std::size_t maxBytes = 64);
 
-} // namespace pyrunner::http
+} // namespace pyrunner::core

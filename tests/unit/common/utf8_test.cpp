@@ -1,8 +1,8 @@
-#include "front/http/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <gtest/gtest.h>
 
-namespace pyrunner::http
+namespace pyrunner::core
 {
 namespace
 {
@@ -126,4 +126,4 @@ TEST(Excerpt, InvalidBytesAreReplaced)
 }
 
 } // namespace
-} // namespace pyrunner::http
+} // namespace pyrunner::core
