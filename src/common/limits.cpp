@@ -49,6 +49,8 @@ LimitPolicy LimitPolicy::forCpus(unsigned cpus)
         .tasks = 256,
         .outputBytes = 16 * mebibyte,
         .diskMb = 4096,
+        .filesCount = 10000,
+        .filesBytes = 256 * mebibyte,
     };
     return policy;
 }
@@ -57,13 +59,14 @@ std::variant<Limits, LimitError> resolveLimits(const LimitRequest& request,
                                                const LimitPolicy& policy)
 {
     Limits limits;
-    const std::array<Field<std::uint32_t>, 6> smallFields{{
+    const std::array<Field<std::uint32_t>, 7> smallFields{{
         {"wall_time_s", &Limits::wallTimeS, &LimitRequest::wallTimeS},
         {"cpu_time_s", &Limits::cpuTimeS, &LimitRequest::cpuTimeS},
         {"memory_mb", &Limits::memoryMb, &LimitRequest::memoryMb},
         {"cpu_percent", &Limits::cpuPercent, &LimitRequest::cpuPercent},
         {"tasks", &Limits::tasks, &LimitRequest::tasks},
         {"disk_mb", &Limits::diskMb, &LimitRequest::diskMb},
+        {"files_count", &Limits::filesCount, &LimitRequest::filesCount},
     }};
     for (const auto& field : smallFields)
     {
@@ -81,11 +84,16 @@ std::variant<Limits, LimitError> resolveLimits(const LimitRequest& request,
             return *error;
         }
     }
-    const Field<std::uint64_t> output{"output_bytes", &Limits::outputBytes,
-                                      &LimitRequest::outputBytes};
-    if (auto error = resolveField(output, request.outputBytes, policy, limits))
+    const std::array<Field<std::uint64_t>, 2> largeFields{{
+        {"output_bytes", &Limits::outputBytes, &LimitRequest::outputBytes},
+        {"files_bytes", &Limits::filesBytes, &LimitRequest::filesBytes},
+    }};
+    for (const auto& field : largeFields)
     {
-        return *error;
+        if (auto error = resolveField(field, request.*field.requested, policy, limits))
+        {
+            return *error;
+        }
     }
     return limits;
 }

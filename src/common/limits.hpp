@@ -20,6 +20,10 @@ struct Limits
     // Every place the run can write (its working directory, /tmp, /var/tmp, /dev/shm and its
     // home), together.
     std::uint32_t diskMb = 512;
+    // What the run may bring in files and leave in out/: how many files, and their bytes
+    // (uncompressed), each way.
+    std::uint32_t filesCount = 100;
+    std::uint64_t filesBytes = 16ULL * 1024ULL * 1024ULL;
 
     bool operator==(const Limits&) const = default;
 };
@@ -34,6 +38,8 @@ struct LimitRequest
     std::optional<std::uint64_t> tasks;
     std::optional<std::uint64_t> outputBytes;
     std::optional<std::uint64_t> diskMb;
+    std::optional<std::uint64_t> filesCount;
+    std::optional<std::uint64_t> filesBytes;
 };
 
 // The operator's defaults and maxima. A request above a maximum is refused, never clamped.
