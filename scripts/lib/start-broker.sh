@@ -21,5 +21,6 @@ if ! systemctl is-active --quiet "$UNIT"; then
     systemd-run --quiet --unit="$UNIT" --collect --property=Type=notify \
         --description="pyrunner broker (development)" \
         "$BUILD/pyrunner-broker" --unit-stats "$BUILD/pyrunner-unit-stats" --reaper "$BUILD/pyrunner-reaper" \
+        --collect-files "$BUILD/pyrunner-collect-files" --unpack-files "$BUILD/pyrunner-unpack-files" \
         --wheel-dir "$BUILD/wheels"
 fi

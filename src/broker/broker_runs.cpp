@@ -7,6 +7,7 @@
 #include "protocol/broker_errors.hpp"
 
 #include <exception>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <system_error>
 #include <utility>
@@ -15,6 +16,24 @@ namespace pyrunner::systemd
 {
 namespace
 {
+
+// The tar of `limits.filesBytes` in at most `limits.filesCount` files, with their directories:
+// a header of a few 512-byte blocks for each entry, and each file's last block padded.
+std::uint64_t largestFilesIn(const core::Limits& limits)
+{
+    constexpr std::uint64_t perEntry = 4 * 512;
+    constexpr std::uint64_t slack = 1024ULL * 1024ULL;
+    return limits.filesBytes + 2 * std::uint64_t{limits.filesCount} * perEntry + slack;
+}
+
+bool bringsFiles(const core::SandboxRun& run)
+{
+    struct stat st
+    {
+    };
+    return !run.entry.empty() ||
+           (run.filesIn && *run.filesIn && ::fstat(run.filesIn->get(), &st) == 0 && st.st_size > 0);
+}
 
 Refusal cannotPrepare(const std::exception& e)
 {
@@ -51,6 +70,11 @@ std::optional<Refusal> BrokerRuns::start(core::SandboxRun run)
     const auto id = admitted.id;
     if (path == StartPath::warm)
     {
+        // A warm unit was started before its run was known, with nothing of it bound in.
+        if (bringsFiles(admitted))
+        {
+            return Refusal{broker::errors::invalidRun, "A warm unit takes no files."};
+        }
         // Its warm unit and files are there; the code goes into the file the unit has bound
         // in, then the run goes to it over its handover FIFO.
         try
@@ -89,10 +113,18 @@ std::optional<Refusal> BrokerRuns::createFiles(core::SandboxRun& run)
         files_.writeCode(run.id, run.code);
         files_.writePrivate(run.id, core::RunFiles::stdinName, run.stdinData);
         files_.writeOutputCap(run.id, run.limits.outputBytes);
+        run.bringsFiles =
+            run.filesIn && *run.filesIn &&
+            files_.copyFilesIn(run.id, run.filesIn->get(), largestFilesIn(run.limits));
     }
     catch (const std::exception& e)
     {
         return cannotPrepare(e);
+    }
+    run.filesIn.reset();
+    if (!run.entry.empty() && !run.bringsFiles)
+    {
+        return Refusal{broker::errors::invalidRun, "A run with an entry must bring files."};
     }
     return std::nullopt;
 }

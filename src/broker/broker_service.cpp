@@ -5,6 +5,8 @@
 #include "daemon/journal.hpp"
 
 #include <csignal>
+#include <fcntl.h>
+#include <memory>
 #include <syslog.h>
 #include <unistd.h>
 #include <utility>
@@ -48,9 +50,14 @@ void refuseIf(const std::optional<Refusal>& refusal)
 core::SandboxRun runOf(const std::string& id, const std::vector<std::uint8_t>& code,
                        const std::vector<std::uint8_t>& stdinData,
                        const std::vector<std::string>& args, const broker::WireLimits& limits,
-                       const std::string& environment, const std::vector<std::string>& requirements)
+                       const std::string& environment, const std::vector<std::string>& requirements,
+                       const std::string& entry, const sdbus::UnixFd& files)
 {
     core::SandboxRun run;
+    run.entry = entry;
+    // sdbus-c++ closes its own copy with the message; the broker reads the files later.
+    run.filesIn = std::make_shared<const core::UniqueFd>(
+        ::fcntl(files.get(), F_DUPFD_CLOEXEC, 0));
     run.id = id;
     run.code.assign(code.begin(), code.end());
     run.stdinData.assign(stdinData.begin(), stdinData.end());
@@ -122,14 +129,16 @@ void BrokerService::StartRun(const std::string& id, const std::vector<std::uint8
                              const std::vector<std::uint8_t>& stdinData,
                              const std::vector<std::string>& args, const broker::WireLimits& limits,
                              const std::string& environment,
-                             const std::vector<std::string>& requirements)
+                             const std::vector<std::string>& requirements,
+                             const std::string& entry, const sdbus::UnixFd& files)
 {
     // The bus peer that asked: the front's connection.
     const auto client = caller();
     try
     {
         requireFront();
-        refuseIf(runs_.start(runOf(id, code, stdinData, args, limits, environment, requirements)));
+        refuseIf(runs_.start(
+            runOf(id, code, stdinData, args, limits, environment, requirements, entry, files)));
     }
     catch (const sdbus::Error& e)
     {

@@ -47,7 +47,8 @@ class BrokerService final : public sdbus::AdaptorInterfaces<org::pyrunner::Broke
     void StartRun(const std::string& id, const std::vector<std::uint8_t>& code,
                   const std::vector<std::uint8_t>& stdinData, const std::vector<std::string>& args,
                   const broker::WireLimits& limits, const std::string& environment,
-                  const std::vector<std::string>& requirements) override;
+                  const std::vector<std::string>& requirements, const std::string& entry,
+                  const sdbus::UnixFd& files) override;
     void KillRun(const std::string& id) override;
     void ReleaseRun(const std::string& id) override;
     void PrepareRun(const std::string& id, const std::string& environment) override;

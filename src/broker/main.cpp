@@ -48,6 +48,8 @@ struct Settings
     std::string python = "/usr/bin/python3";
     std::string unitStats = PYRUNNER_UNIT_STATS_PATH;
     std::string reaper = PYRUNNER_REAPER_PATH;
+    std::string collectFiles = PYRUNNER_COLLECT_FILES_PATH;
+    std::string unpackFiles = PYRUNNER_UNPACK_FILES_PATH;
     bool requireAllLayers = false;
     // Each overrides its key in the file's [environments] when given.
     std::optional<std::string> environmentsDir;
@@ -74,6 +76,14 @@ void addOptions(CLI::App& app, Settings& s)
         ->capture_default_str()
         ->check(CLI::ExistingFile);
     app.add_option("--reaper", s.reaper, "the units' main process, the interpreter's parent")
+        ->capture_default_str()
+        ->check(CLI::ExistingFile);
+    app.add_option("--collect-files", s.collectFiles,
+                   "the units' ExecStopPost helper that collects what a run leaves in out/")
+        ->capture_default_str()
+        ->check(CLI::ExistingFile);
+    app.add_option("--unpack-files", s.unpackFiles,
+                   "the units' ExecStartPre helper that unpacks the files a run brings")
         ->capture_default_str()
         ->check(CLI::ExistingFile);
     namespace bounds = pyrunner::core::bounds;
@@ -152,6 +162,8 @@ int serve(const Settings& s, const pyrunner::core::Config& config)
     systemd::UnitSettings unitSettings;
     unitSettings.unitStatsHelper = s.unitStats;
     unitSettings.reaper = s.reaper;
+    unitSettings.collectFilesHelper = s.collectFiles;
+    unitSettings.unpackFilesHelper = s.unpackFiles;
     unitSettings.stateDir = stateDir;
     // The file's settings with the flags over them.
     systemd::EnvironmentSettings environmentSettings{s.python, config.environments};

@@ -1,8 +1,9 @@
 #include "common/environment_requirements.hpp"
 
+#include "common/digest.hpp"
+
 #include <algorithm>
 #include <array>
-#include <openssl/evp.h>
 #include <regex>
 
 namespace pyrunner::core
@@ -57,18 +58,6 @@ std::string canonicalName(std::string_view name)
     return out;
 }
 
-std::string hex(const unsigned char* bytes, std::size_t size)
-{
-    constexpr std::string_view digits = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < size; ++i)
-    {
-        out += digits[bytes[i] >> 4U];
-        out += digits[bytes[i] & 0xfU];
-    }
-    return out;
-}
-
 } // namespace
 
 std::variant<NormalisedRequirements, std::string>
@@ -105,11 +94,7 @@ normaliseRequirements(const std::vector<std::string>& requirements)
 
 std::string requirementsKey(const NormalisedRequirements& requirements)
 {
-    const auto text = requirementsFile(requirements);
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int size = 0;
-    EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr);
-    return hex(digest.data(), size);
+    return sha256Hex(requirementsFile(requirements));
 }
 
 std::string requirementsEnvironmentName(const NormalisedRequirements& requirements)

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <dirent.h>
+#include <memory>
+#include <string_view>
 #include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -83,6 +86,36 @@ std::uint64_t regularFileSize(int fd)
     return static_cast<std::uint64_t>(st.st_size);
 }
 
+// The collector's copies, which it names by number only: nothing a run chose is a name here.
+void removeCollected(const UniqueFd& runDir)
+{
+    auto files = openDirectory(runDir.get(), RunFiles::filesDirName);
+    if (!files)
+    {
+        return;
+    }
+    const int listed = ::dup(files.get());
+    DIR* stream = listed >= 0 ? ::fdopendir(listed) : nullptr;
+    if (stream == nullptr)
+    {
+        if (listed >= 0)
+        {
+            ::close(listed);
+        }
+        return;
+    }
+    const std::unique_ptr<DIR, int (*)(DIR*)> closer(stream, ::closedir);
+    while (const auto* entry = ::readdir(stream))
+    {
+        const std::string_view name = entry->d_name;
+        if (name != "." && name != "..")
+        {
+            ::unlinkat(files.get(), entry->d_name, 0);
+        }
+    }
+    ::unlinkat(runDir.get(), RunFiles::filesDirName, AT_REMOVEDIR);
+}
+
 } // namespace
 
 void RunFiles::createLayout(const std::string& stateDir, uid_t frontUid, gid_t readerGid)
@@ -147,11 +180,78 @@ void RunFiles::remove(const std::string& runId) const
     }
     for (const char* name :
          {stdoutName, stderrName, cgroupStatsName, cgroupStatsPartialName, cgroupStatsBrokerName,
-          codeName, stdinName, handoverName, readyName, outputCapName})
+          codeName, stdinName, handoverName, readyName, outputCapName, filesInName,
+          filesManifestName, filesManifestPartialName})
     {
         ::unlinkat(dir.get(), name, 0);
     }
+    removeCollected(dir);
     ::unlinkat(runsDir_.get(), runId.c_str(), AT_REMOVEDIR);
+}
+
+bool RunFiles::copyFilesIn(const std::string& runId, int source, std::uint64_t maxBytes) const
+{
+    const auto size = regularFileSize(source);
+    if (size == 0)
+    {
+        return false;
+    }
+    const auto target = path(runId) + "/" + filesInName;
+    if (size > maxBytes)
+    {
+        throw std::system_error(EFBIG, std::generic_category(),
+                                "the files for " + target + " take more than " +
+                                    std::to_string(maxBytes) + " bytes");
+    }
+    const auto dir = openRunDir(runId);
+    constexpr mode_t filesInMode = 0604;
+    const UniqueFd file(dir ? ::openat(dir.get(), filesInName,
+                                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                       filesInMode)
+                            : -1);
+    if (!file || ::fchmod(file.get(), filesInMode) != 0)
+    {
+        throwErrno("cannot create " + target);
+    }
+    // In the kernel, from the front's file to this one: no copy of up to files_bytes in memory.
+    off_t offset = 0;
+    while (static_cast<std::uint64_t>(offset) < size)
+    {
+        const auto n = ::copy_file_range(source, &offset, file.get(), nullptr,
+                                         static_cast<std::size_t>(size) - offset, 0);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n <= 0)
+        {
+            const auto error = n == 0 ? EIO : errno;
+            ::unlinkat(dir.get(), filesInName, 0);
+            errno = error;
+            throwErrno("cannot copy the run's files to " + target);
+        }
+    }
+    return true;
+}
+
+std::optional<FilesManifest> RunFiles::filesManifest(const std::string& runId) const
+{
+    // Two lines of at most a path and a few figures per file, for at most files_count files and
+    // as many skipped.
+    constexpr std::uint64_t largestManifest = 2ULL * 10000ULL * 1100ULL + 4096ULL;
+    const auto record = read(runId, filesManifestName, largestManifest);
+    if (record.data.empty() || record.overLimit)
+    {
+        return std::nullopt;
+    }
+    return parseManifest(record.data);
+}
+
+UniqueFd RunFiles::openCollected(const std::string& runId, std::uint32_t index) const
+{
+    const auto dir = openRunDir(runId);
+    const auto files = dir ? openDirectory(dir.get(), filesDirName) : UniqueFd();
+    return files ? openFile(files.get(), std::to_string(index).c_str()) : UniqueFd();
 }
 
 void RunFiles::writePrivate(const std::string& runId, const char* name,

@@ -2,6 +2,7 @@
 
 #include "common/cgroup_stats.hpp"
 #include "common/fd.hpp"
+#include "common/files_manifest.hpp"
 #include "common/unit_end.hpp"
 
 #include <cstdint>
@@ -42,6 +43,8 @@ class RunFiles
     // manifest that lists them, both written by the collector as the unit stops.
     static constexpr const char* filesDirName = "files";
     static constexpr const char* filesManifestName = "files-manifest";
+    // Where the collector writes its manifest before renaming it.
+    static constexpr const char* filesManifestPartialName = "files-manifest.partial";
     // The FIFO the broker hands a warm unit its run through (not the unit's stdin).
     static constexpr const char* handoverName = "handover";
     // The FIFO a warm unit's bootstrap opens and closes once it waits for its run.
@@ -82,6 +85,17 @@ class RunFiles
     // in place (readable by the front, whole or not at all), unless the unit's helper has
     // written its own already. Throws std::system_error.
     void writeStopRecord(const std::string& runId, const std::string& record) const;
+
+    // Copies the files the run brings from `source` (read from its start) into filesInName,
+    // mode 0604 like the code; false, and no file, when `source` is empty. Throws
+    // std::system_error, and leaves no file, when it cannot or `source` holds more than
+    // `maxBytes`.
+    bool copyFilesIn(const std::string& runId, int source, std::uint64_t maxBytes) const;
+    // What the collector recorded of the run's out/ directory; nothing before it has written its
+    // manifest whole, or for one that is not valid.
+    std::optional<FilesManifest> filesManifest(const std::string& runId) const;
+    // The collector's copy `index` (CollectedFile::index), for reading; invalid if there is none.
+    UniqueFd openCollected(const std::string& runId, std::uint32_t index) const;
 
     struct Read
     {

@@ -2,11 +2,13 @@
 
 #include "common/cgroup_stats.hpp"
 #include "common/environment.hpp"
+#include "common/fd.hpp"
 #include "common/limits.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +35,14 @@ struct SandboxRun
     // Root-owned directory the run's stdout, stderr and cgroup figures are written to;
     // chosen by the privileged side, never by a request.
     std::string outputDir;
+    // The script's path in the working directory, among the files the run brings, run instead
+    // of `code` when not empty.
+    std::string entry;
+    // The tar of the files the run brings (docs/api.md, "Files in"), for the broker to copy
+    // into the run's directory; none, or an empty file, when it brings none.
+    std::shared_ptr<const UniqueFd> filesIn;
+    // Set by the privileged side once the files are in the run's directory for the unit.
+    bool bringsFiles = false;
 };
 
 // How systemd saw the unit end.

@@ -1,5 +1,6 @@
 #include "common/sandbox_policy.hpp"
 
+#include "common/file_paths.hpp"
 #include "common/run_id.hpp"
 
 #include <array>
@@ -12,7 +13,7 @@ namespace
 
 std::optional<std::string> checkLimits(const Limits& limits, const Limits& maxima)
 {
-    const std::array<std::tuple<const char*, std::uint64_t, std::uint64_t>, 7> fields{{
+    const std::array<std::tuple<const char*, std::uint64_t, std::uint64_t>, 9> fields{{
         {"wall_time_s", limits.wallTimeS, maxima.wallTimeS},
         {"cpu_time_s", limits.cpuTimeS, maxima.cpuTimeS},
         {"memory_mb", limits.memoryMb, maxima.memoryMb},
@@ -20,6 +21,8 @@ std::optional<std::string> checkLimits(const Limits& limits, const Limits& maxim
         {"tasks", limits.tasks, maxima.tasks},
         {"output_bytes", limits.outputBytes, maxima.outputBytes},
         {"disk_mb", limits.diskMb, maxima.diskMb},
+        {"files_count", limits.filesCount, maxima.filesCount},
+        {"files_bytes", limits.filesBytes, maxima.filesBytes},
     }};
     for (const auto& [name, value, maximum] : fields)
     {
@@ -62,6 +65,35 @@ std::size_t commandLineBytes(const std::vector<std::string>& args)
     return total;
 }
 
+namespace
+{
+
+// The entry is a path in the run's working directory, which the unit's command line names: it
+// must be one of the files the run brings (the unpacker checked them all), so it follows their
+// rule, and the run then has no code of its own.
+std::optional<std::string> checkEntry(const SandboxRun& run)
+{
+    if (run.entry.empty())
+    {
+        return std::nullopt;
+    }
+    if (auto problem = filePathProblem(run.entry))
+    {
+        return "The entry " + *problem + ".";
+    }
+    if (!run.code.empty())
+    {
+        return "A run with an entry has no code of its own.";
+    }
+    if (!run.filesIn)
+    {
+        return "A run with an entry must bring files.";
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
 std::optional<std::string> checkSandboxRun(const SandboxRun& run, const SandboxPolicy& policy)
 {
     if (!isRunId(run.id))
@@ -77,6 +109,10 @@ std::optional<std::string> checkSandboxRun(const SandboxRun& run, const SandboxP
         return "stdin is larger than " + std::to_string(policy.maxStdinBytes) + " bytes.";
     }
     if (auto problem = checkArgs(run.args, policy.maxArgsBytes))
+    {
+        return problem;
+    }
+    if (auto problem = checkEntry(run))
     {
         return problem;
     }

@@ -18,8 +18,9 @@ std::optional<std::uint64_t> knownTime(std::uint64_t usec)
 
 WireLimits toWire(const core::Limits& limits)
 {
-    return {limits.wallTimeS, limits.cpuTimeS,    limits.memoryMb, limits.cpuPercent,
-            limits.tasks,     limits.outputBytes, limits.diskMb};
+    return {limits.wallTimeS,   limits.cpuTimeS, limits.memoryMb,   limits.cpuPercent,
+            limits.tasks,       limits.outputBytes, limits.diskMb, limits.filesCount,
+            limits.filesBytes};
 }
 
 core::Limits fromWire(const WireLimits& limits)
@@ -32,6 +33,8 @@ core::Limits fromWire(const WireLimits& limits)
     out.tasks = limits.get<4>();
     out.outputBytes = limits.get<5>();
     out.diskMb = limits.get<6>();
+    out.filesCount = limits.get<7>();
+    out.filesBytes = limits.get<8>();
     return out;
 }
 

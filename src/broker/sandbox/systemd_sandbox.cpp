@@ -2,6 +2,7 @@
 
 #include "broker/sandbox/bus_path.hpp"
 #include "broker/sandbox/manager_calls.hpp"
+#include "broker/sandbox/out_directory.hpp"
 #include "broker/sandbox/output_watch.hpp"
 #include "broker/sandbox/run_process_watch.hpp"
 #include "broker/sandbox/warm_handover.hpp"
@@ -374,10 +375,16 @@ void SystemdSandbox::watchRun(const std::string& path)
     }
 }
 
-void SystemdSandbox::onRunReaped(const std::string& path, const ReapedRun& reaped)
+void SystemdSandbox::onRunReaped(const std::string& path, ReapedRun reaped)
 {
     if (const auto it = trackers_.find(path); it != trackers_.end())
     {
+        // Only where the kernel's word could end the run before systemd's: the last process.
+        if (reaped.last)
+        {
+            const auto id = core::runIdOfUnit(it->second.tracker.unitName());
+            reaped.filesLeft = !id || outDirectoryHasEntries(runWorkingDirectory(*id, settings_));
+        }
         apply(path, it->second.tracker.runReaped(reaped));
     }
 }

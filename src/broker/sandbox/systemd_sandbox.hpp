@@ -151,7 +151,7 @@ class SystemdSandbox
     void readActiveState(const std::string& path);
     // When the run starts: has the run process watch tell how its interpreter ends.
     void watchRun(const std::string& path);
-    void onRunReaped(const std::string& path, const ReapedRun& reaped);
+    void onRunReaped(const std::string& path, ReapedRun reaped);
     // Carries out what the unit's tracker decided.
     void apply(const std::string& path, Decision decision);
     // The unit's cgroup figures now; nullopt (logged, unless merely gone) when unreadable.

@@ -20,9 +20,10 @@ constexpr std::uint64_t usecPerSec = 1000000;
 constexpr std::uint64_t bytesPerMb = 1024ULL * 1024ULL;
 // CPUQuotaPerSecUSec for 1 % of one CPU.
 constexpr std::uint64_t quotaUsecPerPercent = 10000;
-// Room for the ExecStopPost helper, which runs under the run's own CPU quota (1 % of a CPU
-// at the least): past it systemd would mark a run that ended by itself as timed out.
-constexpr std::uint64_t stopTimeoutUsec = 10 * usecPerSec;
+// Room for the ExecStopPost helpers, which run under the run's own CPU quota (1 % of a CPU
+// at the least): past it systemd would mark a run that ended by itself as timed out. The
+// collector bounds itself to collectSeconds of it.
+constexpr std::uint64_t stopTimeoutUsec = (collectSeconds + 10) * usecPerSec;
 constexpr std::uint64_t maxOpenFiles = 1024;
 constexpr std::uint32_t privateUmask = 0077;
 
@@ -107,8 +108,10 @@ constexpr std::uint32_t privateDirectoryMode = 0700;
 
 // The directories of a run's writable space, and where the run sees each ("": where systemd
 // shows it, below the space's path on /run).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 5> spacePlaces{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 6> spacePlaces{{
     {"tmp", "/tmp"},
+    // The working directory's out/, empty and the run's own when the script starts.
+    {"tmp/out", ""},
     {"var-tmp", "/var/tmp"},
     {"shm", "/dev/shm"},
     {"home", ""},
@@ -370,18 +373,43 @@ void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
     // it, CapabilityBoundingSet= and SystemCallFilter= included, so it may ask the kernel for
     // the BPF programs on the unit's cgroup. DevicePolicy= and IPAddressDeny=, which are on the
     // cgroup, still hold for it.
-    p.push_back({"ExecStopPostEx", std::vector<ExecCommand>{
-                                       {settings.unitStatsHelper,
-                                        {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
-                                        {"privileged", "ignore-failure", "no-env-expand"}}}});
+    // The stop record first: the verdict waits for it when no broker watched the run. Then the
+    // collector, as root as well, since it must write into the run's directory; it reads out/
+    // only through a child that has become the run's own user, and follows no link.
+    const StringList flags{"privileged", "ignore-failure", "no-env-expand"};
+    p.push_back({"ExecStopPostEx",
+                 std::vector<ExecCommand>{
+                     {settings.unitStatsHelper,
+                      {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
+                      flags},
+                     {settings.collectFilesHelper,
+                      {settings.collectFilesHelper, "--out", outDirectory, "--into", run.outputDir,
+                       "--files-count", std::to_string(run.limits.filesCount), "--files-bytes",
+                       std::to_string(run.limits.filesBytes), "--seconds",
+                       std::to_string(collectSeconds)},
+                      flags}}});
 }
 
 // The environment's interpreter and flags, then -B (nothing written next to the sources,
-// which are read-only anyway) and -u (output reaches the files as it is written).
-StringList pythonArgv(const core::Interpreter& interpreter, const std::string& script)
+// which are read-only anyway) and -u (output reaches the files as it is written). A script the
+// run brought among its files has its directory on sys.path, as `python3 dir/main.py` does, so
+// that the project's own modules import: -I, which leaves it off, becomes the -E and -s it
+// otherwise implies.
+StringList pythonArgv(const core::Interpreter& interpreter, const std::string& script,
+                      bool scriptDirOnPath = false)
 {
     StringList argv{interpreter.python};
-    argv.insert(argv.end(), interpreter.flags.begin(), interpreter.flags.end());
+    for (const auto& flag : interpreter.flags)
+    {
+        if (scriptDirOnPath && flag == "-I")
+        {
+            argv.insert(argv.end(), {"-E", "-s"});
+        }
+        else
+        {
+            argv.push_back(flag);
+        }
+    }
     argv.insert(argv.end(), {"-B", "-u", script});
     return argv;
 }
@@ -408,12 +436,39 @@ void addMainCommand(std::vector<Property>& p, const StringList& argv, const Unit
         {"ExecStartEx", std::vector<ExecCommand>{{reaperMountPoint, reaped, {"no-env-expand"}}}});
 }
 
+// The files the run brings, unpacked into its working directory before the script starts by a
+// helper that runs as the run's user inside the whole sandbox, never as root: what it writes
+// lands where the run itself could write, whatever the tar holds.
+void addFilesIn(std::vector<Property>& p, const core::SandboxRun& run,
+                const UnitSettings& settings)
+{
+    if (!run.bringsFiles)
+    {
+        return;
+    }
+    bindIntoRun(p, settings.unpackFilesHelper, unpackFilesMountPoint);
+    bindIntoRun(p, run.outputDir + "/" + core::RunFiles::filesInName, filesInMountPoint);
+    p.push_back(
+        {"ExecStartPreEx", std::vector<ExecCommand>{{unpackFilesMountPoint,
+                                                     {unpackFilesMountPoint, filesInMountPoint},
+                                                     {"no-env-expand"}}}});
+}
+
 void addCommands(std::vector<Property>& p, const core::SandboxRun& run,
                  const UnitSettings& settings)
 {
-    bindIntoRun(p, run.outputDir + "/" + core::RunFiles::codeName, codeMountPoint);
-    auto argv = pythonArgv(run.interpreter, codeMountPoint);
+    StringList argv;
+    if (run.entry.empty())
+    {
+        bindIntoRun(p, run.outputDir + "/" + core::RunFiles::codeName, codeMountPoint);
+        argv = pythonArgv(run.interpreter, codeMountPoint);
+    }
+    else
+    {
+        argv = pythonArgv(run.interpreter, "/tmp/" + run.entry, true);
+    }
     argv.insert(argv.end(), run.args.begin(), run.args.end());
+    addFilesIn(p, run, settings);
     addMainCommand(p, argv, settings);
     addStopPost(p, run, settings);
 }
@@ -564,6 +619,11 @@ std::string_view runNsswitchConf()
            "ethers: files\n"
            "rpc: files\n"
            "netgroup: files\n";
+}
+
+std::string runWorkingDirectory(const std::string& id, const UnitSettings& settings)
+{
+    return spaceDir(id, settings) + "/tmp";
 }
 
 std::string runHome(const std::string& id, const UnitSettings& settings)

@@ -107,6 +107,10 @@ struct UnitSettings
     std::string unitStatsHelper;
     // Every unit's main process, the interpreter's parent (reaperMountPoint).
     std::string reaper;
+    // The privileged ExecStopPost helper that copies what the run left in out/.
+    std::string collectFilesHelper;
+    // The ExecStartPre= helper that unpacks the files a run brings, as the run's user.
+    std::string unpackFilesHelper;
     // The server's state, hidden from every run: each run's directory, where the stop-post
     // helper writes its record.
     std::string stateDir;
@@ -159,6 +163,15 @@ std::string_view runNsswitchConf();
 // whatever directory of the host the reaper is installed in (a build tree under /tmp, which
 // PrivateTmp= hides, say).
 inline constexpr const char* reaperMountPoint = "/run/pyrunner-reaper";
+// Where a run that brings files sees UnitSettings::unpackFilesHelper and the tar of its files
+// (RunFiles::filesInName), likewise.
+inline constexpr const char* unpackFilesMountPoint = "/run/pyrunner-unpack-files";
+inline constexpr const char* filesInMountPoint = "/run/pyrunner-files-in.tar";
+// The run's out/ directory as the collector finds it in the unit's namespace: its working
+// directory's, made by systemd for the run's user.
+inline constexpr const char* outDirectory = "/tmp/out";
+// How long the collector may take, within the unit's stop timeout.
+inline constexpr unsigned collectSeconds = 20;
 
 // A warm unit: the same sandbox, started before its run is known. Python runs the bootstrap,
 // which imports the environment's common modules, opens and closes the run directory's ready
@@ -194,6 +207,9 @@ std::string mountUnitFor(std::string_view path);
 
 // Where a run sees its home: the home directory of its writable space, which systemd binds in
 // at the same path it has on the host.
+// The run's working directory on the host, in its space: what it sees as /tmp.
+std::string runWorkingDirectory(const std::string& id, const UnitSettings& settings);
+
 std::string runHome(const std::string& id, const UnitSettings& settings);
 
 // A property by name, for tests and diagnostics; nullptr if absent.

@@ -7,10 +7,13 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <cerrno>
 #include <chrono>
 #include <future>
 #include <optional>
 #include <stdexcept>
+#include <sys/mman.h>
+#include <system_error>
 #include <syslog.h>
 #include <type_traits>
 #include <utility>
@@ -45,6 +48,21 @@ std::optional<std::invoke_result_t<Call>> ask(const Call& call, const char* ques
                                     e.getMessage());
         return std::nullopt;
     }
+}
+
+// The bus carries a descriptor always: an empty file stands for no files.
+sdbus::UnixFd filesOf(const core::SandboxRun& run)
+{
+    if (run.filesIn && *run.filesIn)
+    {
+        return sdbus::UnixFd(run.filesIn->get());
+    }
+    const core::UniqueFd none(::memfd_create("pyrunner-no-files", MFD_CLOEXEC));
+    if (!none)
+    {
+        throw std::system_error(errno, std::generic_category(), "cannot make an empty file");
+    }
+    return sdbus::UnixFd(none.get());
 }
 
 } // namespace
@@ -167,7 +185,8 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
     try
     {
         broker_->StartRun(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
-                          broker::toWire(run.limits), run.environment, run.requirements);
+                          broker::toWire(run.limits), run.environment, run.requirements,
+                          run.entry, filesOf(run));
         runs_.startAnswered(run.id);
     }
     catch (const sdbus::Error& e)
@@ -179,6 +198,13 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
         runs_.startAnswered(run.id);
         core::UnitOutcome refused;
         refused.error = "The sandbox broker did not start the run: " + e.getMessage();
+        endRun(run.id, refused);
+    }
+    catch (const std::system_error& e)
+    {
+        runs_.startAnswered(run.id);
+        core::UnitOutcome refused;
+        refused.error = std::string("The run's files could not be passed on: ") + e.what();
         endRun(run.id, refused);
     }
 }

@@ -2,9 +2,11 @@
 
 #include "front/http/metrics_text.hpp"
 #include "front/http/openapi.hpp"
+#include "front/http/run_files_http.hpp"
 #include "front/http/run_json.hpp"
 #include "common/utf8.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 namespace pyrunner::http
@@ -112,7 +114,7 @@ void Api::handle(const Request& request, const Reply& uncounted) const
             reply(std::move(response));
             return;
         }
-        const auto& [id, runId] = std::get<Matched>(matched);
+        const auto& [id, runId, filePath] = std::get<Matched>(matched);
         switch (id)
         {
         case RouteId::RunJson:
@@ -142,6 +144,12 @@ void Api::handle(const Request& request, const Reply& uncounted) const
             return;
         case RouteId::Environments:
             reply(environments());
+            return;
+        case RouteId::GetFile:
+            reply(getFile(runId, filePath));
+            return;
+        case RouteId::GetFilesZip:
+            reply(getFilesZip(runId));
             return;
         }
     }
@@ -242,6 +250,64 @@ Response Api::getOutput(const std::string& id, core::Stream stream) const
         return unknownRun(id);
     }
     return Response{200, "application/octet-stream", std::move(*bytes), {}};
+}
+
+Response Api::getFile(const std::string& id, const std::string& encodedPath) const
+{
+    const auto view = service_.find(id);
+    if (!view)
+    {
+        return unknownRun(id);
+    }
+    // Only a name in the run's list is served, and by the copy's number: the path is never
+    // looked up on disk.
+    const auto path = percentDecode(encodedPath);
+    const auto& files = view->run.files;
+    const auto file = path ? std::find_if(files.begin(), files.end(),
+                                          [&path](const core::RunFile& f) { return f.path == *path; })
+                           : files.end();
+    if (file == files.end())
+    {
+        return errorResponse(404, "Run " + id + " has no file \"" + excerpt(encodedPath, 256) +
+                                      "\".");
+    }
+    auto bytes = service_.collectedFile(id, file->index);
+    if (!bytes)
+    {
+        return errorResponse(404, "The files of run " + id + " are gone.");
+    }
+    Response response{200, contentTypeOf(file->path), std::move(*bytes), {}};
+    response.headers.emplace_back("ETag", "\"" + file->sha256 + "\"");
+    // The bytes are the run's: no browser may guess another type, nor run a report's scripts
+    // with this server's origin.
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    response.headers.emplace_back("Content-Security-Policy", "sandbox");
+    return response;
+}
+
+Response Api::getFilesZip(const std::string& id) const
+{
+    const auto view = service_.find(id);
+    if (!view)
+    {
+        return unknownRun(id);
+    }
+    std::vector<ZipMember> members;
+    members.reserve(view->run.files.size());
+    for (const auto& file : view->run.files)
+    {
+        members.push_back(
+            {file.path, [this, &id, index = file.index] { return service_.collectedFile(id, index); }});
+    }
+    auto zip = zipOf(members);
+    if (!zip)
+    {
+        return errorResponse(404, "The files of run " + id + " are gone.");
+    }
+    Response response{200, "application/zip", std::move(*zip), {}};
+    response.headers.emplace_back("Content-Disposition",
+                                  "attachment; filename=\"" + id + "-files.zip\"");
+    return response;
 }
 
 Response Api::cancelRun(const std::string& id) const

@@ -52,6 +52,8 @@ class Api
     void submit(RouteId route, const Request& request, const Reply& reply) const;
     Response getRun(const std::string& id) const;
     Response getOutput(const std::string& id, core::Stream stream) const;
+    Response getFile(const std::string& id, const std::string& encodedPath) const;
+    Response getFilesZip(const std::string& id) const;
     Response cancelRun(const std::string& id) const;
     Response health() const;
     Response metrics() const;

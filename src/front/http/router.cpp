@@ -20,7 +20,7 @@ struct Route
 
 constexpr std::string_view idSegment = "{id}";
 
-constexpr std::array<Route, 11> routes{{
+constexpr std::array<Route, 13> routes{{
     {"POST", {"run-json"}, RouteId::RunJson},
     {"POST", {"run-file"}, RouteId::RunFile},
     {"GET", {"runs", idSegment}, RouteId::GetRun},
@@ -32,7 +32,12 @@ constexpr std::array<Route, 11> routes{{
     {"GET", {"metrics"}, RouteId::Metrics},
     {"GET", {"openapi.json"}, RouteId::OpenApi},
     {"GET", {"environments"}, RouteId::Environments},
+    {"GET", {"runs", idSegment, "files.zip"}, RouteId::GetFilesZip},
+    // Its path goes on past the pattern (fileRoute).
+    {"GET", {"runs", idSegment, "files"}, RouteId::GetFile},
 }};
+
+constexpr std::size_t filePathStart = 3;
 
 bool isRunId(std::string_view text)
 {
@@ -115,14 +120,32 @@ RouteResult route(std::string_view method, std::string_view path)
     std::string allow;
     for (const auto& candidate : routes)
     {
-        auto runId = matchPath(candidate, *segments);
+        const bool takesPath = candidate.id == RouteId::GetFile;
+        if (takesPath != (segments->size() > filePathStart))
+        {
+            continue;
+        }
+        const std::vector<std::string_view> prefix(
+            segments->begin(),
+            segments->begin() + static_cast<std::ptrdiff_t>(
+                                    std::min(segments->size(), filePathStart)));
+        auto runId = matchPath(candidate, takesPath ? prefix : *segments);
         if (!runId)
         {
             continue;
         }
         if (candidate.method == method)
         {
-            return Matched{candidate.id, std::move(*runId)};
+            std::string filePath;
+            if (takesPath)
+            {
+                const auto first = (*segments)[filePathStart];
+                const auto last = segments->back();
+                filePath = std::string(first.data(),
+                                       static_cast<std::size_t>(last.data() + last.size() -
+                                                                first.data()));
+            }
+            return Matched{candidate.id, std::move(*runId), std::move(filePath)};
         }
         allow += allow.empty() ? "" : ", ";
         allow += candidate.method;
@@ -148,6 +171,10 @@ std::vector<RouteSpec> routeTable()
                 path += '/';
                 path += segment;
             }
+        }
+        if (each.id == RouteId::GetFile)
+        {
+            path += "/{path}";
         }
         table.push_back(RouteSpec{each.method, std::move(path)});
     }

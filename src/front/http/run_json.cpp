@@ -1,6 +1,7 @@
 #include "front/http/run_json.hpp"
 
 #include "common/utf8.hpp"
+#include "front/http/run_files_http.hpp"
 
 #include <array>
 #include <chrono>
@@ -31,7 +32,8 @@ json limitsToJson(const core::Limits& limits)
         {"wall_time_s", limits.wallTimeS}, {"cpu_time_s", limits.cpuTimeS},
         {"memory_mb", limits.memoryMb},    {"cpu_percent", limits.cpuPercent},
         {"tasks", limits.tasks},           {"output_bytes", limits.outputBytes},
-        {"disk_mb", limits.diskMb},
+        {"disk_mb", limits.diskMb},        {"files_count", limits.filesCount},
+        {"files_bytes", limits.filesBytes},
     };
 }
 
@@ -53,6 +55,34 @@ std::string formatTimestamp(core::TimePoint time)
         static_cast<int>(clock.subseconds().count()));
     return {text.data(), static_cast<std::size_t>(length)};
 }
+
+namespace
+{
+
+json filesToJson(const std::vector<core::RunFile>& files)
+{
+    auto out = json::array();
+    for (const auto& file : files)
+    {
+        out.push_back({{"path", file.path},
+                       {"size", file.size},
+                       {"sha256", file.sha256},
+                       {"media_type", mediaTypeOf(file.path)}});
+    }
+    return out;
+}
+
+json skippedToJson(const std::vector<core::SkippedFile>& skipped)
+{
+    auto out = json::array();
+    for (const auto& file : skipped)
+    {
+        out.push_back({{"path", file.path}, {"reason", file.reason}});
+    }
+    return out;
+}
+
+} // namespace
 
 json runToJson(const core::RunView& view)
 {
@@ -76,6 +106,9 @@ json runToJson(const core::RunView& view)
         {"started_at", timestampOrNull(run.startedAt)},
         {"finished_at", timestampOrNull(run.finishedAt)},
         {"error", orNull(run.error)},
+        {"files", filesToJson(run.files)},
+        {"files_truncated", run.filesTruncated},
+        {"files_skipped", skippedToJson(run.filesSkipped)},
     };
 }
 

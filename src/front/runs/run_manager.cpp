@@ -1,18 +1,31 @@
 #include "front/runs/run_manager.hpp"
 
+#include "common/digest.hpp"
 #include "common/environment_requirements.hpp"
 #include "common/run_id.hpp"
 #include "front/runs/verdict.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <exception>
 #include <set>
+#include <unistd.h>
 #include <utility>
 
 namespace pyrunner::core
 {
 namespace
 {
+
+// A warm unit was started before its run was known: with the default space and collector, and
+// nothing of the run's bound in.
+bool fitsWarmUnit(const RunRequest& request, const Limits& warm)
+{
+    return request.requirements.empty() && request.entry.empty() && !request.hasFiles &&
+           request.filesBundle.empty() && request.limits.diskMb == warm.diskMb &&
+           request.limits.filesCount == warm.filesCount &&
+           request.limits.filesBytes == warm.filesBytes;
+}
 
 // Queue slots free as runs end, which is usually within seconds.
 constexpr unsigned minRetryAfterSeconds = 1;
@@ -226,6 +239,26 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         events_.refused(SubmitError::Unavailable, client);
         return SubmitError::Unavailable;
     }
+    // Written before the lock is taken, since it may be large: a run with files never takes a
+    // warm unit's id, so its own is known already.
+    std::optional<std::string> filesId;
+    if (!request.filesBundle.empty())
+    {
+        if (!options_.filesIn)
+        {
+            throw std::runtime_error("this server takes no files");
+        }
+        filesId = newRunId();
+        options_.filesIn->put(*filesId, request.filesBundle);
+        request.hasFiles = true;
+        std::string().swap(request.filesBundle);
+    }
+    const auto dropFiles = [this, &filesId] {
+        if (filesId)
+        {
+            options_.filesIn->remove(*filesId);
+        }
+    };
     std::optional<Launch> now;
     Run snapshot;
     {
@@ -234,6 +267,7 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         if (!slotFree && queue_.size() >= options_.maxQueued)
         {
             lock.unlock();
+            dropFiles();
             events_.refused(SubmitError::QueueFull, client);
             return SubmitError::QueueFull;
         }
@@ -242,11 +276,10 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         request.environment = environmentOf(request);
         entry.run.environment = request.environment;
         // A run with requirements has an environment of its own, which no warm unit runs.
-        const auto warm =
-            slotFree && request.requirements.empty() && request.limits.diskMb == options_.warmDiskMb
-                ? takeWarmLocked(entry.run.environment)
-                : std::nullopt;
-        entry.run.id = warm.value_or(newRunId());
+        const auto warm = slotFree && fitsWarmUnit(request, options_.warmLimits)
+                              ? takeWarmLocked(entry.run.environment)
+                              : std::nullopt;
+        entry.run.id = filesId.value_or(warm.value_or(newRunId()));
         entry.run.unit = sandbox_.unitName(entry.run.id);
         entry.run.limits = request.limits;
         entry.run.createdAt = Clock::now();
@@ -258,6 +291,7 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         catch (const std::exception& error)
         {
             lock.unlock();
+            dropFiles();
             events_.failed(entry.run.id,
                            std::string("The run store could not take the run: ") + error.what());
             throw;
@@ -299,6 +333,11 @@ RunManager::Launch RunManager::takeForLaunch(Entry& entry)
     run.environment = entry.request->environment;
     run.requirements = entry.request->requirements;
     run.limits = entry.run.limits;
+    run.entry = entry.request->entry;
+    if (entry.request->hasFiles && options_.filesIn)
+    {
+        run.filesIn = options_.filesIn->open(run.id);
+    }
     return run;
 }
 
@@ -356,6 +395,11 @@ void RunManager::markStarted(const std::string& id)
         entry.request.reset();
         store_.update(entry.run);
         store_.dropRequest(id);
+        // The broker copied them into the run's directory before it started the unit.
+        if (options_.filesIn)
+        {
+            options_.filesIn->remove(id);
+        }
         snapshot = entry.run;
         client = entry.client;
     }
@@ -408,7 +452,14 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
     const auto stderrRead = files_.read(id, RunFiles::stderrName, evidence.limits.outputBytes);
     evidence.stdoutBytes = stdoutRead.size;
     evidence.stderrBytes = stderrRead.size;
+    auto collected = collectedFiles(id);
+    evidence.filesTruncated = collected.truncated;
     const auto verdict = decideVerdict(evidence);
+    if (options_.filesIn)
+    {
+        // A run that never started still has them here.
+        options_.filesIn->remove(id);
+    }
     const auto end = verdict.durationMs ? UnitEnd{} : files_.unitEnd(id);
 
     Ending ending;
@@ -430,8 +481,11 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
         {
             run.finishedAt = Clock::now();
         }
+        run.files = std::move(collected.files);
+        run.filesSkipped = std::move(collected.skipped);
+        run.filesTruncated = collected.truncated;
         --running_;
-        ending = endLocked(entry, evidence.stdoutBytes + evidence.stderrBytes);
+        ending = endLocked(entry, evidence.stdoutBytes + evidence.stderrBytes + collected.bytes);
         ending.output = RunOutput{stdoutRead.data, stderrRead.data};
         next = launchesFromQueue();
     }
@@ -443,6 +497,63 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
     // A warm unit's replacement starts once the run it served has ended, not while it runs,
     // so that starting a unit does not take the CPUs from the run.
     fillWarmPools();
+}
+
+RunManager::Collected RunManager::collectedFiles(const std::string& id) const
+{
+    Collected collected;
+    const auto manifest = files_.filesManifest(id);
+    if (!manifest)
+    {
+        // None written: the unit never started, or its collector could not write (the run's
+        // directory gone); nothing is listed that cannot be served.
+        return collected;
+    }
+    collected.truncated = manifest->truncated;
+    collected.skipped = manifest->skipped;
+    for (const auto& file : manifest->files)
+    {
+        const auto copy = files_.openCollected(id, file.index);
+        const auto digest = copy ? sha256HexOfFile(copy.get()) : std::nullopt;
+        if (!digest)
+        {
+            collected.skipped.push_back({file.path, "unreadable"});
+            continue;
+        }
+        collected.files.push_back({file.path, file.size, *digest, file.index});
+        collected.bytes += file.size;
+    }
+    return collected;
+}
+
+std::optional<std::string> RunManager::collectedFile(const std::string& id,
+                                                     std::uint32_t index) const
+{
+    const auto copy = files_.openCollected(id, index);
+    if (!copy)
+    {
+        return std::nullopt;
+    }
+    std::string bytes;
+    constexpr std::size_t chunkBytes = 256 * 1024;
+    std::string chunk(chunkBytes, '\0');
+    for (;;)
+    {
+        const auto n = ::read(copy.get(), chunk.data(), chunk.size());
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n < 0)
+        {
+            return std::nullopt;
+        }
+        if (n == 0)
+        {
+            return bytes;
+        }
+        bytes.append(chunk.data(), static_cast<std::size_t>(n));
+    }
 }
 
 RunManager::Ending RunManager::endLocked(Entry& entry, std::uint64_t outputBytes)

@@ -5,6 +5,7 @@
 #include "common/serial_worker.hpp"
 #include "front/runs/run_events.hpp"
 #include "front/runs/run_service.hpp"
+#include "front/store/files_in_store.hpp"
 #include "front/store/run_store.hpp"
 
 #include <cstddef>
@@ -27,9 +28,11 @@ struct RunManagerOptions
     // Warm units kept ready per environment name; 0 (or no entry) turns an environment's off.
     // Filled only for the shipped and operator environments the sandbox lists.
     std::map<std::string, std::size_t> warmPools;
-    // The disk_mb of every warm unit's writable space, made when the unit starts: the default.
-    // A run that asks for another size starts cold.
-    std::uint32_t warmDiskMb = Limits{}.diskMb;
+    // The limits a warm unit's space and collector are made with when it starts: the
+    // defaults. A run that asks for another disk_mb, files_count or files_bytes starts cold.
+    Limits warmLimits;
+    // Where the files runs bring wait for their units; none: runs bring none.
+    std::shared_ptr<const FilesInStore> filesIn;
 };
 
 // What recover() found of the runs an earlier server left.
@@ -64,6 +67,8 @@ class RunManager final : public RunService
     std::optional<RunView> find(const std::string& id) const override;
     std::optional<std::string> output(const std::string& id, Stream stream) const override;
     std::optional<RunView> cancel(const std::string& id) override;
+    std::optional<std::string> collectedFile(const std::string& id,
+                                             std::uint32_t index) const override;
     Health health() const override;
     std::vector<Environment> environments() const override;
     unsigned retryAfterSeconds() const override;
@@ -117,6 +122,16 @@ class RunManager final : public RunService
     void finish(const std::string& id, const UnitOutcome& outcome);
     bool restartVanished(const std::string& id);
     Ending endLocked(Entry& entry, std::uint64_t outputBytes);
+    // What the collector took from the run's out/ directory, each copy's digest taken here
+    // (the collector, as root for every run, links no cryptography).
+    struct Collected
+    {
+        std::vector<RunFile> files;
+        std::vector<SkippedFile> skipped;
+        bool truncated = false;
+        std::uint64_t bytes = 0;
+    };
+    Collected collectedFiles(const std::string& id) const;
     void announce(const Ending& ending);
     RunView viewOf(const Run& run) const;
     std::optional<Run> runOf(const std::string& id) const;

@@ -78,6 +78,10 @@ class RunService
     virtual std::optional<RunView> find(const std::string& id) const = 0;
     virtual std::optional<std::string> output(const std::string& id, Stream stream) const = 0;
     virtual std::optional<RunView> cancel(const std::string& id) = 0;
+    // The bytes of the collector's copy `index` of a finished run's file; nothing if the run or
+    // the copy is gone.
+    virtual std::optional<std::string> collectedFile(const std::string& id,
+                                                     std::uint32_t index) const = 0;
     virtual Health health() const = 0;
     // The environments a request may choose.
     virtual std::vector<Environment> environments() const = 0;

@@ -102,7 +102,8 @@ RunStatus statusOf(const Evidence& evidence, const std::optional<double>& cpuMs)
     }
     if (evidence.unit.execMainCode == CLD_EXITED && evidence.unit.execMainStatus == 0)
     {
-        return RunStatus::Succeeded;
+        // Its reports were cut short: the run did not get what it asked for.
+        return evidence.filesTruncated ? RunStatus::OutputLimitExceeded : RunStatus::Succeeded;
     }
     return RunStatus::Failed;
 }

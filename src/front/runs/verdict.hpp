@@ -21,6 +21,8 @@ struct Evidence
     bool cancelRequested = false;
     std::uint64_t stdoutBytes = 0;
     std::uint64_t stderrBytes = 0;
+    // Collection of out/ stopped at files_count or files_bytes.
+    bool filesTruncated = false;
 };
 
 struct Verdict

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/files_manifest.hpp"
 #include "common/limits.hpp"
 
 #include <chrono>
@@ -44,9 +45,30 @@ struct RunRequest
     // environment_requirements.hpp); the run then runs in the environment built from them.
     std::vector<std::string> requirements;
     Limits limits;
+    // The script's path among the files, run instead of `code`, when not empty.
+    std::string entry;
+    // The files the run brings, as the tar the broker hands the unit (every path checked);
+    // empty for none. Kept apart from the store, in the front's own directory, until the
+    // run's unit has started (FilesInStore): hasFiles says it is there.
+    std::string filesBundle;
+    bool hasFiles = false;
     bool wait = true;
     // The submitter's address, for the operator's log; never stored, never shown to runs.
     std::string client = {};
+};
+
+// A file the run left in out/, as the Run object lists it.
+struct RunFile
+{
+    // Relative to out/.
+    std::string path;
+    std::uint64_t size = 0;
+    // Lowercase hex. The media type follows from the path (mediaTypeOf).
+    std::string sha256;
+    // The collector's copy it is (RunFiles::openCollected).
+    std::uint32_t index = 0;
+
+    bool operator==(const RunFile&) const = default;
 };
 
 // What the API reports about a run. Output bytes live in the run's files, not here.
@@ -68,6 +90,10 @@ struct Run
     std::optional<TimePoint> startedAt;
     std::optional<TimePoint> finishedAt;
     std::optional<std::string> error;
+    // What was collected from out/ once the run ended.
+    std::vector<RunFile> files;
+    bool filesTruncated = false;
+    std::vector<SkippedFile> filesSkipped;
 };
 
 // The captured output of a run, already cut to its limit.

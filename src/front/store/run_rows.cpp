@@ -1,5 +1,7 @@
 #include "front/store/run_rows.hpp"
 
+#include "common/text.hpp"
+
 #include <chrono>
 #include <stdexcept>
 #include <utility>
@@ -121,6 +123,8 @@ void bindLimits(sqlite::Statement& statement, const Limits& limits)
     statement.bindInteger(":tasks", limits.tasks);
     statement.bindInteger(":output_limit_bytes", toInteger(limits.outputBytes));
     statement.bindInteger(":disk_mb", limits.diskMb);
+    statement.bindInteger(":files_count", limits.filesCount);
+    statement.bindInteger(":files_bytes", toInteger(limits.filesBytes));
 }
 
 std::uint32_t smallInteger(Row& row)
@@ -138,7 +142,62 @@ Limits readLimits(Row& row)
     limits.tasks = smallInteger(row);
     limits.outputBytes = toUnsigned(row.integer());
     limits.diskMb = smallInteger(row);
+    limits.filesCount = smallInteger(row);
+    limits.filesBytes = toUnsigned(row.integer());
     return limits;
+}
+
+// The files a finished run left, one line each after whether collection was cut short:
+// "f <index> <size> <sha256> <path>" and "s <reason> <path>" (paths hold no line breaks).
+std::string encodeFiles(const Run& run)
+{
+    std::string text = run.filesTruncated ? "t 1\n" : "t 0\n";
+    for (const auto& file : run.files)
+    {
+        text += "f " + std::to_string(file.index) + ' ' + std::to_string(file.size) + ' ' +
+                file.sha256 + ' ' + file.path + '\n';
+    }
+    for (const auto& skipped : run.filesSkipped)
+    {
+        text += "s " + skipped.reason + ' ' + skipped.path + '\n';
+    }
+    return text;
+}
+
+bool decodeFiles(std::string_view text, Run& run)
+{
+    bool valid = true;
+    forEachLine(text, [&](std::string_view line) {
+        const auto [kind, rest] = splitOnce(line, ' ');
+        if (kind == "t")
+        {
+            run.filesTruncated = rest == "1";
+        }
+        else if (kind == "f")
+        {
+            const auto [index, afterIndex] = splitOnce(rest, ' ');
+            const auto [size, afterSize] = splitOnce(afterIndex, ' ');
+            const auto [sha256, path] = splitOnce(afterSize, ' ');
+            const auto indexValue = parseUnsigned(index);
+            const auto sizeValue = parseUnsigned(size);
+            valid = valid && indexValue && sizeValue && !path.empty();
+            if (valid)
+            {
+                run.files.push_back({std::string(path), *sizeValue, std::string(sha256),
+                                     static_cast<std::uint32_t>(*indexValue)});
+            }
+        }
+        else if (kind == "s")
+        {
+            const auto [reason, path] = splitOnce(rest, ' ');
+            run.filesSkipped.push_back({std::string(path), std::string(reason)});
+        }
+        else
+        {
+            valid = false;
+        }
+    });
+    return valid;
 }
 
 } // namespace
@@ -203,6 +262,7 @@ void bindRun(sqlite::Statement& statement, const Run& run)
     bindOptionalInteger(statement, ":finished_at", transformed(run.finishedAt, toMicros));
     bindOptionalText(statement, ":error", run.error);
     bindLimits(statement, run.limits);
+    statement.bindText(":files", isFinal(run.status) ? encodeFiles(run) : std::string());
 }
 
 void bindRequest(sqlite::Statement& statement, const RunRequest& request)
@@ -213,6 +273,8 @@ void bindRequest(sqlite::Statement& statement, const RunRequest& request)
     statement.bindText(":environment", request.environment);
     statement.bindInteger(":wait", request.wait ? 1 : 0);
     bindLimits(statement, request.limits);
+    statement.bindText(":entry", request.entry);
+    statement.bindInteger(":has_files", request.hasFiles ? 1 : 0);
 }
 
 Run readRun(Row& row, const std::string& file)
@@ -242,6 +304,10 @@ Run readRun(Row& row, const std::string& file)
     run.finishedAt = transformed(row.optionalInteger(), fromMicros);
     run.error = row.optionalText();
     run.limits = readLimits(row);
+    if (!decodeFiles(row.text(), run))
+    {
+        throw std::runtime_error(file + ": run " + run.id + " has a malformed list of files");
+    }
     return run;
 }
 
@@ -259,6 +325,8 @@ RunRequest readRequest(Row& row, const std::string& file, const std::string& run
     request.environment = row.text();
     request.wait = row.integer() != 0;
     request.limits = readLimits(row);
+    request.entry = row.text();
+    request.hasFiles = row.integer() != 0;
     return request;
 }
 

@@ -19,7 +19,7 @@ namespace pyrunner::core::rows
 {
 
 // Run's columns: readRun reads them in this order, bindRun binds each as :<column>.
-inline constexpr std::array<std::string_view, 22> runColumns{
+inline constexpr std::array<std::string_view, 25> runColumns{
     "id",
     "status",
     "exit_code",
@@ -42,10 +42,13 @@ inline constexpr std::array<std::string_view, 22> runColumns{
     "tasks",
     "output_limit_bytes",
     "disk_mb",
+    "files_count",
+    "files_bytes",
+    "files",
 };
 
 // RunRequest's columns (run_id aside), likewise for readRequest and bindRequest.
-inline constexpr std::array<std::string_view, 12> requestColumns{
+inline constexpr std::array<std::string_view, 16> requestColumns{
     "code",
     "stdin",
     "args",
@@ -58,6 +61,10 @@ inline constexpr std::array<std::string_view, 12> requestColumns{
     "tasks",
     "output_limit_bytes",
     "disk_mb",
+    "files_count",
+    "files_bytes",
+    "entry",
+    "has_files",
 };
 
 // "a, b, c": the columns' names.

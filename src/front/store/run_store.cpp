@@ -81,9 +81,22 @@ ALTER TABLE runs ADD COLUMN disk_mb INTEGER NOT NULL DEFAULT 512;
 ALTER TABLE requests ADD COLUMN disk_mb INTEGER NOT NULL DEFAULT 512;
 )";
 
+// Version 3: files in and out. Rows stored before it took no files, and ran with the limits'
+// built-in defaults for them.
+constexpr const char* schemaV2ToV3 = R"(
+ALTER TABLE runs ADD COLUMN files_count INTEGER NOT NULL DEFAULT 100;
+ALTER TABLE runs ADD COLUMN files_bytes INTEGER NOT NULL DEFAULT 16777216;
+ALTER TABLE runs ADD COLUMN files TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN files_count INTEGER NOT NULL DEFAULT 100;
+ALTER TABLE requests ADD COLUMN files_bytes INTEGER NOT NULL DEFAULT 16777216;
+ALTER TABLE requests ADD COLUMN entry TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN has_files INTEGER NOT NULL DEFAULT 0;
+)";
+
 // migrations[v] takes a file from version v to v + 1; a new file is version 0 and takes them
 // all, so that it ends up exactly like an old one brought up to date.
-constexpr std::array<const char*, RunStore::schemaVersion> migrations{schemaV1, schemaV1ToV2};
+constexpr std::array<const char*, RunStore::schemaVersion> migrations{schemaV1, schemaV1ToV2,
+                                                                  schemaV2ToV3};
 
 // The runs isFinal() calls unfinished, in the words of the schema's partial indexes, which
 // the query planner uses only for a query that says the same (the tests check that these

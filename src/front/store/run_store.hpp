@@ -72,8 +72,8 @@ class RunStore
     std::size_t count() const;
 
     // The schema this build writes; an older file is migrated on open, a newer one refused.
-    // 2: disk_mb.
-    static constexpr int schemaVersion = 2;
+    // 2: disk_mb. 3: files in and out.
+    static constexpr int schemaVersion = 3;
 
   private:
     // Every statement the store runs, prepared once the schema is there.

@@ -26,6 +26,11 @@ class LoadOnly final : public core::RunService
         return {};
     }
     std::optional<core::RunView> cancel(const std::string& /*id*/) override { return {}; }
+    std::optional<std::string> collectedFile(const std::string& /*id*/,
+                                             std::uint32_t /*index*/) const override
+    {
+        return {};
+    }
     core::Health health() const override { return load; }
     std::vector<core::Environment> environments() const override { return {}; }
     unsigned retryAfterSeconds() const override { return 1; }

@@ -32,6 +32,8 @@ UnitSettings sampleSettings()
     UnitSettings settings;
     settings.unitStatsHelper = "/usr/libexec/pyrunner/pyrunner-unit-stats";
     settings.reaper = "/usr/libexec/pyrunner/pyrunner-reaper";
+    settings.collectFilesHelper = "/usr/libexec/pyrunner/pyrunner-collect-files";
+    settings.unpackFilesHelper = "/usr/libexec/pyrunner/pyrunner-unpack-files";
     settings.stateDir = "/var/lib/pyrunner";
     return settings;
 }
@@ -253,11 +255,57 @@ TEST(RunUnit, RecordsCgroupFiguresWithAPrivilegedStopPostHelper)
 {
     const auto unit = buildRunUnit(sampleRun(), sampleSettings());
     const auto stopPost = get<std::vector<ExecCommand>>(unit, "ExecStopPostEx");
-    ASSERT_EQ(stopPost.size(), 1U);
+    ASSERT_EQ(stopPost.size(), 2U);
     EXPECT_EQ(stopPost[0].path, "/usr/libexec/pyrunner/pyrunner-unit-stats");
     EXPECT_EQ(stopPost[0].argv.back(), sampleRun().outputDir + "/cgroup-stats");
     EXPECT_NE(std::find(stopPost[0].flags.begin(), stopPost[0].flags.end(), "privileged"),
               stopPost[0].flags.end());
+}
+
+TEST(RunUnit, CollectsOutAfterTheStopRecordWithTheRunsCaps)
+{
+    auto run = sampleRun();
+    run.limits.filesCount = 7;
+    run.limits.filesBytes = 4096;
+    const auto unit = buildRunUnit(run, sampleSettings());
+    const auto stopPost = get<std::vector<ExecCommand>>(unit, "ExecStopPostEx");
+    ASSERT_EQ(stopPost.size(), 2U);
+    EXPECT_EQ(stopPost[1].path, "/usr/libexec/pyrunner/pyrunner-collect-files");
+    EXPECT_EQ(stopPost[1].argv,
+              (StringList{"/usr/libexec/pyrunner/pyrunner-collect-files", "--out", "/tmp/out",
+                          "--into", run.outputDir, "--files-count", "7", "--files-bytes", "4096",
+                          "--seconds", std::to_string(collectSeconds)}));
+    EXPECT_NE(std::find(stopPost[1].flags.begin(), stopPost[1].flags.end(), "privileged"),
+              stopPost[1].flags.end());
+}
+
+TEST(RunUnit, UnpacksTheFilesItBringsAsTheRunsUserBeforeTheScript)
+{
+    auto run = sampleRun();
+    EXPECT_EQ(findProperty(buildRunUnit(run, sampleSettings()), "ExecStartPreEx"), nullptr);
+    run.bringsFiles = true;
+    const auto unit = buildRunUnit(run, sampleSettings());
+    const auto pre = get<std::vector<ExecCommand>>(unit, "ExecStartPreEx");
+    ASSERT_EQ(pre.size(), 1U);
+    EXPECT_EQ(pre[0].argv, (StringList{unpackFilesMountPoint, filesInMountPoint}));
+    // Not "privileged": the unit's user and sandbox apply.
+    EXPECT_EQ(pre[0].flags, StringList{"no-env-expand"});
+}
+
+TEST(RunUnit, AnEntryRunsFromTheWorkingDirectoryWithItsDirectoryOnThePath)
+{
+    auto run = sampleRun();
+    run.code.clear();
+    run.entry = "app/main.py";
+    run.bringsFiles = true;
+    const auto unit = buildRunUnit(run, sampleSettings());
+    const auto exec = get<std::vector<ExecCommand>>(unit, "ExecStartEx");
+    ASSERT_EQ(exec.size(), 1U);
+    const auto& argv = exec[0].argv;
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "/tmp/app/main.py"), argv.end());
+    EXPECT_EQ(std::find(argv.begin(), argv.end(), "-I"), argv.end());
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "-s"), argv.end());
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "-E"), argv.end());
 }
 
 TEST(RunUnit, StdinIsNullWhenEmptyAndARootOnlyFileOtherwise)
@@ -311,8 +359,8 @@ TEST(RunUnit, WritesOnlyToOneSpaceOfDiskMbThatSystemdMountsForIt)
     EXPECT_EQ(get<StringList>(unit, "RequiresMountsFor"), StringList{space});
     const auto relative = space.substr(std::string("/run/").size());
     EXPECT_EQ(get<StringList>(unit, "RuntimeDirectory"),
-              (StringList{relative + "/tmp", relative + "/var-tmp", relative + "/shm",
-                          relative + "/home", relative + "/userdb"}));
+              (StringList{relative + "/tmp", relative + "/tmp/out", relative + "/var-tmp",
+                          relative + "/shm", relative + "/home", relative + "/userdb"}));
     EXPECT_EQ(get<std::uint32_t>(unit, "RuntimeDirectoryMode"), 0700U);
     for (const auto& [from, to] :
          {std::pair{"/tmp", "/tmp"}, std::pair{"/var-tmp", "/var/tmp"},

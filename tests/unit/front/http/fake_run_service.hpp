@@ -61,6 +61,19 @@ class FakeRunService : public core::RunService
         return finish(id, core::RunStatus::Cancelled, {});
     }
 
+    // The copies a test put there, by run id and index.
+    std::optional<std::string> collectedFile(const std::string& id,
+                                             std::uint32_t index) const override
+    {
+        const auto entry = collected.find({id, index});
+        if (entry == collected.end())
+        {
+            return std::nullopt;
+        }
+        return entry->second;
+    }
+    std::map<std::pair<std::string, std::uint32_t>, std::string> collected;
+
     core::Health health() const override { return healthReport; }
 
     std::vector<core::Environment> environments() const override
