@@ -81,6 +81,17 @@ TEST(DisplayPath, VeryLongPathsAreCut)
     EXPECT_EQ(shown, std::string(1024, 'a') + "...");
 }
 
+TEST(DisplayPath, ReplacementCharactersDoNotMakeItLonger)
+{
+    const auto shown = displayPath(std::string(1024, '\xff'));
+    EXPECT_LE(shown.size(), 1024U + 3);
+    EXPECT_TRUE(shown.ends_with("\xEF\xBF\xBD..."));
+    FilesManifest manifest;
+    manifest.skipped = {{shown, "invalid_name"},
+                        {displayPath(std::string(300, '\n')), "invalid_name"}};
+    EXPECT_EQ(parseManifest(formatManifest(manifest)), manifest);
+}
+
 FilesManifest sample()
 {
     FilesManifest manifest;

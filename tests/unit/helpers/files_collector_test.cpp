@@ -227,6 +227,23 @@ TEST_F(FilesCollector, InvalidNamesAreListedShownWithReplacementCharacters)
     EXPECT_EQ(manifest.skipped, skipped);
 }
 
+TEST_F(FilesCollector, ALongInvalidNameStillGivesAManifestThatParses)
+{
+    // Each invalid byte shows as three: the shown path must still fit the manifest's rule.
+    std::string dirs;
+    for (int level = 0; level < 4; ++level)
+    {
+        dirs += std::string(200, 'd') + '/';
+    }
+    write(dirs + std::string(220, '\xff'), "x");
+
+    const auto manifest = collect();
+
+    ASSERT_EQ(manifest.skipped.size(), 1U);
+    EXPECT_EQ(manifest.skipped[0].reason, "invalid_name");
+    EXPECT_TRUE(manifest.skipped[0].path.starts_with(dirs + "\xEF\xBF\xBD"));
+}
+
 // Flattens a chain of directories named `name` one level at a time: a path through all of
 // them is longer than any system call takes.
 void removeChain(const std::filesystem::path& top, const char* name)
