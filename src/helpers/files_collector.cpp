@@ -367,11 +367,6 @@ bool dropPrivileges(uid_t uid, gid_t gid)
 
 [[noreturn]] void runWalker(int outFd, int pipe, uid_t uid, gid_t gid, pid_t parent)
 {
-    // Killed with its parent, whom systemd may kill at its stop timeout.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent)
-    {
-        ::_exit(1);
-    }
     // Nothing of root's (the run directory, the copies) stays within its reach.
     const int low = std::min(outFd, pipe);
     const int high = std::max(outFd, pipe);
@@ -381,7 +376,10 @@ bool dropPrivileges(uid_t uid, gid_t gid)
     sigset_t none{};
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (!dropPrivileges(uid, gid))
+    // Killed with its parent, whom systemd may kill at its stop timeout. Set after the drop,
+    // which clears it.
+    if (!dropPrivileges(uid, gid) || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+        ::getppid() != parent)
     {
         ::_exit(1);
     }
