@@ -9,6 +9,7 @@
 
 #include <array>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -415,12 +416,25 @@ TEST_F(FilesCollector, AnotherAttemptStartsFromAnEmptyFilesDirectory)
     EXPECT_TRUE(pyrunner::helpers::alreadyCollected(runDir.get()));
 }
 
-// The program as systemd runs it.
-int runCollector(const std::vector<std::string>& arguments)
+// The program as systemd runs it; with `terminated`, systemd's SIGTERM is already pending
+// as it starts, which it must take as its stop timeout.
+int runCollector(const std::vector<std::string>& arguments, bool terminated = false)
 {
     const pid_t pid = ::fork();
     if (pid == 0)
     {
+        // A blocked signal stays pending through execve.
+        sigset_t mask{};
+        sigemptyset(&mask);
+        if (terminated)
+        {
+            sigaddset(&mask, SIGTERM);
+        }
+        ::sigprocmask(SIG_SETMASK, &mask, nullptr);
+        if (terminated)
+        {
+            ::raise(SIGTERM);
+        }
         std::vector<char*> argv{const_cast<char*>(PYRUNNER_COLLECT_FILES_BINARY)};
         for (const auto& argument : arguments)
         {
@@ -460,6 +474,19 @@ TEST_F(FilesCollector, ProgramWritesTheManifestOnceAndFailsOnlyWithoutARunDirect
     relativeOut[1] = "out";
     EXPECT_EQ(runCollector(relativeOut), 2);
     EXPECT_EQ(runCollector({"--out", out.string()}), 2);
+}
+
+TEST_F(FilesCollector, ProgramStoppedBySystemdListsWhatItHasAsTruncated)
+{
+    write("a", "x");
+    EXPECT_EQ(runCollector({"--out", out.string(), "--into", run.string(), "--files-count", "10",
+                            "--files-bytes", "1000", "--seconds", "30"},
+                           true),
+              0);
+    const auto manifest = pyrunner::core::parseManifest(readFile(run / "files-manifest"));
+    ASSERT_TRUE(manifest);
+    EXPECT_TRUE(manifest->files.empty());
+    EXPECT_TRUE(manifest->truncated);
 }
 
 } // namespace
