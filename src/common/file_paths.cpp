@@ -81,7 +81,23 @@ std::string displayPath(std::string_view path)
             shown.push_back(c);
         }
     }
-    if (path.size() > maxPathBytes)
+    bool cut = path.size() > maxPathBytes;
+    if (shown.size() > maxPathBytes)
+    {
+        // Each replacement takes three bytes: cut again, at a character's start, so that what
+        // is shown stays within what a manifest (files_manifest.hpp) takes.
+        constexpr unsigned char continuationMask = 0xC0;
+        constexpr unsigned char continuationBits = 0x80;
+        std::size_t end = maxPathBytes;
+        while (end > 0 &&
+               (static_cast<unsigned char>(shown[end]) & continuationMask) == continuationBits)
+        {
+            --end;
+        }
+        shown.resize(end);
+        cut = true;
+    }
+    if (cut)
     {
         shown += "...";
     }
