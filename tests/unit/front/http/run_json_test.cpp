@@ -67,9 +67,10 @@ TEST(RunToJson, EveryFieldIsPresentWithNullsBeforeTheEnd)
         "duration_ms": null, "cpu_time_ms": null, "memory_peak_bytes": null,
         "unit": "pyrunner-abc.service", "environment": "default",
         "limits": {"wall_time_s": 10, "cpu_time_s": 10, "memory_mb": 256, "cpu_percent": 100,
-                   "tasks": 64, "output_bytes": 1048576, "disk_mb": 512},
+                   "tasks": 64, "output_bytes": 1048576, "disk_mb": 512,
+                   "files_count": 100, "files_bytes": 16777216},
         "created_at": "1970-01-01T00:00:00.000Z", "started_at": null, "finished_at": null,
-        "error": null})"));
+        "error": null, "files": [], "files_truncated": false, "files_skipped": []})"));
 }
 
 TEST(RunToJson, AFinishedRunFillsEveryField)
@@ -90,7 +91,7 @@ TEST(RunToJson, AFinishedRunFillsEveryField)
     EXPECT_EQ(body["started_at"], "1970-01-01T00:00:01.000Z");
     EXPECT_EQ(body["finished_at"], "1970-01-01T00:00:02.500Z");
     EXPECT_EQ(body["error"], "it broke");
-    EXPECT_EQ(body.size(), 18U);
+    EXPECT_EQ(body.size(), 21U);
 }
 
 TEST(RunToJson, EveryStatusHasItsContractName)

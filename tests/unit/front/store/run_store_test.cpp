@@ -585,7 +585,7 @@ TEST_F(RunStoreTest, AVersionOneFileIsMigratedWithTheDefaultDiskSpace)
         db.execute(versionOneRows);
     }
     auto& store = open();
-    EXPECT_EQ(queryInteger("PRAGMA user_version"), 2);
+    EXPECT_EQ(queryInteger("PRAGMA user_version"), RunStore::schemaVersion);
     const auto run = store.find("0123456789abcdef0123456789abcdef");
     ASSERT_TRUE(run);
     EXPECT_EQ(run->limits, (Limits{.wallTimeS = 11,
