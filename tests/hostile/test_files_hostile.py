@@ -327,6 +327,8 @@ def grow():
         while True:
             log.write(b"g" * 4096)
             log.flush()
+            # Slowly enough to stay far below files_bytes until the unit's end kills it.
+            time.sleep(0.005)
 
 daemon(grow)
 time.sleep(0.5)
