@@ -155,11 +155,12 @@ def raw_stdout_is_binary_prefix(run, target):
 
 def state_holds_no_links(run, target):
     run_dir = f"{target.server.state_dir}/runs/{run['id']}"
-    # Regular files only, and the FIFOs a warm unit's run came through and its bootstrap said
-    # it was ready through, which are the broker's.
+    # Regular files only, the FIFOs a warm unit's run came through and its bootstrap said it
+    # was ready through, which are the broker's, and the directory of the collector's copies.
     odd = target.machine.run("find", run_dir, "-mindepth", "1", "-not", "-type", "f", "-not", "(",
                              "(", "-name", "handover", "-o", "-name", "ready", ")",
-                             "-type", "p", "-user", "root", ")").stdout
+                             "-type", "p", "-user", "root", ")",
+                             "-not", "(", "-path", f"{run_dir}/files", "-type", "d", ")").stdout
     assert odd == "", f"not regular files in {run_dir}: {odd}"
     raw = target.server.get(f"/runs/{run['id']}/stdout").content
     assert raw == run["stdout"].encode()

@@ -226,7 +226,8 @@ def test_openapi_document_is_served_as_it_is_in_docs(server):
     assert response.content == (REPO / "docs" / "openapi.json").read_bytes()
     document = response.json()
     assert document["openapi"].startswith("3.0."), document["openapi"]
-    for path in ("/run-json/", "/run-file/", "/runs/{id}", "/runs/{id}/stdout", "/healthz", "/metrics"):
+    for path in ("/run-json/", "/run-file/", "/runs/{id}", "/runs/{id}/stdout", "/runs/{id}/files/{path}",
+                 "/runs/{id}/files.zip", "/healthz", "/metrics"):
         assert path in document["paths"], sorted(document["paths"])
 
 
