@@ -157,7 +157,8 @@ SystemdSandbox::Followed& SystemdSandbox::track(const std::string& path, UnitTra
     return trackers_
         .insert_or_assign(
             path,
-            Followed{std::move(tracker), std::move(callbacks), std::move(handover), {}, false})
+            Followed{std::move(tracker), std::move(callbacks), std::move(handover), {}, false,
+                     false, std::nullopt})
         .first->second;
 }
 
@@ -375,16 +376,10 @@ void SystemdSandbox::watchRun(const std::string& path)
     }
 }
 
-void SystemdSandbox::onRunReaped(const std::string& path, ReapedRun reaped)
+void SystemdSandbox::onRunReaped(const std::string& path, const ReapedRun& reaped)
 {
     if (const auto it = trackers_.find(path); it != trackers_.end())
     {
-        // Only where the kernel's word could end the run before systemd's: the last process.
-        if (reaped.last)
-        {
-            const auto id = core::runIdOfUnit(it->second.tracker.unitName());
-            reaped.filesLeft = !id || outDirectoryHasEntries(runWorkingDirectory(*id, settings_));
-        }
         apply(path, it->second.tracker.runReaped(reaped));
     }
 }
@@ -450,10 +445,21 @@ void SystemdSandbox::finish(const std::string& path, std::optional<core::UnitOut
     {
         answer(path, std::move(*outcome));
     }
-    const auto it = trackers_.find(path);
+    auto it = trackers_.find(path);
     if (it == trackers_.end())
     {
         return;
+    }
+    if (auto held = std::exchange(it->second.heldForFiles, std::nullopt))
+    {
+        // The unit is gone, so its collector has run: the run's files are there with it.
+        it->second.filesLooked = true;
+        answer(path, std::move(*held));
+        it = trackers_.find(path);
+        if (it == trackers_.end())
+        {
+            return;
+        }
     }
     auto onUnitGone = std::move(it->second.callbacks.onUnitGone);
     readyWatches_.erase(path);
@@ -472,6 +478,18 @@ void SystemdSandbox::answer(const std::string& path, core::UnitOutcome outcome)
         return;
     }
     auto& followed = it->second;
+    // Told before the unit stopped (by the kernel, or as it began to stop), the run's end waits
+    // for its files when it left any: the collector runs as systemd stops the unit, and a run
+    // is never reported finished without what it left in out/.
+    if (outcome.started && !std::exchange(followed.filesLooked, true))
+    {
+        const auto id = core::runIdOfUnit(followed.tracker.unitName());
+        if (!id || outDirectoryHasEntries(runWorkingDirectory(*id, settings_)))
+        {
+            followed.heldForFiles = std::move(outcome);
+            return;
+        }
+    }
     runWatch_->unwatch(path);
     outputWatch_->unwatch(path);
     deadlines_->cancel(path);

@@ -109,6 +109,10 @@ class SystemdSandbox
         core::UniqueFd ready;
         // The handover writer may still be writing the rest of its run.
         bool writingRest = false;
+        // Whether the run's out/ was looked at as its end came, and the end held until the
+        // unit is gone because the run left files there for the collector.
+        bool filesLooked = false;
+        std::optional<core::UnitOutcome> heldForFiles;
     };
 
     void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
@@ -151,7 +155,7 @@ class SystemdSandbox
     void readActiveState(const std::string& path);
     // When the run starts: has the run process watch tell how its interpreter ends.
     void watchRun(const std::string& path);
-    void onRunReaped(const std::string& path, ReapedRun reaped);
+    void onRunReaped(const std::string& path, const ReapedRun& reaped);
     // Carries out what the unit's tracker decided.
     void apply(const std::string& path, Decision decision);
     // The unit's cgroup figures now; nullopt (logged, unless merely gone) when unreadable.

@@ -222,7 +222,7 @@ Decision UnitTracker::runReaped(const ReapedRun& reaped)
     // Killed, it may have been by systemd at RuntimeMaxSec=, which only the unit's result
     // tells; and with another process of the run left, the run is not over.
     if (answered_ || !reaped.exit || !WIFEXITED(reaped.exit->waitStatus) || !reaped.last ||
-        !reaped.figures || reaped.filesLeft)
+        !reaped.figures)
     {
         return {};
     }

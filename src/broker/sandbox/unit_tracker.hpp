@@ -51,9 +51,6 @@ struct ReapedRun
     std::optional<core::CgroupStats> figures;
     // CLOCK_MONOTONIC microseconds of the reaping.
     std::uint64_t reapedUsec = 0;
-    // The run left something in out/: its end waits for the collector, which systemd runs as
-    // the unit stops, so that the run is never told finished without its files.
-    bool filesLeft = false;
 };
 
 // What the sandbox is to do after an event.
