@@ -483,8 +483,9 @@ void SystemdSandbox::answer(const std::string& path, core::UnitOutcome outcome)
     // is never reported finished without what it left in out/.
     if (outcome.started && !std::exchange(followed.filesLooked, true))
     {
+        // Units that are no run's (an environment's build, the layer probe) collect nothing.
         const auto id = core::runIdOfUnit(followed.tracker.unitName());
-        if (!id || outDirectoryHasEntries(runWorkingDirectory(*id, settings_)))
+        if (id && outDirectoryHasEntries(runWorkingDirectory(*id, settings_)))
         {
             followed.heldForFiles = std::move(outcome);
             return;

@@ -131,7 +131,9 @@ std::optional<std::string> zipOf(const std::vector<ZipMember>& members)
 {
     std::string out;
     const ArchivePtr writer(archive_write_new(), archive_write_free);
+    // Names in UTF-8, flagged so (general purpose bit 11), whatever this process' locale.
     if (!writer || archive_write_set_format_zip(writer.get()) != ARCHIVE_OK ||
+        archive_write_set_options(writer.get(), "zip:hdrcharset=UTF-8") != ARCHIVE_OK ||
         archive_write_open2(writer.get(), &out, nullptr, appendTo, nullptr, nullptr) !=
             ARCHIVE_OK)
     {

@@ -74,6 +74,13 @@ class FakeRunService : public core::RunService
     }
     std::map<std::pair<std::string, std::uint32_t>, std::string> collected;
 
+    // Gives the run `files`, as a collector would have listed them.
+    void setFiles(const std::string& id, std::vector<core::RunFile> files)
+    {
+        const std::lock_guard lock(mutex_);
+        runs_.at(id).view.run.files = std::move(files);
+    }
+
     core::Health health() const override { return healthReport; }
 
     std::vector<core::Environment> environments() const override
