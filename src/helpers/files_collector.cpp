@@ -1,5 +1,6 @@
 #include "helpers/files_collector.hpp"
 
+#include "common/directory.hpp"
 #include "common/file_paths.hpp"
 #include "common/run_files.hpp"
 
@@ -782,7 +783,9 @@ core::FilesManifest collectFiles(int outParentFd, const std::string& outName, in
         return manifest;
     }
     UniqueFd out(openBeneath(outParentFd, outName.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!out)
+    // Most runs leave nothing: listing the directory, which opens nothing in it, saves them the
+    // child.
+    if (!out || core::isEmptyDirectory(out.get()))
     {
         return manifest;
     }
@@ -830,8 +833,10 @@ bool writeManifest(int runDirFd, const core::FilesManifest& manifest)
     const UniqueFd file(::openat(runDirFd, partial.c_str(),
                                  O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, copyMode));
     const auto text = core::formatManifest(manifest);
+    // An empty manifest lost to a crash reads as what it says, no files: not worth a sync.
+    const bool empty = manifest.files.empty() && manifest.skipped.empty() && !manifest.truncated;
     if (!file || ::fchmod(file.get(), copyMode) != 0 ||
-        !writeAll(file.get(), text.data(), text.size()) || ::fsync(file.get()) != 0)
+        !writeAll(file.get(), text.data(), text.size()) || (!empty && ::fsync(file.get()) != 0))
     {
         return false;
     }
