@@ -37,6 +37,10 @@ FORBIDDEN_LIBRARIES = {
     "pyrunner-broker": ["libsqlite3", "libpistache", "libgmime"],
     "pyrunner-unit-stats": ["libsdbus-c++", "libsqlite3", "libtomlplusplus",
                             "libcrypto", "libpistache", "libgmime"],
+    # Runs inside every run's unit with files, as the run's user: libarchive and the C++
+    # runtime, nothing of the services.
+    "pyrunner-unpack-files": ["libsdbus-c++", "libsqlite3", "libtomlplusplus", "libpistache",
+                              "libgmime", "libsystemd"],
 }
 REAPER_LIBRARIES = re.compile(r"^(libc\.so|libm\.so|libseccomp\.so|ld-linux)")
 # A sanitizer build's runtimes, which the instrumentation brings, not the program's code.
