@@ -246,7 +246,13 @@ std::optional<FilesRefusal> readArchive(std::string_view bytes, Tree& tree,
         {
             return refused("The archive could not be read past entry " + std::to_string(index));
         }
-        const char* rawName = archive_entry_pathname(entry);
+        // The name as UTF-8, whatever the archive's own charset; one that does not convert
+        // stays the bytes it was, which the path rule then refuses.
+        const char* rawName = archive_entry_pathname_utf8(entry);
+        if (rawName == nullptr)
+        {
+            rawName = archive_entry_pathname(entry);
+        }
         const std::string_view raw = rawName != nullptr ? rawName : "";
         const std::string label = "archive entry";
         if (const auto kind = kindOf(entry); !kind.empty())
@@ -354,6 +360,10 @@ std::string writeBundle(std::vector<FileIn> files)
     }
     archive* a = writer.get();
     check(a, archive_write_set_format_pax_restricted(a));
+    // Names go in as the bytes they are (checked UTF-8): libarchive would otherwise convert
+    // them through the process's locale, the C locale here and in the unit, which has no
+    // letters beyond ASCII.
+    check(a, archive_write_set_options(a, "hdrcharset=BINARY"));
     check(a, archive_write_add_filter_none(a));
     check(a, archive_write_set_bytes_in_last_block(a, 1));
     check(a, archive_write_open(a, &bundle, nullptr, appendTo, nullptr));

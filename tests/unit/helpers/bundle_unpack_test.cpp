@@ -89,6 +89,21 @@ TEST_F(UnpackTest, PutsTheFilesInPlace)
                                         "work/data/deep/x.bin", "work/main.py", "work/out"}));
 }
 
+// The helper runs in the C locale, as systemd starts it; names are UTF-8 byte for byte.
+TEST_F(UnpackTest, KeepsUtf8NamesInTheCLocale)
+{
+    files::FilesIn in;
+    in.files = {{"files[0].path", "donn\u00e9es/\u00e9t\u00e9.csv", "x"}};
+    in.archive =
+        makeArchive(ArchiveKind::Zip, {{.path = "\u65e5\u672c/\u8a9e.py", .content = "y"}});
+    const auto bundle = files::makeBundle(std::move(in), {100, 1 << 20, 1 << 20});
+    ASSERT_TRUE(std::holds_alternative<std::string>(bundle))
+        << std::get<files::FilesRefusal>(bundle).message;
+    EXPECT_EQ(unpackBundle(bundleFile(std::get<std::string>(bundle))), std::nullopt);
+    EXPECT_EQ(read("donn\u00e9es/\u00e9t\u00e9.csv"), "x");
+    EXPECT_EQ(read("\u65e5\u672c/\u8a9e.py"), "y");
+}
+
 TEST_F(UnpackTest, RefusesBadEntriesOfAHandMadeTar)
 {
     const std::vector<std::pair<ArchiveItem, std::string>> cases{
