@@ -10,6 +10,8 @@ PACKAGES=(
     libsdbus-c++-dev libsdbus-c++-bin libpistache-dev nlohmann-json3-dev libsystemd-dev libgmime-3.0-dev
     libcli11-dev libsqlite3-dev libtomlplusplus-dev
     libcli11-dev libsqlite3-dev libssl-dev
+    # the files a run brings: uploaded archives read, the bundle written and unpacked
+    libarchive-dev
     # the reaper's seccomp filter, which lets the id calls that change nothing through
     libseccomp-dev
     # unit tests and source checks

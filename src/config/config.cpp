@@ -145,9 +145,9 @@ LimitField limitField(std::string_view name, std::uint64_t hardMax, T Limits::*f
             [field](const Limits& l) { return static_cast<std::uint64_t>(l.*field); }};
 }
 
-const std::array<LimitField, 7>& limitFields()
+const std::array<LimitField, 9>& limitFields()
 {
-    static const std::array<LimitField, 7> fields{{
+    static const std::array<LimitField, 9> fields{{
         limitField("wall_time_s", 86400, &Limits::wallTimeS),
         limitField("cpu_time_s", 86400, &Limits::cpuTimeS),
         limitField("memory_mb", 1ULL << 20U, &Limits::memoryMb),
@@ -155,6 +155,10 @@ const std::array<LimitField, 7>& limitFields()
         limitField("tasks", 65536, &Limits::tasks),
         limitField("output_bytes", 1024ULL * mebibyte, &Limits::outputBytes),
         limitField("disk_mb", 65536, &Limits::diskMb),
+        // A multipart request carries at most this many parts named files (multipart_form.hpp).
+        limitField("files_count", 10000, &Limits::filesCount),
+        // What comes in is held in the front's memory while it is checked.
+        limitField("files_bytes", 1024ULL * mebibyte, &Limits::filesBytes),
     }};
     return fields;
 }
@@ -184,6 +188,8 @@ Section fileLayout(const ConfigRules& rules)
                  listenKey(rules),
                  pathKey("state_dir", [](Config& c) -> std::string& { return c.server.stateDir; }),
                  pathKey("store", [](Config& c) -> std::string& { return c.server.store; }),
+                 integerKey("max_request_mb", bounds::maxRequestMb,
+                            [](Config& c, std::uint64_t v) { c.server.maxRequestMb = v; }),
                  integerKey(
                      "http_threads", bounds::httpThreads,
                      [](Config& c, std::uint64_t v) {

@@ -32,6 +32,7 @@ inline constexpr Bound warmPool{0, 64};
 inline constexpr Bound retentionSeconds{1, 366ULL * 86400ULL};
 inline constexpr Bound diskBudgetMb{1, 1ULL << 30U};
 inline constexpr Bound httpThreads{1, 256};
+inline constexpr Bound maxRequestMb{1, 4096};
 inline constexpr Bound buildTimeoutS{1, 86400};
 inline constexpr Bound buildMemoryMb{64, 1ULL << 20U};
 inline constexpr Bound buildMaxMb{1, 1ULL << 20U};
@@ -57,6 +58,8 @@ struct ServerSettings
     unsigned retentionSeconds = 86400;
     std::uint64_t diskBudgetMb = 10240;
     unsigned httpThreads = 4;
+    // The largest request body, files and archive included; held in memory while parsed.
+    std::uint64_t maxRequestMb = 64;
 
     bool operator==(const ServerSettings&) const = default;
 };

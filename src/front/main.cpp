@@ -58,6 +58,7 @@ struct Flags
     std::optional<unsigned> retentionSeconds;
     std::optional<std::uint64_t> diskBudgetMb;
     std::optional<unsigned> httpThreads;
+    std::optional<std::uint64_t> maxRequestMb;
 };
 
 // pyrunnerd env create NAME --requirements FILE [--find-links DIR]
@@ -153,6 +154,9 @@ void addOptions(CLI::App& app, Flags& f)
         ->check(cliRange(bounds::diskBudgetMb));
     app.add_option("--http-threads", f.httpThreads, "HTTP worker threads (4)")
         ->check(cliRange(bounds::httpThreads));
+    app.add_option("--max-request-mb", f.maxRequestMb,
+                   "the largest request body in MiB, files and archive included (64)")
+        ->check(cliRange(bounds::maxRequestMb));
 }
 
 template <typename T> void applyFlag(const std::optional<T>& flag, T& setting)
@@ -179,6 +183,7 @@ void applyFlags(const Flags& f, pyrunner::core::ServerSettings& s)
     applyFlag(f.retentionSeconds, s.retentionSeconds);
     applyFlag(f.diskBudgetMb, s.diskBudgetMb);
     applyFlag(f.httpThreads, s.httpThreads);
+    applyFlag(f.maxRequestMb, s.maxRequestMb);
 }
 
 // Returns on SIGINT or SIGTERM. Under WatchdogSec= it meanwhile pings systemd's watchdog, each
@@ -276,6 +281,7 @@ int serve(const pyrunner::core::Config& config)
     serverOptions.address = listen->host;
     serverOptions.port = listen->port;
     serverOptions.threads = s.httpThreads;
+    serverOptions.maxBodyBytes = s.maxRequestMb * http::mebibyte;
     serverOptions.limits = config.limits;
     serverOptions.metrics = metrics;
     http::Server server(manager, serverOptions);

@@ -41,6 +41,10 @@ FORBIDDEN_LIBRARIES = {
     "pyrunner-collect-files": ["libsdbus-c++", "libsystemd", "libsqlite3", "libtomlplusplus",
                                "libcrypto", "libpistache", "libgmime", "libarchive",
                                "libseccomp"],
+    # Runs inside every run's unit with files, as the run's user: libarchive and the C++
+    # runtime, nothing of the services.
+    "pyrunner-unpack-files": ["libsdbus-c++", "libsqlite3", "libtomlplusplus", "libpistache",
+                              "libgmime", "libsystemd"],
 }
 REAPER_LIBRARIES = re.compile(r"^(libc\.so|libm\.so|libseccomp\.so|ld-linux)")
 # A sanitizer build's runtimes, which the instrumentation brings, not the program's code.

@@ -35,8 +35,12 @@ void checkLimit(const json& body, const char* key, std::uint64_t resolved,
 void checkAgainstBody(std::string_view text, const RunRequest& request)
 {
     const auto body = json::parse(text, nullptr, false);
-    FUZZ_REQUIRE(body.is_object() && body.contains("code"));
-    FUZZ_REQUIRE(body["code"] == request.code);
+    FUZZ_REQUIRE(body.is_object());
+    // The script is the code, or one of the files named by entry: never both.
+    FUZZ_REQUIRE(body.contains("code") != body.contains("entry"));
+    FUZZ_REQUIRE(body.value("code", std::string()) == request.code);
+    FUZZ_REQUIRE(body.value("entry", std::string()) == request.entry);
+    FUZZ_REQUIRE(body.contains("files") || request.filesBundle.empty());
     FUZZ_REQUIRE(body.value("stdin", std::string()) == request.stdinData);
     FUZZ_REQUIRE(body.value("environment", std::string("default")) == request.environment);
     FUZZ_REQUIRE(body.value("wait", true) == request.wait);
@@ -50,6 +54,8 @@ void checkAgainstBody(std::string_view text, const RunRequest& request)
     checkLimit(body, "tasks", limits.tasks, defaults.tasks);
     checkLimit(body, "output_bytes", limits.outputBytes, defaults.outputBytes);
     checkLimit(body, "disk_mb", limits.diskMb, defaults.diskMb);
+    checkLimit(body, "files_count", limits.filesCount, defaults.filesCount);
+    checkLimit(body, "files_bytes", limits.filesBytes, defaults.filesBytes);
 }
 
 } // namespace

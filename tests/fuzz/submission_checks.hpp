@@ -1,7 +1,8 @@
 #pragma once
 
-#include "front/http/request_parser.hpp"
 #include "common/utf8.hpp"
+#include "front/files/files_in.hpp"
+#include "front/http/request_parser.hpp"
 #include "fuzz_check.hpp"
 
 #include <algorithm>
@@ -55,6 +56,16 @@ inline void checkResult(const http::ParseResult& result, const http::SubmissionR
     FUZZ_REQUIRE(inRange(limits.tasks, maxima.tasks));
     FUZZ_REQUIRE(inRange(limits.outputBytes, maxima.outputBytes));
     FUZZ_REQUIRE(inRange(limits.diskMb, maxima.diskMb));
+    FUZZ_REQUIRE(inRange(limits.filesCount, maxima.filesCount));
+    FUZZ_REQUIRE(inRange(limits.filesBytes, maxima.filesBytes));
+    // The script comes as code or among the files, never both and never neither.
+    if (!request.entry.empty())
+    {
+        FUZZ_REQUIRE(request.code.empty());
+        FUZZ_REQUIRE(!request.filesBundle.empty());
+        FUZZ_REQUIRE(!files::filesPathProblem(request.entry));
+    }
+    FUZZ_REQUIRE(request.filesBundle.size() % 512 == 0);
 }
 
 } // namespace pyrunner::fuzz

@@ -253,10 +253,10 @@ class Uploader:
         self.connection.close()
 
 
-def test_a_ten_mib_body_is_refused_before_it_arrives(server):
+def test_a_body_past_max_request_mb_is_refused_before_it_arrives(server):
     # The declared length is refused as soon as the headers are in, in JSON; the client that
     # waits after its first 5 MiB gets the answer and the end of the stream, not a reset.
-    upload = Uploader(server, 10 * MIB, pause=True)
+    upload = Uploader(server, 100 * MIB, pause=True)
     try:
         answer = upload.answer(timeout_s=10)
         ending = upload.answer(timeout_s=10)
@@ -266,7 +266,7 @@ def test_a_ten_mib_body_is_refused_before_it_arrives(server):
     assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
     head, _, body = answer.partition(b"\r\n\r\n")
     assert b"application/json" in head
-    assert json.loads(body)["error"] == f"The request body is {10 * MIB} bytes; the limit is {2 * MIB} bytes."
+    assert json.loads(body)["error"] == f"The request body is {100 * MIB} bytes; the limit is {64 * MIB} bytes."
     assert ending == b""
     assert server.get("/healthz").status_code == 200
 
@@ -274,7 +274,8 @@ def test_a_ten_mib_body_is_refused_before_it_arrives(server):
 def test_an_oversized_chunked_body_is_413(server):
     # No length declared: the body is buffered until it passes the limit, then refused.
     chunk = b"#" * 65536
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(48)) + b"0\r\n\r\n"
+    # Past max_request_mb (64 by default).
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(1040)) + b"0\r\n\r\n"
     head = (b"POST /run-file/ HTTP/1.1\r\nHost: x\r\nContent-Type: text/x-python\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n")
 

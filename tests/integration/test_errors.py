@@ -10,8 +10,9 @@ import requests
 from api_client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, assert_error_body
 
 HELLO = 'print("hello")\n'
-MAX_BODY_BYTES = 2 * 1024 * 1024
-TOO_BIG = "#" * (3 * 1024 * 1024)
+# [server] max_request_mb's default.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+TOO_BIG = "#" * (65 * 1024 * 1024)
 
 
 def post_json_text(server, text, path="/run-json/"):
@@ -121,7 +122,7 @@ def test_unsupported_content_type_is_415(server, path, content_type):
 
 
 @pytest.mark.parametrize("path, content_type", [("/run-json/", "application/json"), ("/run-file/", "text/x-python")])
-def test_body_over_two_mib_is_413(server, path, content_type):
+def test_body_over_max_request_mb_is_413(server, path, content_type):
     # A valid document, only too big: the size alone must decide.
     body = json.dumps({"code": TOO_BIG}) if content_type == "application/json" else TOO_BIG
     assert len(body) > MAX_BODY_BYTES

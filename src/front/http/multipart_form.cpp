@@ -54,15 +54,31 @@ std::optional<HttpError> checkFormShape(std::string_view body, std::string_view 
         if (++delimiters > maxFormParts + 1)
         {
             return badRequest("The form has more than " + std::to_string(maxFormParts) +
-                              " parts; it takes the parts file and options.");
+                              " parts; it takes the parts file, options and archive once each, "
+                              "and up to " +
+                              std::to_string(maxFilesParts) + " parts named files.");
         }
         // The head ends at the first empty line, CRLF or (as GMime also accepts) bare LF.
         const auto head = body.substr(at + delimiter.size());
-        const auto headBytes = std::min({head.find("\r\n\r\n"), head.find("\n\n"), head.size()});
-        if (!head.starts_with("--") && headBytes > maxPartHeadBytes)
+        if (head.starts_with("--"))
+        {
+            continue;
+        }
+        // Only the first maxPartHeadBytes are searched, so a body of many parts is read once.
+        const auto window = head.substr(0, maxPartHeadBytes + 4);
+        const auto headBytes =
+            std::min({window.find("\r\n\r\n"), window.find("\n\n"), window.size()});
+        if (headBytes > maxPartHeadBytes)
         {
             return badRequest("A part of the form has more than " +
                               std::to_string(maxPartHeadBytes) + " bytes of headers.");
+        }
+        // The delimiter line's own end is one more line break than the head has lines.
+        if (static_cast<std::size_t>(std::count(window.begin(), window.begin() + headBytes, '\n')) >
+            maxPartHeadLines + 1)
+        {
+            return badRequest("A part of the form has more than " +
+                              std::to_string(maxPartHeadLines) + " header lines.");
         }
     }
     return std::nullopt;
@@ -110,9 +126,13 @@ std::variant<std::vector<FormPart>, HttpError> readForm(std::string_view content
         if (name == nullptr || !GMIME_IS_PART(part))
         {
             return badRequest("Every part of the form needs a Content-Disposition with a name "
-                              "(file or options) and a plain body.");
+                              "(file, options, files or archive) and a plain body.");
         }
         FormPart formPart{name, {}};
+        if (const char* filename = g_mime_part_get_filename(GMIME_PART(part)))
+        {
+            formPart.filename = filename;
+        }
         if (GMimeDataWrapper* content = g_mime_part_get_content(GMIME_PART(part)))
         {
             const GPtr<GMimeStream> out(g_mime_stream_mem_new());

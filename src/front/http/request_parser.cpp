@@ -2,8 +2,9 @@
 
 #include "common/environment_requirements.hpp"
 #include "common/sandbox_policy.hpp"
-#include "front/http/multipart_form.hpp"
 #include "common/utf8.hpp"
+#include "front/files/files_in.hpp"
+#include "front/http/multipart_form.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -13,15 +14,16 @@
 namespace pyrunner::http
 {
 
-using core::isValidUtf8;
 using core::excerpt;
+using core::isValidUtf8;
 namespace
 {
 
 using nlohmann::json;
 
 constexpr std::string_view knownLimits =
-    "wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes, disk_mb";
+    "wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes, disk_mb, files_count, "
+    "files_bytes";
 
 std::string joined(const std::vector<std::string>& items)
 {
@@ -93,7 +95,7 @@ std::optional<HttpError> readLimits(const json& value, core::LimitRequest& limit
                           ".");
     }
     const std::array<
-        std::pair<std::string_view, std::optional<std::uint64_t> core::LimitRequest::*>, 7>
+        std::pair<std::string_view, std::optional<std::uint64_t> core::LimitRequest::*>, 9>
         fields{{
             {"wall_time_s", &core::LimitRequest::wallTimeS},
             {"cpu_time_s", &core::LimitRequest::cpuTimeS},
@@ -102,6 +104,8 @@ std::optional<HttpError> readLimits(const json& value, core::LimitRequest& limit
             {"tasks", &core::LimitRequest::tasks},
             {"output_bytes", &core::LimitRequest::outputBytes},
             {"disk_mb", &core::LimitRequest::diskMb},
+            {"files_count", &core::LimitRequest::filesCount},
+            {"files_bytes", &core::LimitRequest::filesBytes},
         }};
     for (const auto& [key, item] : value.items())
     {
@@ -185,6 +189,78 @@ std::optional<HttpError> readRequirements(const json& value, std::vector<std::st
     return std::nullopt;
 }
 
+constexpr std::string_view filesShape =
+    "files must be an array of objects {\"path\": \"data/sales.csv\", \"content\": \"...\", "
+    "\"encoding\": \"utf-8\" or \"base64\"}.";
+
+std::optional<HttpError> readFile(const json& item, const std::string& name, files::FileIn& file)
+{
+    if (!item.is_object())
+    {
+        return badRequest(name + " is not an object; " + std::string(filesShape));
+    }
+    bool base64 = false;
+    for (const auto& [key, value] : item.items())
+    {
+        if (key == "path" || key == "content")
+        {
+            if (!value.is_string())
+            {
+                std::string message = name;
+                message.append(".").append(key).append(" must be a string.");
+                return badRequest(std::move(message));
+            }
+            (key == "path" ? file.path : file.content) = value.get<std::string>();
+        }
+        else if (key == "encoding")
+        {
+            if (!value.is_string() || (value != "utf-8" && value != "base64"))
+            {
+                return badRequest(name + ".encoding must be \"utf-8\" or \"base64\".");
+            }
+            base64 = value == "base64";
+        }
+        else
+        {
+            return badRequest("Unknown field " + inQuotes(key) + " in " + name +
+                              "; the known fields are path, content, encoding.");
+        }
+    }
+    if (!item.contains("path") || !item.contains("content"))
+    {
+        return badRequest(name + " needs both path and content.");
+    }
+    if (base64)
+    {
+        auto decoded = files::decodeBase64(file.content);
+        if (!decoded)
+        {
+            return badRequest(name + ".content is not valid base64.");
+        }
+        file.content = std::move(*decoded);
+    }
+    return std::nullopt;
+}
+
+std::optional<HttpError> readFiles(const json& value, std::vector<files::FileIn>& out)
+{
+    if (!value.is_array())
+    {
+        return badRequest(std::string(filesShape));
+    }
+    for (std::size_t i = 0; i < value.size(); ++i)
+    {
+        const auto name = "files[" + std::to_string(i) + "]";
+        files::FileIn file{name + ".path", {}, {}};
+        if (auto error = readFile(value[i], name, file))
+        {
+            return error;
+        }
+        out.push_back(std::move(file));
+    }
+    return std::nullopt;
+}
+
 // Where the fields come from: the body of /run-json/ or the options part of /run-file/.
 struct Source
 {
@@ -193,7 +269,8 @@ struct Source
 };
 
 std::optional<HttpError> readFields(const json& object, const Source& source,
-                                    core::RunRequest& request, core::LimitRequest& limits)
+                                    core::RunRequest& request, core::LimitRequest& limits,
+                                    files::FilesIn& filesIn)
 {
     for (const auto& [key, value] : object.items())
     {
@@ -209,6 +286,26 @@ std::optional<HttpError> readFields(const json& object, const Source& source,
         {
             return badRequest("The options part must not contain code: the script is the part "
                               "named file.");
+        }
+        else if (key == "files" && source.takesCode)
+        {
+            if (auto error = readFiles(value, filesIn.files))
+            {
+                return error;
+            }
+        }
+        else if (key == "files")
+        {
+            return badRequest("The options part must not contain files: send each file as a "
+                              "part named files, its path in the part's filename.");
+        }
+        else if (key == "entry")
+        {
+            if (!value.is_string() || value.get_ref<const std::string&>().empty())
+            {
+                return badRequest("entry must be a string naming the script among the files.");
+            }
+            filesIn.entry = value.get<std::string>();
         }
         else if (key == "stdin")
         {
@@ -259,7 +356,8 @@ std::optional<HttpError> readFields(const json& object, const Source& source,
         {
             return badRequest("Unknown field " + inQuotes(key) + " in " + std::string(source.name) +
                               "; the known fields are " + (source.takesCode ? "code, " : "") +
-                              "stdin, args, environment, requirements, limits, wait.");
+                              "stdin, args, environment, requirements, limits, wait, " +
+                              (source.takesCode ? "files, " : "") + "entry.");
         }
     }
     return std::nullopt;
@@ -287,11 +385,15 @@ std::optional<HttpError> checkCode(std::string_view code, const SubmissionRules&
 
 // The checks every submission passes, whatever shape it came in.
 ParseResult finish(core::RunRequest request, const core::LimitRequest& limits,
-                   std::optional<std::string_view> wait, const SubmissionRules& rules)
+                   files::FilesIn filesIn, std::optional<std::string_view> wait,
+                   const SubmissionRules& rules)
 {
-    if (auto error = checkCode(request.code, rules))
+    if (filesIn.entry.empty())
     {
-        return *error;
+        if (auto error = checkCode(request.code, rules))
+        {
+            return *error;
+        }
     }
     if (wait)
     {
@@ -318,8 +420,23 @@ ParseResult finish(core::RunRequest request, const core::LimitRequest& limits,
         return badRequest(error->message);
     }
     request.limits = std::get<core::Limits>(resolved);
+    // Last: the archive is read only for a request that is otherwise fine, within its limits.
+    request.entry = filesIn.entry;
+    auto bundle = files::makeBundle(std::move(filesIn), files::FilesLimits{
+                                                            request.limits.filesCount,
+                                                            request.limits.filesBytes,
+                                                            request.limits.diskMb * mebibyte,
+                                                        });
+    if (auto* refusal = std::get_if<files::FilesRefusal>(&bundle))
+    {
+        return HttpError{refusal->status, std::move(refusal->message)};
+    }
+    request.filesBundle = std::move(std::get<std::string>(bundle));
     return request;
 }
+
+constexpr std::string_view eitherCodeOrEntry =
+    "Give either the script itself or entry, the script's path among the files, not both.";
 
 ParseResult parseForm(std::string_view contentType, std::string_view body,
                       std::optional<std::string_view> wait, const SubmissionRules& rules)
@@ -331,14 +448,37 @@ ParseResult parseForm(std::string_view contentType, std::string_view body,
     }
     core::RunRequest request;
     core::LimitRequest limits;
+    files::FilesIn filesIn;
     bool hasFile = false;
     bool hasOptions = false;
     for (auto& part : std::get<std::vector<FormPart>>(form))
     {
+        if (part.name == "files")
+        {
+            const auto name = "files[" + std::to_string(filesIn.files.size()) + "]";
+            if (!part.filename)
+            {
+                return badRequest("The form part " + name +
+                                  " has no filename; it names the file's path in the working "
+                                  "directory.");
+            }
+            filesIn.files.push_back(files::FileIn{name + ".filename", std::move(*part.filename),
+                                                  std::move(part.content)});
+            continue;
+        }
+        if (part.name == "archive")
+        {
+            if (filesIn.archive)
+            {
+                return badRequest("The form has more than one part named archive.");
+            }
+            filesIn.archive = std::move(part.content);
+            continue;
+        }
         if (part.name != "file" && part.name != "options")
         {
             return badRequest("Unknown form part " + inQuotes(part.name) +
-                              "; the form takes the parts file and options.");
+                              "; the form takes the parts file, options, files and archive.");
         }
         bool& seen = part.name == "file" ? hasFile : hasOptions;
         if (seen)
@@ -357,16 +497,21 @@ ParseResult parseForm(std::string_view contentType, std::string_view body,
             return std::move(*error);
         }
         if (auto error = readFields(std::get<json>(options), Source{"the options part", false},
-                                    request, limits))
+                                    request, limits, filesIn))
         {
             return *error;
         }
     }
-    if (!hasFile)
+    if (hasFile && !filesIn.entry.empty())
     {
-        return badRequest("The form has no part named file; send the script in it.");
+        return badRequest(std::string(eitherCodeOrEntry));
     }
-    return finish(std::move(request), limits, wait, rules);
+    if (!hasFile && filesIn.entry.empty())
+    {
+        return badRequest("The form has no part named file; send the script in it, or name it "
+                          "among the files with entry in the options part.");
+    }
+    return finish(std::move(request), limits, std::move(filesIn), wait, rules);
 }
 
 } // namespace
@@ -396,15 +541,21 @@ ParseResult parseRunJson(std::string_view contentType, std::string_view body,
     const auto& fields = std::get<json>(object);
     core::RunRequest request;
     core::LimitRequest limits;
-    if (auto error = readFields(fields, Source{"the request body", true}, request, limits))
+    files::FilesIn filesIn;
+    if (auto error = readFields(fields, Source{"the request body", true}, request, limits, filesIn))
     {
         return *error;
     }
-    if (!fields.contains("code"))
+    if (fields.contains("code") && !filesIn.entry.empty())
     {
-        return badRequest("The request body has no code; put the Python source in \"code\".");
+        return badRequest(std::string(eitherCodeOrEntry));
     }
-    return finish(std::move(request), limits, wait, rules);
+    if (!fields.contains("code") && filesIn.entry.empty())
+    {
+        return badRequest("The request body has no code; put the Python source in \"code\", or "
+                          "name the script among the files in \"entry\".");
+    }
+    return finish(std::move(request), limits, std::move(filesIn), wait, rules);
 }
 
 ParseResult parseRunFile(std::string_view contentType, std::string_view body,
@@ -419,7 +570,7 @@ ParseResult parseRunFile(std::string_view contentType, std::string_view body,
     {
         core::RunRequest request;
         request.code = body;
-        return finish(std::move(request), {}, wait, rules);
+        return finish(std::move(request), {}, {}, wait, rules);
     }
     return HttpError{415, "POST /run-file/ takes multipart/form-data, or the script itself as "
                           "text/x-python, text/plain or application/octet-stream."};

@@ -38,6 +38,11 @@ bool isFinal(RunStatus status);
 struct RunRequest
 {
     std::string code;
+    // The script's path among the files when it comes with them; then code is empty.
+    std::string entry;
+    // The files the run brings, checked, as the tar its unit unpacks into the working
+    // directory (front/files/files_in.hpp); empty when it brings none.
+    std::string filesBundle;
     std::string stdinData;
     std::vector<std::string> args;
     std::string environment = "default";

@@ -65,6 +65,7 @@ listen = "[::1]:9000"
 state_dir = "/srv/pyrunner"
 store = "/srv/pyrunner/runs.sqlite3"
 http_threads = 8
+max_request_mb = 128
 
 [runs]
 max_running = 6
@@ -81,6 +82,8 @@ cpu_percent = 50
 tasks = 32
 output_bytes = 65536
 disk_mb = 100
+files_count = 10
+files_bytes = 4096
 
 [limits.max]
 wall_time_s = 300
@@ -90,6 +93,8 @@ cpu_percent = 800
 tasks = 1024
 output_bytes = 67108864
 disk_mb = 8192
+files_count = 5000
+files_bytes = 1073741824
 )");
     EXPECT_EQ(config.server.listen, "[::1]:9000");
     EXPECT_EQ(config.server.stateDir, "/srv/pyrunner");
@@ -100,8 +105,10 @@ disk_mb = 8192
     EXPECT_EQ(config.server.warmPool, 2U);
     EXPECT_EQ(config.server.retentionSeconds, 3600U);
     EXPECT_EQ(config.server.diskBudgetMb, 512U);
-    EXPECT_EQ(config.limits.defaults, (Limits{5, 4, 128, 50, 32, 65536, 100}));
-    EXPECT_EQ(config.limits.maxima, (Limits{300, 200, 4096, 800, 1024, 67108864, 8192}));
+    EXPECT_EQ(config.server.maxRequestMb, 128U);
+    EXPECT_EQ(config.limits.defaults, (Limits{5, 4, 128, 50, 32, 65536, 100, 10, 4096}));
+    EXPECT_EQ(config.limits.maxima,
+              (Limits{300, 200, 4096, 800, 1024, 67108864, 8192, 5000, 1073741824}));
 }
 
 TEST(ParseConfig, ReadsTheEnvironmentsSection)
@@ -183,7 +190,8 @@ TEST(ParseConfig, UnknownLimitIsRefused)
     EXPECT_EQ(
         refusal("[limits.max]\nmemory = 5\n"),
         "/etc/pyrunner/pyrunner.toml:2: unknown key limits.max.memory in [limits.max]; it "
-        "takes wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes, disk_mb.");
+        "takes wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes, disk_mb, "
+        "files_count, files_bytes.");
     EXPECT_EQ(refusal("[limits.maximum]\n"),
               "/etc/pyrunner/pyrunner.toml:1: unknown key limits.maximum in [limits]; it takes "
               "default, max.");
@@ -307,7 +315,7 @@ TEST(ShippedConfig, EveryExampleIsTheDefault)
         }
         text += line + "\n";
     }
-    EXPECT_EQ(examples, 28U);
+    EXPECT_EQ(examples, 33U);
     const auto shipped = parsed(text, 4);
     auto expected = defaultConfig(4);
     expected.server.store = expected.server.stateDir + "/front/runs.sqlite3";

@@ -1,3 +1,5 @@
+#include "front/files/archive_maker.hpp"
+#include "front/http/multipart_form.hpp"
 #include "front/http/request_parser.hpp"
 
 #include <gtest/gtest.h>
@@ -175,21 +177,23 @@ TEST(ParseRunJson, DeepNestingIsRefused)
               (HttpError{400, "The request body nests deeper than 32 levels."}));
     EXPECT_EQ(refusedJson(nested(31)).message,
               "limits must be an object with any of: wall_time_s, cpu_time_s, memory_mb, "
-              "cpu_percent, tasks, output_bytes, disk_mb.");
+              "cpu_percent, tasks, output_bytes, disk_mb, files_count, files_bytes.");
     EXPECT_EQ(refusedJson(nested(32)).message, "The request body nests deeper than 32 levels.");
 }
 
 TEST(ParseRunJson, MissingCodeIsABadRequest)
 {
     EXPECT_EQ(refusedJson(R"({"stdin": ""})"),
-              (HttpError{400, "The request body has no code; put the Python source in \"code\"."}));
+              (HttpError{400, "The request body has no code; put the Python source in \"code\", or "
+                              "name the script among the files in \"entry\"."}));
 }
 
 TEST(ParseRunJson, UnknownFieldsAreNamed)
 {
     EXPECT_EQ(refusedJson(R"({"code": "", "timeout": 5})"),
               (HttpError{400, "Unknown field \"timeout\" in the request body; the known fields "
-                              "are code, stdin, args, environment, requirements, limits, wait."}));
+                              "are code, stdin, args, environment, requirements, limits, wait, "
+                              "files, entry."}));
 }
 
 TEST(ParseRunJson, MistypedFieldsAreNamed)
@@ -225,7 +229,7 @@ TEST(ParseRunJson, UnknownLimitsAreNamed)
 {
     EXPECT_EQ(refusedJson(R"({"code": "", "limits": {"swap_mb": 1}})").message,
               "limits has no field \"swap_mb\"; the known ones are wall_time_s, cpu_time_s, "
-              "memory_mb, cpu_percent, tasks, output_bytes, disk_mb.");
+              "memory_mb, cpu_percent, tasks, output_bytes, disk_mb, files_count, files_bytes.");
 }
 
 TEST(ParseRunJson, LimitsMustBeWholeNumbers)
@@ -421,7 +425,7 @@ TEST(ParseRunFile, OptionsAreCheckedLikeTheJsonBody)
     check("{", "The options part is not valid JSON (UTF-8).");
     check("[]", "The options part must be a JSON object.");
     check(R"({"x": 1})", "Unknown field \"x\" in the options part; the known fields are stdin, "
-                         "args, environment, requirements, limits, wait.");
+                         "args, environment, requirements, limits, wait, entry.");
     check(R"({"environment": "nope"})",
           "Unknown environment \"nope\"; available: default, science.");
     check(R"({"limits": {"tasks": 1000}})", "limits.tasks must be between 1 and 256.");
@@ -431,7 +435,8 @@ TEST(ParseRunFile, OptionsAreCheckedLikeTheJsonBody)
 TEST(ParseRunFile, AMissingFilePartIsABadRequest)
 {
     EXPECT_EQ(refused(parseRunFile(formType, form({optionsPart("{}")}), {}, rules())),
-              (HttpError{400, "The form has no part named file; send the script in it."}));
+              (HttpError{400, "The form has no part named file; send the script in it, or name "
+                              "it among the files with entry in the options part."}));
 }
 
 TEST(ParseRunFile, TwoFilePartsAreABadRequest)
@@ -446,7 +451,8 @@ TEST(ParseRunFile, UnknownPartsAreNamed)
     const auto body =
         form({filePart("a"), {"Content-Disposition: form-data; name=\"stdin\"", "text"}});
     EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())).message,
-              "Unknown form part \"stdin\"; the form takes the parts file and options.");
+              "Unknown form part \"stdin\"; the form takes the parts file, options, files and "
+              "archive.");
 }
 
 TEST(ParseRunFile, APartWithoutANameIsABadRequest)
@@ -466,9 +472,10 @@ TEST(ParseRunFile, AWrongBoundaryIsABadRequest)
 
 TEST(ParseRunFile, ManyPartsAreRefusedBeforeTheyAreParsed)
 {
-    const auto body = form({filePart("a"), filePart("b"), filePart("c")});
-    EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())).message,
-              "The form has more than 2 parts; it takes the parts file and options.");
+    std::vector<std::pair<std::string, std::string>> parts(maxFormParts + 1, filePart("a"));
+    EXPECT_EQ(refused(parseRunFile(formType, form(parts), {}, rules())).message,
+              "The form has more than 10003 parts; it takes the parts file, options and archive "
+              "once each, and up to 10000 parts named files.");
 }
 
 TEST(ParseRunFile, APartWithHugeHeadersIsRefused)
@@ -512,6 +519,215 @@ TEST(ParseRunJson, AHugeUnknownNameIsNotEchoedWhole)
         {}, rules()));
     EXPECT_EQ(error.status, 400);
     EXPECT_LT(error.message.size(), 200U);
+}
+
+// Files in
+
+using testing::ArchiveItem;
+using testing::ArchiveKind;
+using testing::makeArchive;
+using testing::readTar;
+
+std::vector<std::pair<std::string, std::string>> bundleFiles(const core::RunRequest& request)
+{
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& item : readTar(request.filesBundle))
+    {
+        if (item.type == AE_IFREG)
+        {
+            out.emplace_back(item.path, item.content);
+        }
+    }
+    return out;
+}
+
+using Files = std::vector<std::pair<std::string, std::string>>;
+
+TEST(ParseRunJson, FilesComeAsUtf8OrBase64)
+{
+    const auto request = acceptedJson(R"json({"entry": "main.py", "files": [
+        {"path": "main.py", "content": "print('é')"},
+        {"path": "data/b.bin", "content": "AP8B", "encoding": "base64"},
+        {"path": "data/c.txt", "content": "plain", "encoding": "utf-8"}]})json");
+    EXPECT_EQ(request.code, "");
+    EXPECT_EQ(request.entry, "main.py");
+    EXPECT_EQ(bundleFiles(request), (Files{{"data/b.bin", std::string("\0\xff\x01", 3)},
+                                           {"data/c.txt", "plain"},
+                                           {"main.py", "print('é')"}}));
+}
+
+TEST(ParseRunJson, CodeAloneBringsNoBundle)
+{
+    const auto request = acceptedJson(R"json({"code": "print(1)"})json");
+    EXPECT_EQ(request.filesBundle, "");
+    EXPECT_EQ(request.entry, "");
+    EXPECT_EQ(
+        bundleFiles(acceptedJson(R"({"code": "1", "files": [{"path": "a", "content": ""}]})")),
+        (Files{{"a", ""}}));
+}
+
+TEST(ParseRunJson, BadFilesAreNamed)
+{
+    EXPECT_EQ(
+        refusedJson(
+            R"({"code": "", "files": [{"path": "a", "content": "!!", "encoding": "base64"}]})"),
+        (HttpError{400, "files[0].content is not valid base64."}));
+    EXPECT_EQ(refusedJson(
+                  R"({"code": "", "files": [{"path": "a", "content": "", "encoding": "latin-1"}]})")
+                  .message,
+              "files[0].encoding must be \"utf-8\" or \"base64\".");
+    EXPECT_EQ(refusedJson(R"({"code": "", "files": {"a": "b"}})").status, 400);
+    EXPECT_EQ(refusedJson(R"({"code": "", "files": ["a"]})").status, 400);
+    EXPECT_EQ(refusedJson(R"({"code": "", "files": [{"path": "a"}]})").message,
+              "files[0] needs both path and content.");
+    EXPECT_EQ(
+        refusedJson(R"({"code": "", "files": [{"path": "a", "content": "", "mode": 7}]})").message,
+        "Unknown field \"mode\" in files[0]; the known fields are path, content, encoding.");
+    EXPECT_EQ(
+        refusedJson(
+            R"({"code": "", "files": [{"path": "a", "content": ""}, {"path": "a", "content": ""}, {"path": "../x", "content": ""}]})")
+            .message,
+        "files[1].path \"a\" is also files[0].path \"a\".");
+    EXPECT_EQ(
+        refusedJson(
+            R"({"code": "", "files": [{"path": "ok", "content": ""}, {"path": "x", "content": ""}, {"path": "../x", "content": ""}]})"),
+        (HttpError{400, "files[2].path \"../x\" has a \"..\" segment."}));
+    EXPECT_EQ(refusedJson(R"({"code": "", "files": [{"path": "out/x", "content": ""}]})").message,
+              "files[0].path \"out/x\" is under out/, which is kept for the run's reports.");
+}
+
+TEST(ParseRunJson, EitherCodeOrEntry)
+{
+    const std::string either =
+        "Give either the script itself or entry, the script's path among the files, not both.";
+    EXPECT_EQ(
+        refusedJson(R"({"code": "", "entry": "a.py", "files": [{"path": "a.py", "content": ""}]})")
+            .message,
+        either);
+    EXPECT_EQ(
+        refusedJson(R"({"entry": "b.py", "files": [{"path": "a.py", "content": ""}]})").message,
+        "entry \"b.py\" names none of the files.");
+    EXPECT_EQ(refusedJson(R"({"entry": "a.py"})").status, 400);
+    EXPECT_EQ(refusedJson(R"({"entry": ""})").message,
+              "entry must be a string naming the script among the files.");
+}
+
+TEST(ParseRunJson, FilesLimitsAreRequestedAndEnforced)
+{
+    const std::string files =
+        R"("files": [{"path": "a", "content": "12345"}, {"path": "b", "content": "67890"}])";
+    EXPECT_EQ(
+        refusedJson(R"({"code": "", "limits": {"files_count": 1}, )" + files + "}"),
+        (HttpError{413, "files[1].path \"b\" is one file more than files_count (1) allows."}));
+    EXPECT_EQ(refusedJson(R"({"code": "", "limits": {"files_bytes": 9}, )" + files + "}"),
+              (HttpError{413, "files[1].path \"b\" takes the files past files_bytes (9 bytes)."}));
+    const auto request = acceptedJson(
+        R"({"code": "", "limits": {"files_count": 2, "files_bytes": 10}, )" + files + "}");
+    EXPECT_EQ(request.limits.filesCount, 2U);
+    EXPECT_EQ(request.limits.filesBytes, 10U);
+    EXPECT_EQ(refusedJson(R"({"code": "", "limits": {"files_count": 10001}})").message,
+              "limits.files_count must be between 1 and 10000.");
+}
+
+std::pair<std::string, std::string> filesPart(const std::string& filename,
+                                              const std::string& content)
+{
+    return {"Content-Disposition: form-data; name=\"files\"; filename=\"" + filename +
+                "\"\r\nContent-Type: application/octet-stream",
+            content};
+}
+
+std::pair<std::string, std::string> archivePart(const std::string& content)
+{
+    return {"Content-Disposition: form-data; name=\"archive\"; filename=\"project.tar.gz\"\r\n"
+            "Content-Type: application/octet-stream",
+            content};
+}
+
+TEST(ParseRunFile, FilesPartsAndAnArchive)
+{
+    const auto archive =
+        makeArchive(ArchiveKind::TarGz, {{.path = "pkg/__init__.py", .content = ""},
+                                         {.path = "pkg/main.py", .content = "M"}});
+    const auto body = form({filesPart("data/sales.csv", "a,b\n"), filesPart("x.bin", "\x01\x02"),
+                            archivePart(archive), optionsPart(R"({"entry": "pkg/main.py"})")});
+    const auto request = accepted(parseRunFile(formType, body, {}, rules()));
+    EXPECT_EQ(request.entry, "pkg/main.py");
+    EXPECT_EQ(bundleFiles(request), (Files{{"data/sales.csv", "a,b\n"},
+                                           {"pkg/__init__.py", ""},
+                                           {"pkg/main.py", "M"},
+                                           {"x.bin", "\x01\x02"}}));
+    EXPECT_EQ(bundleFiles(accepted(parseRunFile(
+                  formType, form({filePart("print(1)"), filesPart("d.txt", "D")}), {}, rules()))),
+              (Files{{"d.txt", "D"}}));
+}
+
+TEST(ParseRunFile, BadFilesPartsAndArchivesAreNamed)
+{
+    const auto parse = [](const std::vector<std::pair<std::string, std::string>>& parts) {
+        return refused(parseRunFile(formType, form(parts), {}, rules()));
+    };
+    EXPECT_EQ(parse({filePart("1"), filesPart("ok", ""), filesPart("../x", "")}),
+              (HttpError{400, "files[1].filename \"../x\" has a \"..\" segment."}));
+    EXPECT_EQ(
+        parse({filePart("1"), {"Content-Disposition: form-data; name=\"files\"", "x"}}).message,
+        "The form part files[0] has no filename; it names the file's path in the working "
+        "directory.");
+    EXPECT_EQ(parse({filePart("1"), archivePart("a"), archivePart("b")}).message,
+              "The form has more than one part named archive.");
+    EXPECT_EQ(parse({filePart("1"), archivePart(makeArchive(
+                                        ArchiveKind::Zip, {{.path = "../evil", .content = ""}}))}),
+              (HttpError{400, "archive entry \"../evil\" has a \"..\" segment."}));
+    EXPECT_EQ(
+        parse({filePart("1"), optionsPart(R"({"entry": "a.py"})"), filesPart("a.py", "")}).message,
+        "Give either the script itself or entry, the script's path among the files, not "
+        "both.");
+    EXPECT_EQ(parse({optionsPart(R"({"entry": "a.py"})"), filesPart("b.py", "")}).message,
+              "entry \"a.py\" names none of the files.");
+    EXPECT_EQ(parse({filePart("1"), optionsPart(R"({"files": []})")}).status, 400);
+}
+
+TEST(ParseRunFile, ArchiveLimitsAre413)
+{
+    const auto bomb = makeArchive(ArchiveKind::Zip, {{.path = "zeros", .zeros = 64 * mebibyte}});
+    const auto body = form(
+        {filePart("1"), archivePart(bomb), optionsPart(R"({"limits": {"files_bytes": 1048576}})")});
+    EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())),
+              (HttpError{413, "archive entry \"zeros\" takes the files past files_bytes (1048576 "
+                              "bytes)."}));
+    std::vector<ArchiveItem> many;
+    for (int i = 0; i < 101; ++i)
+    {
+        many.push_back({.path = "f" + std::to_string(i), .content = "x"});
+    }
+    EXPECT_EQ(refused(parseRunFile(
+                  formType, form({filePart("1"), archivePart(makeArchive(ArchiveKind::Zip, many))}),
+                  {}, rules())),
+              (HttpError{413, "archive entry \"f100\" is one file more than files_count (100) "
+                              "allows."}));
+}
+
+TEST(ParseRunFile, FilesMustFitDiskMb)
+{
+    const auto big = makeArchive(ArchiveKind::TarXz, {{.path = "zeros", .zeros = 3 * mebibyte}});
+    const auto body =
+        form({filePart("1"), archivePart(big), optionsPart(R"({"limits": {"disk_mb": 2}})")});
+    EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())),
+              (HttpError{413, "archive entry \"zeros\" takes the files past what fits in disk_mb "
+                              "(2 MiB)."}));
+}
+
+TEST(ParseRunFile, APartWithManyHeaderLinesIsRefused)
+{
+    std::string head;
+    for (int i = 0; i < 20; ++i)
+    {
+        head += "\r\nX-" + std::to_string(i) + ": 1";
+    }
+    const std::string body = "--b0undary\r\nContent-Disposition: form-data; name=\"file\"" + head +
+                             "\r\n\r\nprint(1)\r\n--b0undary--\r\n";
+    EXPECT_EQ(refused(parseRunFile(formType, body, {}, rules())).message,
+              "A part of the form has more than 8 header lines.");
 }
 
 } // namespace
