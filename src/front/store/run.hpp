@@ -38,11 +38,6 @@ bool isFinal(RunStatus status);
 struct RunRequest
 {
     std::string code;
-    // The script's path among the files when it comes with them; then code is empty.
-    std::string entry;
-    // The files the run brings, checked, as the tar its unit unpacks into the working
-    // directory (front/files/files_in.hpp); empty when it brings none.
-    std::string filesBundle;
     std::string stdinData;
     std::vector<std::string> args;
     std::string environment = "default";
@@ -52,8 +47,8 @@ struct RunRequest
     Limits limits;
     // The script's path among the files, run instead of `code`, when not empty.
     std::string entry;
-    // The files the run brings, as the tar the broker hands the unit (every path checked);
-    // empty for none. Kept apart from the store, in the front's own directory, until the
+    // The files the run brings, checked, as the tar its unit unpacks into the working
+    // directory (front/files/files_in.hpp); empty for none. Kept apart from the store, in the front's own directory, until the
     // run's unit has started (FilesInStore): hasFiles says it is there.
     std::string filesBundle;
     bool hasFiles = false;
