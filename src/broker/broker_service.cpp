@@ -56,8 +56,7 @@ core::SandboxRun runOf(const std::string& id, const std::vector<std::uint8_t>& c
     core::SandboxRun run;
     run.entry = entry;
     // sdbus-c++ closes its own copy with the message; the broker reads the files later.
-    run.filesIn = std::make_shared<const core::UniqueFd>(
-        ::fcntl(files.get(), F_DUPFD_CLOEXEC, 0));
+    run.filesIn = std::make_shared<const core::UniqueFd>(::fcntl(files.get(), F_DUPFD_CLOEXEC, 0));
     run.id = id;
     run.code.assign(code.begin(), code.end());
     run.stdinData.assign(stdinData.begin(), stdinData.end());
@@ -129,8 +128,8 @@ void BrokerService::StartRun(const std::string& id, const std::vector<std::uint8
                              const std::vector<std::uint8_t>& stdinData,
                              const std::vector<std::string>& args, const broker::WireLimits& limits,
                              const std::string& environment,
-                             const std::vector<std::string>& requirements,
-                             const std::string& entry, const sdbus::UnixFd& files)
+                             const std::vector<std::string>& requirements, const std::string& entry,
+                             const sdbus::UnixFd& files)
 {
     // The bus peer that asked: the front's connection.
     const auto client = caller();

@@ -1,10 +1,9 @@
 #include "common/digest.hpp"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <cerrno>
 #include <memory>
+#include <openssl/evp.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -38,7 +37,7 @@ std::string sha256Hex(std::string_view bytes)
 std::optional<std::string> sha256HexOfFile(int fd)
 {
     const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> context(EVP_MD_CTX_new(),
-                                                                      EVP_MD_CTX_free);
+                                                                     EVP_MD_CTX_free);
     if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1)
     {
         return std::nullopt;

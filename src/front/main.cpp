@@ -259,7 +259,8 @@ int serve(const pyrunner::core::Config& config)
     managerOptions.warmPools = s.warmPools;
     managerOptions.warmPools[std::string(core::defaultEnvironment)] = s.warmPool;
     managerOptions.warmLimits = config.limits.defaults;
-    managerOptions.filesIn = std::make_shared<const core::FilesInStore>(s.stateDir + "/front/files-in");
+    managerOptions.filesIn =
+        std::make_shared<const core::FilesInStore>(s.stateDir + "/front/files-in");
     systemd::JournalEvents journal;
     core::OnFinished pokeRetention([&retention](const core::Run& /*run*/) { retention.poke(); });
     systemd::ServiceStatus status("Serving on " + s.listen);

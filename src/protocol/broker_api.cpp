@@ -18,9 +18,8 @@ std::optional<std::uint64_t> knownTime(std::uint64_t usec)
 
 WireLimits toWire(const core::Limits& limits)
 {
-    return {limits.wallTimeS,   limits.cpuTimeS, limits.memoryMb,   limits.cpuPercent,
-            limits.tasks,       limits.outputBytes, limits.diskMb, limits.filesCount,
-            limits.filesBytes};
+    return {limits.wallTimeS,   limits.cpuTimeS, limits.memoryMb,   limits.cpuPercent, limits.tasks,
+            limits.outputBytes, limits.diskMb,   limits.filesCount, limits.filesBytes};
 }
 
 core::Limits fromWire(const WireLimits& limits)

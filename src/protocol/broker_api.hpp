@@ -24,9 +24,9 @@ constexpr const char* objectPath = "/org/pyrunner/Broker1";
 
 // wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes, disk_mb, files_count,
 // files_bytes
-using WireLimits = sdbus::Struct<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t,
-                                 std::uint32_t, std::uint64_t, std::uint32_t, std::uint32_t,
-                                 std::uint64_t>;
+using WireLimits =
+    sdbus::Struct<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t,
+                  std::uint64_t, std::uint32_t, std::uint32_t, std::uint64_t>;
 // started, error, result, exec code, exec status, start usec, exit usec, cpu nsec; an
 // unknown time is 0 and an unknown CPU figure is UINT64_MAX.
 using WireOutcome = sdbus::Struct<bool, std::string, std::string, std::int32_t, std::int32_t,

@@ -155,10 +155,13 @@ SystemdSandbox::Followed& SystemdSandbox::track(const std::string& path, UnitTra
     runWatch_->unwatch(path);
     readyWatches_.erase(path);
     return trackers_
-        .insert_or_assign(
-            path,
-            Followed{std::move(tracker), std::move(callbacks), std::move(handover), {}, false,
-                     false, std::nullopt})
+        .insert_or_assign(path, Followed{std::move(tracker),
+                                         std::move(callbacks),
+                                         std::move(handover),
+                                         {},
+                                         false,
+                                         false,
+                                         std::nullopt})
         .first->second;
 }
 

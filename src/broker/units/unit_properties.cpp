@@ -377,17 +377,17 @@ void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
     // collector, as root as well, since it must write into the run's directory; it reads out/
     // only through a child that has become the run's own user, and follows no link.
     const StringList flags{"privileged", "ignore-failure", "no-env-expand"};
-    p.push_back({"ExecStopPostEx",
-                 std::vector<ExecCommand>{
-                     {settings.unitStatsHelper,
-                      {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
-                      flags},
-                     {settings.collectFilesHelper,
-                      {settings.collectFilesHelper, "--out", outDirectory, "--into", run.outputDir,
-                       "--files-count", std::to_string(run.limits.filesCount), "--files-bytes",
-                       std::to_string(run.limits.filesBytes), "--seconds",
-                       std::to_string(collectSeconds)},
-                      flags}}});
+    p.push_back(
+        {"ExecStopPostEx",
+         std::vector<ExecCommand>{
+             {settings.unitStatsHelper,
+              {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
+              flags},
+             {settings.collectFilesHelper,
+              {settings.collectFilesHelper, "--out", outDirectory, "--into", run.outputDir,
+               "--files-count", std::to_string(run.limits.filesCount), "--files-bytes",
+               std::to_string(run.limits.filesBytes), "--seconds", std::to_string(collectSeconds)},
+              flags}}});
 }
 
 // The environment's interpreter and flags, then -B (nothing written next to the sources,
@@ -439,8 +439,7 @@ void addMainCommand(std::vector<Property>& p, const StringList& argv, const Unit
 // The files the run brings, unpacked into its working directory before the script starts by a
 // helper that runs as the run's user inside the whole sandbox, never as root: what it writes
 // lands where the run itself could write, whatever the tar holds.
-void addFilesIn(std::vector<Property>& p, const core::SandboxRun& run,
-                const UnitSettings& settings)
+void addFilesIn(std::vector<Property>& p, const core::SandboxRun& run, const UnitSettings& settings)
 {
     if (!run.bringsFiles)
     {

@@ -13,8 +13,8 @@
 #include <optional>
 #include <stdexcept>
 #include <sys/mman.h>
-#include <system_error>
 #include <syslog.h>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 
@@ -185,8 +185,8 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
     try
     {
         broker_->StartRun(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
-                          broker::toWire(run.limits), run.environment, run.requirements,
-                          run.entry, filesOf(run));
+                          broker::toWire(run.limits), run.environment, run.requirements, run.entry,
+                          filesOf(run));
         runs_.startAnswered(run.id);
     }
     catch (const sdbus::Error& e)

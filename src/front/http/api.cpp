@@ -1,10 +1,10 @@
 #include "front/http/api.hpp"
 
+#include "common/utf8.hpp"
 #include "front/http/metrics_text.hpp"
 #include "front/http/openapi.hpp"
 #include "front/http/run_files_http.hpp"
 #include "front/http/run_json.hpp"
-#include "common/utf8.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -263,13 +263,14 @@ Response Api::getFile(const std::string& id, const std::string& encodedPath) con
     // looked up on disk.
     const auto path = percentDecode(encodedPath);
     const auto& files = view->run.files;
-    const auto file = path ? std::find_if(files.begin(), files.end(),
-                                          [&path](const core::RunFile& f) { return f.path == *path; })
-                           : files.end();
+    const auto file =
+        path ? std::find_if(files.begin(), files.end(),
+                            [&path](const core::RunFile& f) { return f.path == *path; })
+             : files.end();
     if (file == files.end())
     {
-        return errorResponse(404, "Run " + id + " has no file \"" + excerpt(encodedPath, 256) +
-                                      "\".");
+        return errorResponse(404,
+                             "Run " + id + " has no file \"" + excerpt(encodedPath, 256) + "\".");
     }
     auto bytes = service_.collectedFile(id, file->index);
     if (!bytes)
@@ -296,8 +297,9 @@ Response Api::getFilesZip(const std::string& id) const
     members.reserve(view->run.files.size());
     for (const auto& file : view->run.files)
     {
-        members.push_back(
-            {file.path, [this, &id, index = file.index] { return service_.collectedFile(id, index); }});
+        members.push_back({file.path, [this, &id, index = file.index] {
+                               return service_.collectedFile(id, index);
+                           }});
     }
     auto zip = zipOf(members);
     if (!zip)

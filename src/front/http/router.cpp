@@ -126,9 +126,8 @@ RouteResult route(std::string_view method, std::string_view path)
             continue;
         }
         const std::vector<std::string_view> prefix(
-            segments->begin(),
-            segments->begin() + static_cast<std::ptrdiff_t>(
-                                    std::min(segments->size(), filePathStart)));
+            segments->begin(), segments->begin() + static_cast<std::ptrdiff_t>(
+                                                       std::min(segments->size(), filePathStart)));
         auto runId = matchPath(candidate, takesPath ? prefix : *segments);
         if (!runId)
         {
@@ -141,9 +140,9 @@ RouteResult route(std::string_view method, std::string_view path)
             {
                 const auto first = (*segments)[filePathStart];
                 const auto last = segments->back();
-                filePath = std::string(first.data(),
-                                       static_cast<std::size_t>(last.data() + last.size() -
-                                                                first.data()));
+                filePath =
+                    std::string(first.data(),
+                                static_cast<std::size_t>(last.data() + last.size() - first.data()));
             }
             return Matched{candidate.id, std::move(*runId), std::move(filePath)};
         }

@@ -1,9 +1,8 @@
 #include "front/http/run_files_http.hpp"
 
+#include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
-
-#include <algorithm>
 #include <array>
 #include <cctype>
 #include <memory>
@@ -134,8 +133,7 @@ std::optional<std::string> zipOf(const std::vector<ZipMember>& members)
     // Names in UTF-8, flagged so (general purpose bit 11), whatever this process' locale.
     if (!writer || archive_write_set_format_zip(writer.get()) != ARCHIVE_OK ||
         archive_write_set_options(writer.get(), "zip:hdrcharset=UTF-8") != ARCHIVE_OK ||
-        archive_write_open2(writer.get(), &out, nullptr, appendTo, nullptr, nullptr) !=
-            ARCHIVE_OK)
+        archive_write_open2(writer.get(), &out, nullptr, appendTo, nullptr, nullptr) != ARCHIVE_OK)
     {
         return std::nullopt;
     }

@@ -29,10 +29,14 @@ json timestampOrNull(const std::optional<core::TimePoint>& time)
 json limitsToJson(const core::Limits& limits)
 {
     return {
-        {"wall_time_s", limits.wallTimeS}, {"cpu_time_s", limits.cpuTimeS},
-        {"memory_mb", limits.memoryMb},    {"cpu_percent", limits.cpuPercent},
-        {"tasks", limits.tasks},           {"output_bytes", limits.outputBytes},
-        {"disk_mb", limits.diskMb},        {"files_count", limits.filesCount},
+        {"wall_time_s", limits.wallTimeS},
+        {"cpu_time_s", limits.cpuTimeS},
+        {"memory_mb", limits.memoryMb},
+        {"cpu_percent", limits.cpuPercent},
+        {"tasks", limits.tasks},
+        {"output_bytes", limits.outputBytes},
+        {"disk_mb", limits.diskMb},
+        {"files_count", limits.filesCount},
         {"files_bytes", limits.filesBytes},
     };
 }

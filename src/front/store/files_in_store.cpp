@@ -41,7 +41,8 @@ void FilesInStore::put(const std::string& runId, const std::string& bundle) cons
     // accepted, and its id is new again only by chance, so the file goes.
     ::unlinkat(dir_.get(), runId.c_str(), 0);
     const UniqueFd file(::openat(dir_.get(), runId.c_str(),
-                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, privateFile));
+                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                 privateFile));
     if (!file)
     {
         throwErrno("cannot create " + path);

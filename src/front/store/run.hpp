@@ -48,8 +48,9 @@ struct RunRequest
     // The script's path among the files, run instead of `code`, when not empty.
     std::string entry;
     // The files the run brings, checked, as the tar its unit unpacks into the working
-    // directory (front/files/files_in.hpp); empty for none. Kept apart from the store, in the front's own directory, until the
-    // run's unit has started (FilesInStore): hasFiles says it is there.
+    // directory (front/files/files_in.hpp); empty for none. Kept apart from the store, in the
+    // front's own directory, until the run's unit has started (FilesInStore): hasFiles says it is
+    // there.
     std::string filesBundle;
     bool hasFiles = false;
     bool wait = true;

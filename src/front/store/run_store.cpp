@@ -96,7 +96,7 @@ ALTER TABLE requests ADD COLUMN has_files INTEGER NOT NULL DEFAULT 0;
 // migrations[v] takes a file from version v to v + 1; a new file is version 0 and takes them
 // all, so that it ends up exactly like an old one brought up to date.
 constexpr std::array<const char*, RunStore::schemaVersion> migrations{schemaV1, schemaV1ToV2,
-                                                                  schemaV2ToV3};
+                                                                      schemaV2ToV3};
 
 // The runs isFinal() calls unfinished, in the words of the schema's partial indexes, which
 // the query planner uses only for a query that says the same (the tests check that these

@@ -3,10 +3,10 @@
 #include "front/http/router.hpp"
 #include "front/http/run_files_http.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <gtest/gtest.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <clocale>
 #include <cstdlib>
 #include <cstring>
@@ -64,8 +64,7 @@ std::map<std::string, std::string> unzip(const std::string& zip)
         });
     std::setlocale(LC_CTYPE, "C.UTF-8");
     std::map<std::string, std::string> members;
-    const std::unique_ptr<archive, int (*)(archive*)> reader(archive_read_new(),
-                                                             archive_read_free);
+    const std::unique_ptr<archive, int (*)(archive*)> reader(archive_read_new(), archive_read_free);
     archive_read_support_format_zip(reader.get());
     EXPECT_EQ(archive_read_open_memory(reader.get(), zip.data(), zip.size()), ARCHIVE_OK);
     archive_entry* entry = nullptr;
@@ -96,8 +95,11 @@ class FileApiTest : public ::testing::Test
     std::string finishedWithFiles()
     {
         std::vector<Response> ignored;
-        api.handle(Request{"POST", "/run-json/", "application/json",
-                           R"json({"code": "print(1)", "wait": false})json", {}},
+        api.handle(Request{"POST",
+                           "/run-json/",
+                           "application/json",
+                           R"json({"code": "print(1)", "wait": false})json",
+                           {}},
                    [&ignored](Response response) { ignored.push_back(std::move(response)); });
         service.finish("run-1", core::RunStatus::Succeeded, {});
         service.setFiles("run-1", {{"report.html", 5, "ab12", 0}, {"d/é x.csv", 3, "cd34", 1}});
@@ -151,8 +153,8 @@ TEST_F(FileApiTest, TheZipHoldsEveryFileAtItsPath)
     const auto response = call("/runs/" + id + "/files.zip");
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.contentType, "application/zip");
-    EXPECT_EQ(unzip(response.body), (std::map<std::string, std::string>{
-                                        {"report.html", "<p>1</p>"}, {"d/é x.csv", "a,b"}}));
+    EXPECT_EQ(unzip(response.body), (std::map<std::string, std::string>{{"report.html", "<p>1</p>"},
+                                                                        {"d/é x.csv", "a,b"}}));
 }
 
 } // namespace
