@@ -21,7 +21,7 @@ namespace
 // a header of a few 512-byte blocks for each entry, and each file's last block padded.
 std::uint64_t largestFilesIn(const core::Limits& limits)
 {
-    constexpr std::uint64_t perEntry = 4 * 512;
+    constexpr std::uint64_t perEntry = 4ULL * 512ULL;
     constexpr std::uint64_t slack = 1024ULL * 1024ULL;
     return limits.filesBytes + 2 * std::uint64_t{limits.filesCount} * perEntry + slack;
 }

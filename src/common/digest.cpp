@@ -42,7 +42,7 @@ std::optional<std::string> sha256HexOfFile(int fd)
     {
         return std::nullopt;
     }
-    constexpr std::size_t chunkBytes = 256 * 1024;
+    constexpr std::size_t chunkBytes = 256UL * 1024UL;
     std::string chunk(chunkBytes, '\0');
     off_t offset = 0;
     for (;;)

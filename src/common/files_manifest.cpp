@@ -126,21 +126,17 @@ std::optional<FilesManifest> parseManifest(std::string_view text)
             return;
         }
         const auto parts = field(line);
-        if (!parts)
-        {
-            valid = false;
-        }
-        else if (parts->first == "truncated" && !sawTruncated && lineNumber == 2)
+        if (parts && parts->first == "truncated" && !sawTruncated && lineNumber == 2)
         {
             sawTruncated = parts->second == "0" || parts->second == "1";
             manifest.truncated = parts->second == "1";
             valid = sawTruncated;
         }
-        else if (parts->first == "file" && sawTruncated && manifest.skipped.empty())
+        else if (parts && parts->first == "file" && sawTruncated && manifest.skipped.empty())
         {
             valid = parseFile(parts->second, manifest);
         }
-        else if (parts->first == "skipped" && sawTruncated)
+        else if (parts && parts->first == "skipped" && sawTruncated)
         {
             valid = parseSkipped(parts->second, manifest);
         }

@@ -535,7 +535,7 @@ std::optional<std::string> RunManager::collectedFile(const std::string& id,
         return std::nullopt;
     }
     std::string bytes;
-    constexpr std::size_t chunkBytes = 256 * 1024;
+    constexpr std::size_t chunkBytes = 256UL * 1024UL;
     std::string chunk(chunkBytes, '\0');
     for (;;)
     {
