@@ -50,13 +50,9 @@ void refuseIf(const std::optional<Refusal>& refusal)
 core::SandboxRun runOf(const std::string& id, const std::vector<std::uint8_t>& code,
                        const std::vector<std::uint8_t>& stdinData,
                        const std::vector<std::string>& args, const broker::WireLimits& limits,
-                       const std::string& environment, const std::vector<std::string>& requirements,
-                       const std::string& entry, const sdbus::UnixFd& files)
+                       const std::string& environment, const std::vector<std::string>& requirements)
 {
     core::SandboxRun run;
-    run.entry = entry;
-    // sdbus-c++ closes its own copy with the message; the broker reads the files later.
-    run.filesIn = std::make_shared<const core::UniqueFd>(::fcntl(files.get(), F_DUPFD_CLOEXEC, 0));
     run.id = id;
     run.code.assign(code.begin(), code.end());
     run.stdinData.assign(stdinData.begin(), stdinData.end());
@@ -128,16 +124,35 @@ void BrokerService::StartRun(const std::string& id, const std::vector<std::uint8
                              const std::vector<std::uint8_t>& stdinData,
                              const std::vector<std::string>& args, const broker::WireLimits& limits,
                              const std::string& environment,
-                             const std::vector<std::string>& requirements, const std::string& entry,
-                             const sdbus::UnixFd& files)
+                             const std::vector<std::string>& requirements)
 {
+    start(runOf(id, code, stdinData, args, limits, environment, requirements));
+}
+
+void BrokerService::StartRunWithFiles(const std::string& id, const std::vector<std::uint8_t>& code,
+                                      const std::vector<std::uint8_t>& stdinData,
+                                      const std::vector<std::string>& args,
+                                      const broker::WireLimits& limits,
+                                      const std::string& environment,
+                                      const std::vector<std::string>& requirements,
+                                      const std::string& entry, const sdbus::UnixFd& files)
+{
+    auto run = runOf(id, code, stdinData, args, limits, environment, requirements);
+    run.entry = entry;
+    // sdbus-c++ closes its own copy with the message; the broker reads the files later.
+    run.filesIn = std::make_shared<const core::UniqueFd>(::fcntl(files.get(), F_DUPFD_CLOEXEC, 0));
+    start(std::move(run));
+}
+
+void BrokerService::start(core::SandboxRun run)
+{
+    const auto id = run.id;
     // The bus peer that asked: the front's connection.
     const auto client = caller();
     try
     {
         requireFront();
-        refuseIf(runs_.start(
-            runOf(id, code, stdinData, args, limits, environment, requirements, entry, files)));
+        refuseIf(runs_.start(std::move(run)));
     }
     catch (const sdbus::Error& e)
     {

@@ -19,8 +19,9 @@ def input_signature(method):
 
 
 START_RUN_SIGNATURE = input_signature("StartRun")
-# wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes, disk_mb
-DEFAULT_LIMITS = ["10", "10", "256", "100", "64", "1048576", "512"]
+# wall_time_s, cpu_time_s, memory_mb, cpu_percent, tasks, output_bytes, disk_mb, files_count,
+# files_bytes
+DEFAULT_LIMITS = ["10", "10", "256", "100", "64", "1048576", "512", "100", "16777216"]
 # The overflow uid: some user that is neither root nor the front.
 NOBODY = "65534"
 
@@ -69,14 +70,14 @@ def test_the_fronts_user_cannot_start_a_unit_itself(machine):
 
 
 def test_the_broker_refuses_a_limit_above_the_maximum(machine):
-    limits = ["10", "10", "4096", "100", "64", "1048576", "512"]
+    limits = ["10", "10", "4096", "100", "64", "1048576", "512", "100", "16777216"]
     result = start_run(machine, FRONT_USER, secrets.token_hex(16), "print(1)", limits)
     assert result.returncode != 0
     assert "memory_mb must be between 1 and 2048" in result.stderr
 
 
 def test_the_broker_refuses_more_disk_space_than_the_maximum(machine):
-    limits = ["10", "10", "256", "100", "64", "1048576", "4097"]
+    limits = ["10", "10", "256", "100", "64", "1048576", "4097", "100", "16777216"]
     result = start_run(machine, FRONT_USER, secrets.token_hex(16), "print(1)", limits)
     assert result.returncode != 0
     assert "disk_mb must be between 1 and 4096" in result.stderr

@@ -50,7 +50,8 @@ std::optional<std::invoke_result_t<Call>> ask(const Call& call, const char* ques
     }
 }
 
-// The bus carries a descriptor always: an empty file stands for no files.
+// An empty file where the run's own are gone (a restart found the run queued, its files not):
+// the broker then refuses the run, whose entry is nowhere.
 sdbus::UnixFd filesOf(const core::SandboxRun& run)
 {
     if (run.filesIn && *run.filesIn)
@@ -184,9 +185,17 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
 {
     try
     {
-        broker_->StartRun(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
-                          broker::toWire(run.limits), run.environment, run.requirements, run.entry,
-                          filesOf(run));
+        if (run.filesIn || !run.entry.empty())
+        {
+            broker_->StartRunWithFiles(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
+                                       broker::toWire(run.limits), run.environment,
+                                       run.requirements, run.entry, filesOf(run));
+        }
+        else
+        {
+            broker_->StartRun(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
+                              broker::toWire(run.limits), run.environment, run.requirements);
+        }
         runs_.startAnswered(run.id);
     }
     catch (const sdbus::Error& e)
