@@ -9,6 +9,7 @@ import time
 import pytest
 
 from api_client import assert_error_body, assert_run_object, describe
+from deployment import BROKER_UNIT, SLOWDOWN
 from run_files import (
     MIB,
     assert_files_fields,
@@ -447,3 +448,29 @@ def test_listed_paths_are_relative_to_out(collected):
     # Paths in the Run object are relative to out/, never the host's.
     for entry in collected["files"]:
         assert not entry["path"].startswith(("out/", "/")) and os.path.normpath(entry["path"]) == entry["path"], entry
+
+
+@pytest.mark.vm
+def test_files_a_run_leaves_while_the_broker_is_away_are_collected(server_factory, machine, broker_starter):
+    # Written, then the script ends while no broker watches: systemd runs the collector all
+    # the same, and the broker that comes back finds the run over with its files.
+    server = server_factory()
+    code = ("import time\ntime.sleep(1.5)\nopen('out/away.txt', 'w').write('collected without a broker')\n"
+            "time.sleep(1.5)\n")
+    run_id = server.submit(code, limits={"wall_time_s": 30})["id"]
+    server.wait_until_running(run_id)
+    machine.run("systemctl", "kill", "--signal=SIGKILL", BROKER_UNIT, check=False)
+    machine.run("systemctl", "stop", BROKER_UNIT, check=False)
+    try:
+        # The run ends, and its unit goes, while the broker is gone.
+        unit = f"pyrunner-{run_id}.service"
+        deadline = time.monotonic() + 30 * SLOWDOWN
+        while machine.run("systemctl", "is-active", "--quiet", unit, check=False).returncode == 0:
+            assert time.monotonic() < deadline, f"{unit} never ended"
+            time.sleep(0.2)
+    finally:
+        broker_starter()
+
+    run = wait_for_files(server, run_id, timeout_s=60 * SLOWDOWN)
+    assert run["status"] == "succeeded", run
+    assert served_contents(server, run) == {"away.txt": b"collected without a broker"}
