@@ -39,6 +39,16 @@ TEST(VerdictFromUnit, CleanExitSucceeds)
     EXPECT_FALSE(v.error);
 }
 
+TEST(VerdictFromUnit, FilesCutShortMakeASuccessOutputLimitExceededAndNothingElse)
+{
+    auto clean = exited(0);
+    clean.filesTruncated = true;
+    EXPECT_EQ(decideVerdict(clean).status, RunStatus::OutputLimitExceeded);
+    auto failed = exited(2);
+    failed.filesTruncated = true;
+    EXPECT_EQ(decideVerdict(failed).status, RunStatus::Failed);
+}
+
 TEST(VerdictFromUnit, NonZeroExitFails)
 {
     const auto v = decideVerdict(exited(3));

@@ -80,11 +80,19 @@ Run everyFieldSet()
                         .cpuPercent = 14,
                         .tasks = 15,
                         .outputBytes = (1ULL << 63U) + 16,
-                        .diskMb = 17};
+                        .diskMb = 17,
+                        .filesCount = 18,
+                        .filesBytes = (1ULL << 63U) + 19};
     run.createdAt = at(1'700'000'000'000'001);
     run.startedAt = at(1'700'000'000'000'002);
     run.finishedAt = at(1'700'000'000'000'003);
     run.error = "broke: \xc3\xa9\0!"s;
+    run.files = {{"report.html", 12, std::string(64, 'a'), 0},
+                 {"d\xc3\xa9"
+                  "ep/a b.csv",
+                  0, std::string(64, 'b'), 2}};
+    run.filesTruncated = true;
+    run.filesSkipped = {{"link", "symlink"}, {"bad\xef\xbf\xbd", "invalid_name"}};
     return run;
 }
 
@@ -101,7 +109,11 @@ RunRequest everyRequestFieldSet()
                             .cpuPercent = 24,
                             .tasks = 25,
                             .outputBytes = 26,
-                            .diskMb = 27};
+                            .diskMb = 27,
+                            .filesCount = 28,
+                            .filesBytes = 29};
+    request.entry = "app/m\xc3\xa9in.py";
+    request.hasFiles = true;
     request.wait = false;
     return request;
 }
@@ -124,6 +136,11 @@ void expectSameRun(const Run& actual, const Run& expected)
     EXPECT_EQ(actual.startedAt, expected.startedAt);
     EXPECT_EQ(actual.finishedAt, expected.finishedAt);
     EXPECT_EQ(actual.error, expected.error);
+    // A run's files are its end's: kept once it is final.
+    const bool final = isFinal(expected.status);
+    EXPECT_EQ(actual.files, final ? expected.files : std::vector<RunFile>{});
+    EXPECT_EQ(actual.filesTruncated, final && expected.filesTruncated);
+    EXPECT_EQ(actual.filesSkipped, final ? expected.filesSkipped : std::vector<SkippedFile>{});
 }
 
 void expectSameRequest(const RunRequest& actual, const RunRequest& expected)
@@ -133,6 +150,8 @@ void expectSameRequest(const RunRequest& actual, const RunRequest& expected)
     EXPECT_EQ(actual.args, expected.args);
     EXPECT_EQ(actual.environment, expected.environment);
     EXPECT_EQ(actual.limits, expected.limits);
+    EXPECT_EQ(actual.entry, expected.entry);
+    EXPECT_EQ(actual.hasFiles, expected.hasFiles);
     EXPECT_EQ(actual.wait, expected.wait);
 }
 
