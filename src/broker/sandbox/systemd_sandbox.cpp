@@ -491,6 +491,16 @@ void SystemdSandbox::answer(const std::string& path, core::UnitOutcome outcome)
         if (id && outDirectoryHasEntries(runWorkingDirectory(*id, settings_)))
         {
             followed.heldForFiles = std::move(outcome);
+            try
+            {
+                manager_->setUnitProperties(followed.tracker.unitName(), collectionCpuQuota());
+            }
+            catch (const sdbus::Error& e)
+            {
+                // The collector still runs, under the run's quota and its own time bound.
+                logIgnored("cannot give the collector of " + followed.tracker.unitName() + " a CPU",
+                           e);
+            }
             return;
         }
     }

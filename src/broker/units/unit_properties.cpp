@@ -23,7 +23,7 @@ constexpr std::uint64_t quotaUsecPerPercent = 10000;
 // Room for the ExecStopPost helpers, which run under the run's own CPU quota (1 % of a CPU
 // at the least): past it systemd would mark a run that ended by itself as timed out. The
 // collector bounds itself to collectSeconds of it.
-constexpr std::uint64_t stopTimeoutUsec = (collectSeconds + 10) * usecPerSec;
+constexpr std::uint64_t stopTimeoutUsec = std::uint64_t{collectSeconds + 10} * usecPerSec;
 constexpr std::uint64_t maxOpenFiles = 1024;
 constexpr std::uint32_t privateUmask = 0077;
 
@@ -571,6 +571,12 @@ std::vector<Property> runCgroupLimits(const core::Limits& limits)
     std::vector<Property> p;
     addCgroupLimits(p, limits);
     return p;
+}
+
+std::vector<Property> collectionCpuQuota()
+{
+    constexpr std::uint64_t oneCpu = 100;
+    return {{"CPUQuotaPerSecUSec", oneCpu * quotaUsecPerPercent}};
 }
 
 std::string mountUnitFor(std::string_view path)

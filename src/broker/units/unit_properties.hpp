@@ -171,7 +171,7 @@ inline constexpr const char* filesInMountPoint = "/run/pyrunner-files-in.tar";
 // directory's, made by systemd for the run's user.
 inline constexpr const char* outDirectory = "/tmp/out";
 // How long the collector may take, within the unit's stop timeout.
-inline constexpr unsigned collectSeconds = 20;
+inline constexpr unsigned collectSeconds = 10;
 
 // A warm unit: the same sandbox, started before its run is known. Python runs the bootstrap,
 // which imports the environment's common modules, opens and closes the run directory's ready
@@ -200,6 +200,11 @@ std::uint64_t unitTasksMax(std::uint32_t tasks);
 
 // The cgroup limits of a warm unit's run, set when it is handed over (SetUnitProperties).
 std::vector<Property> runCgroupLimits(const core::Limits& limits);
+
+// The CPU a stopping run unit gets while its collector copies what the run left, in place of
+// the run's own quota: the run's processes are gone by then, and at the run's 1 % copying
+// files_bytes would take the collector's whole time bound.
+std::vector<Property> collectionCpuQuota();
 
 // The mount unit systemd names for the absolute, normalized `path` (systemd.unit(5), "string
 // escaping for inclusion in unit names"; libsystemd has no public call for it).
