@@ -366,30 +366,6 @@ void addOutput(std::vector<Property>& p, const core::SandboxRun& run, const Unit
     p.push_back({"Environment", variables});
 }
 
-void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
-                 const UnitSettings& settings)
-{
-    // "privileged", the "+" prefix: systemd applies none of the unit's process sandboxing to
-    // it, CapabilityBoundingSet= and SystemCallFilter= included, so it may ask the kernel for
-    // the BPF programs on the unit's cgroup. DevicePolicy= and IPAddressDeny=, which are on the
-    // cgroup, still hold for it.
-    // The stop record first: the verdict waits for it when no broker watched the run. Then the
-    // collector, as root as well, since it must write into the run's directory; it reads out/
-    // only through a child that has become the run's own user, and follows no link.
-    const StringList flags{"privileged", "ignore-failure", "no-env-expand"};
-    p.push_back(
-        {"ExecStopPostEx",
-         std::vector<ExecCommand>{
-             {settings.unitStatsHelper,
-              {settings.unitStatsHelper, run.outputDir + "/cgroup-stats"},
-              flags},
-             {settings.collectFilesHelper,
-              {settings.collectFilesHelper, "--out", outDirectory, "--into", run.outputDir,
-               "--files-count", std::to_string(run.limits.filesCount), "--files-bytes",
-               std::to_string(run.limits.filesBytes), "--seconds", std::to_string(collectSeconds)},
-              flags}}});
-}
-
 // The environment's interpreter and flags, then -B (nothing written next to the sources,
 // which are read-only anyway) and -u (output reaches the files as it is written). A script the
 // run brought among its files has its directory on sys.path, as `python3 dir/main.py` does, so
@@ -422,6 +398,50 @@ StringList pythonArgv(const core::Interpreter& interpreter, const std::string& s
 void bindIntoRun(std::vector<Property>& p, const std::string& source, const char* mountPoint)
 {
     p.push_back({"BindReadOnlyPaths", std::vector<BindMount>{{source, mountPoint, false, 0}}});
+}
+
+// The path a stop-post helper runs from. systemd starts even a privileged helper inside the
+// unit's mount namespace, where /tmp is the run's space and /run, /var and the homes are
+// empty: a helper installed there (a build tree under /tmp, say) would not be found, and its
+// failure ignored. It is bound in then, at `mountPoint` on the unit's /run; from /usr, where
+// the packages put it, it costs the unit no mount.
+std::string reachableHelper(std::vector<Property>& p, const std::string& path,
+                            const char* mountPoint)
+{
+    for (const std::string_view hidden : {"/tmp", "/var", "/run", "/home", "/root", "/dev"})
+    {
+        if (isBelow(path, hidden))
+        {
+            bindIntoRun(p, path, mountPoint);
+            return mountPoint;
+        }
+    }
+    return path;
+}
+
+void addStopPost(std::vector<Property>& p, const core::SandboxRun& run,
+                 const UnitSettings& settings)
+{
+    // "privileged", the "+" prefix: systemd applies none of the unit's process sandboxing to
+    // it, CapabilityBoundingSet= and SystemCallFilter= included, so it may ask the kernel for
+    // the BPF programs on the unit's cgroup. DevicePolicy= and IPAddressDeny=, which are on the
+    // cgroup, still hold for it.
+    // The stop record first: the verdict waits for it when no broker watched the run. Then the
+    // collector, as root as well, since it must write into the run's directory; it reads out/
+    // only through a child that has become the run's own user, and follows no link.
+    const StringList flags{"privileged", "ignore-failure", "no-env-expand"};
+    const auto unitStats = reachableHelper(p, settings.unitStatsHelper, unitStatsMountPoint);
+    const auto collectFiles =
+        reachableHelper(p, settings.collectFilesHelper, collectFilesMountPoint);
+    p.push_back(
+        {"ExecStopPostEx",
+         std::vector<ExecCommand>{
+             {unitStats, {unitStats, run.outputDir + "/cgroup-stats"}, flags},
+             {collectFiles,
+              {collectFiles, "--out", outDirectory, "--into", run.outputDir, "--files-count",
+               std::to_string(run.limits.filesCount), "--files-bytes",
+               std::to_string(run.limits.filesBytes), "--seconds", std::to_string(collectSeconds)},
+              flags}}});
 }
 
 // The interpreter's command line `argv`, run by the reaper, whose child it is

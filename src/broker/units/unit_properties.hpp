@@ -167,6 +167,10 @@ inline constexpr const char* reaperMountPoint = "/run/pyrunner-reaper";
 // (RunFiles::filesInName), likewise.
 inline constexpr const char* unpackFilesMountPoint = "/run/pyrunner-unpack-files";
 inline constexpr const char* filesInMountPoint = "/run/pyrunner-files-in.tar";
+// Where a unit sees its stop-post helpers when the host keeps them where the unit cannot see
+// (a build tree under /tmp): on its own /run, likewise.
+inline constexpr const char* unitStatsMountPoint = "/run/pyrunner-unit-stats";
+inline constexpr const char* collectFilesMountPoint = "/run/pyrunner-collect-files";
 // The run's out/ directory as the collector finds it in the unit's namespace: its working
 // directory's, made by systemd for the run's user.
 inline constexpr const char* outDirectory = "/tmp/out";

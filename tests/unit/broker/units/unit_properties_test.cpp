@@ -279,6 +279,36 @@ TEST(RunUnit, CollectsOutAfterTheStopRecordWithTheRunsCaps)
               stopPost[1].flags.end());
 }
 
+TEST(RunUnit, BindsInAStopPostHelperTheUnitCouldNotSeeWhereItIs)
+{
+    const auto installed = buildRunUnit(sampleRun(), sampleSettings());
+    const auto stopPost = get<std::vector<ExecCommand>>(installed, "ExecStopPostEx");
+    EXPECT_EQ(stopPost[1].path, "/usr/libexec/pyrunner/pyrunner-collect-files");
+
+    auto settings = sampleSettings();
+    settings.unitStatsHelper = "/tmp/build/pyrunner-unit-stats";
+    settings.collectFilesHelper = "/tmp/build/pyrunner-collect-files";
+    const auto unit = buildRunUnit(sampleRun(), settings);
+    const auto bound = get<std::vector<ExecCommand>>(unit, "ExecStopPostEx");
+    EXPECT_EQ(bound[0].path, unitStatsMountPoint);
+    EXPECT_EQ(bound[0].argv.front(), unitStatsMountPoint);
+    EXPECT_EQ(bound[1].path, collectFilesMountPoint);
+    std::vector<std::string> sources;
+    for (const auto& property : unit.properties)
+    {
+        if (property.name == "BindReadOnlyPaths")
+        {
+            for (const auto& mount : std::get<std::vector<BindMount>>(property.value))
+            {
+                sources.push_back(mount.source);
+            }
+        }
+    }
+    EXPECT_NE(std::find(sources.begin(), sources.end(), settings.collectFilesHelper),
+              sources.end());
+    EXPECT_NE(std::find(sources.begin(), sources.end(), settings.unitStatsHelper), sources.end());
+}
+
 TEST(RunUnit, UnpacksTheFilesItBringsAsTheRunsUserBeforeTheScript)
 {
     auto run = sampleRun();
