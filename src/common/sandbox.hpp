@@ -4,6 +4,7 @@
 #include "common/environment.hpp"
 #include "common/fd.hpp"
 #include "common/limits.hpp"
+#include "common/tenant.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -43,6 +44,8 @@ struct SandboxRun
     std::shared_ptr<const UniqueFd> filesIn;
     // Set by the privileged side once the files are in the run's directory for the unit.
     bool bringsFiles = false;
+    // The tenant whose slice the unit runs in, with the slice's caps.
+    TenantSlice slice;
 };
 
 // How systemd saw the unit end.
@@ -99,8 +102,9 @@ class Sandbox
     // Starts a warm unit of `environment`, sandboxed as any run, that a later start() with
     // this id and environment hands its run to, skipping the unit's and Python's start-up
     // and the environment's common imports. onExited if it ends before.
+    // The unit runs in `slice`'s slice: only a run of that tenant may take it.
     virtual void prepare(const std::string& runId, const std::string& environment,
-                         SandboxCallbacks callbacks) = 0;
+                         const TenantSlice& slice, SandboxCallbacks callbacks) = 0;
     // Follows a run an earlier server started, to its end, as start() would have; a run that
     // has ended already gets onExited at once.
     virtual void follow(const std::string& runId, SandboxCallbacks callbacks) = 0;

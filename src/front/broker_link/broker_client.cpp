@@ -228,7 +228,7 @@ void BrokerClient::environmentsChanged()
 }
 
 void BrokerClient::prepare(const std::string& runId, const std::string& environment,
-                           core::SandboxCallbacks callbacks)
+                           const core::TenantSlice& /*slice*/, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, runId, environment, callbacks = std::move(callbacks)]() mutable {
         runs_.prepare(runId, std::move(callbacks));

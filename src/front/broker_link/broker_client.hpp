@@ -49,7 +49,7 @@ class BrokerClient final : public core::Sandbox
     std::string unitName(const std::string& runId) const override;
     void start(core::SandboxRun run, core::SandboxCallbacks callbacks) override;
     void prepare(const std::string& runId, const std::string& environment,
-                 core::SandboxCallbacks callbacks) override;
+                 const core::TenantSlice& slice, core::SandboxCallbacks callbacks) override;
     void follow(const std::string& runId, core::SandboxCallbacks callbacks) override;
     std::vector<std::string> strayRuns() override;
     void kill(const std::string& runId) override;

@@ -153,7 +153,7 @@ void RunManager::fillWarmPools()
         callbacks.onExited = [this, id](UnitOutcome outcome) {
             handOver(id, [this, id, outcome = std::move(outcome)] { warmUnitEnded(id, outcome); });
         };
-        sandbox_.prepare(id, unit.environment, std::move(callbacks));
+        sandbox_.prepare(id, unit.environment, {}, std::move(callbacks));
     }
 }
 

@@ -45,8 +45,9 @@ class FakeSandbox final : public Sandbox
         runs[id] = {std::move(run), std::move(callbacks)};
     }
     void prepare(const std::string& runId, const std::string& environment,
-                 SandboxCallbacks callbacks) override
+                 const TenantSlice& slice, SandboxCallbacks callbacks) override
     {
+        preparedSlice[runId] = slice;
         prepared.push_back(runId);
         preparedFor[runId] = environment;
         runs[runId] = {runWithId(runId), std::move(callbacks)};
@@ -88,6 +89,8 @@ class FakeSandbox final : public Sandbox
     std::vector<std::string> prepared;
     // The environment each warm unit was prepared for.
     std::map<std::string, std::string> preparedFor;
+    // The slice each warm unit was prepared in.
+    std::map<std::string, TenantSlice> preparedSlice;
     // What the privileged side lists; none: not heard from yet.
     std::vector<Environment> listed;
     std::set<std::string> neverStarted;
