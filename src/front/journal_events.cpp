@@ -6,6 +6,7 @@
 #include <charconv>
 #include <optional>
 #include <syslog.h>
+#include <tuple>
 #include <type_traits>
 
 namespace pyrunner::systemd
@@ -60,6 +61,7 @@ JournalEntry runEntry(int priority, std::string message, std::string_view messag
                          {"UNIT", run.unit},
                          {"STATUS", std::string(core::toString(run.status))},
                          {"CLIENT", std::string(client)},
+                         {"TENANT", run.tenant},
                          {"ENVIRONMENT", run.environment}}};
 }
 
@@ -72,16 +74,29 @@ void JournalEvents::accepted(const core::Run& run, std::string_view client)
     send(entry);
 }
 
-void JournalEvents::refused(core::SubmitError reason, std::string_view client)
+void JournalEvents::refused(core::SubmitError reason, std::string_view client,
+                            std::string_view tenant)
 {
-    const bool full = reason == core::SubmitError::QueueFull;
-    send(JournalEntry{full ? LOG_NOTICE : LOG_WARNING,
-                      std::string("Run from ") + std::string(client) + " refused: " +
-                          (full ? "the queue is full." : "systemd or the broker is out of reach."),
+    const auto [priority, why, code] = [reason]() -> std::tuple<int, const char*, const char*> {
+        switch (reason)
+        {
+        case core::SubmitError::QueueFull:
+            return {LOG_NOTICE, "the queue is full.", "queue_full"};
+        case core::SubmitError::TenantQueueFull:
+            return {LOG_NOTICE, "its tenant has as many runs queued as its share allows.",
+                    "tenant_queue_full"};
+        case core::SubmitError::Unavailable:
+            break;
+        }
+        return {LOG_WARNING, "systemd or the broker is out of reach.", "unavailable"};
+    }();
+    send(JournalEntry{priority,
+                      std::string("Run from ") + std::string(client) + " refused: " + why,
                       message_ids::runRefused,
                       {{"STATUS", "refused"},
-                       {"REASON", full ? "queue_full" : "unavailable"},
-                       {"CLIENT", std::string(client)}}});
+                       {"REASON", code},
+                       {"CLIENT", std::string(client)},
+                       {"TENANT", std::string(tenant)}}});
 }
 
 void JournalEvents::started(const core::Run& run, std::string_view client)

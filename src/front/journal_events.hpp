@@ -14,7 +14,8 @@ class JournalEvents final : public core::RunEvents
 {
   public:
     void accepted(const core::Run& run, std::string_view client) override;
-    void refused(core::SubmitError reason, std::string_view client) override;
+    void refused(core::SubmitError reason, std::string_view client,
+                 std::string_view tenant) override;
     void started(const core::Run& run, std::string_view client) override;
     void finished(const core::Run& run, std::string_view client) override;
     void failed(std::string_view runId, std::string_view message) override;

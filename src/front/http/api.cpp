@@ -29,16 +29,41 @@ Response runResponse(int status, const core::RunView& view)
     return jsonResponse(status, runToJson(view));
 }
 
+Response tooManyRequests(std::string_view message, unsigned retryAfterSeconds)
+{
+    auto response = errorResponse(429, std::string(message) + "; retry in " +
+                                           std::to_string(retryAfterSeconds) + " seconds.");
+    response.headers.emplace_back("Retry-After", std::to_string(retryAfterSeconds));
+    return response;
+}
+
 Response submitErrorResponse(core::SubmitError error, unsigned retryAfterSeconds)
 {
-    if (error == core::SubmitError::QueueFull)
+    switch (error)
     {
-        auto response = errorResponse(429, "The queue is full; retry in " +
-                                               std::to_string(retryAfterSeconds) + " seconds.");
-        response.headers.emplace_back("Retry-After", std::to_string(retryAfterSeconds));
-        return response;
+    case core::SubmitError::QueueFull:
+        return tooManyRequests("The queue is full", retryAfterSeconds);
+    case core::SubmitError::TenantQueueFull:
+        return tooManyRequests("You have as many runs queued as your share allows (max_queued)",
+                               retryAfterSeconds);
+    case core::SubmitError::Unavailable:
+        break;
     }
     return errorResponse(503, "The server cannot reach systemd to start runs; try again later.");
+}
+
+// RFC 6750: the scheme, and what was wrong with the token when one came.
+Response unauthorized(std::string_view message, std::string_view challenge)
+{
+    auto response = errorResponse(401, message);
+    response.headers.emplace_back("WWW-Authenticate", std::string(challenge));
+    return response;
+}
+
+// Open to anyone: a load balancer's health check, and the API's own description.
+bool isOpen(RouteId route)
+{
+    return route == RouteId::Health || route == RouteId::OpenApi;
 }
 
 // Runs on whichever thread ends the run: nothing may escape into it.
@@ -100,6 +125,18 @@ void Api::handle(const Request& request, const Reply& uncounted) const
     try
     {
         const auto matched = route(request.method, request.path);
+        const auto* found = std::get_if<Matched>(&matched);
+        Caller caller{"", true, {}};
+        if (found == nullptr || !isOpen(found->id))
+        {
+            auto known = callerOf(request);
+            if (auto* refusal = std::get_if<Response>(&known))
+            {
+                reply(std::move(*refusal));
+                return;
+            }
+            caller = std::get<Caller>(std::move(known));
+        }
         if (std::holds_alternative<NotFound>(matched))
         {
             reply(errorResponse(404, "There is nothing at " + excerpt(request.path) + "."));
@@ -115,11 +152,25 @@ void Api::handle(const Request& request, const Reply& uncounted) const
             return;
         }
         const auto& [id, runId, filePath] = std::get<Matched>(matched);
+        if (!runId.empty() && !sees(caller, runId))
+        {
+            reply(unknownRun(runId));
+            return;
+        }
+        if (id == RouteId::Metrics && !caller.admin)
+        {
+            // A valid token without the right: 403, as RFC 6750 has it, not 401.
+            auto response = errorResponse(403, "GET /metrics needs an admin token.");
+            response.headers.emplace_back("WWW-Authenticate",
+                                          R"(Bearer realm="pyrunner", error="insufficient_scope")");
+            reply(std::move(response));
+            return;
+        }
         switch (id)
         {
         case RouteId::RunJson:
         case RouteId::RunFile:
-            submit(id, request, reply);
+            submit(id, request, caller, reply);
             return;
         case RouteId::GetRun:
             reply(getRun(runId));
@@ -166,7 +217,48 @@ void Api::handle(const Request& request, const Reply& uncounted) const
     reply(errorResponse(500, internalError));
 }
 
-void Api::submit(RouteId route, const Request& request, const Reply& reply) const
+std::variant<Caller, Response> Api::callerOf(const Request& request) const
+{
+    if (!options_.authenticate)
+    {
+        return Caller{"", true, {}};
+    }
+    auto known = options_.authenticate(request);
+    if (auto* caller = std::get_if<Caller>(&known))
+    {
+        return std::move(*caller);
+    }
+    const auto refused = std::get<CallerRefused>(known);
+    switch (refused.kind)
+    {
+    case CallerRefused::Kind::Missing:
+        return unauthorized("This request needs a token: Authorization: Bearer TOKEN.",
+                            R"(Bearer realm="pyrunner")");
+    case CallerRefused::Kind::Invalid:
+        options_.metrics->authFailed(false);
+        return unauthorized("The token is not valid: unknown, revoked or malformed.",
+                            R"(Bearer realm="pyrunner", error="invalid_token")");
+    case CallerRefused::Kind::Throttled:
+        break;
+    }
+    options_.metrics->authFailed(true);
+    return tooManyRequests("Too many requests from your address came with a token that is not "
+                           "valid",
+                           refused.retryAfterSeconds);
+}
+
+bool Api::sees(const Caller& caller, const std::string& id) const
+{
+    if (caller.admin)
+    {
+        return true;
+    }
+    const auto owner = service_.ownerOf(id);
+    return owner && *owner == caller.tenant;
+}
+
+void Api::submit(RouteId route, const Request& request, const Caller& caller,
+                 const Reply& reply) const
 {
     if (request.body.size() > options_.maxBodyBytes)
     {
@@ -193,6 +285,8 @@ void Api::submit(RouteId route, const Request& request, const Reply& reply) cons
     }
     auto& runRequest = std::get<core::RunRequest>(parsed);
     runRequest.client = request.client;
+    runRequest.tenant = caller.tenant;
+    runRequest.share = caller.share;
     if (!runRequest.wait)
     {
         const auto submitted = service_.submit(std::move(runRequest), {});

@@ -15,10 +15,39 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace pyrunner::http
 {
+
+// Who sent a request, as the API needs to know it.
+struct Caller
+{
+    // The tenant whose runs it may see and whose share its runs take.
+    std::string tenant;
+    // Sees every tenant's runs and the metrics.
+    bool admin = false;
+    core::TenantShare share;
+};
+
+// Why a request is refused before anything else: no token, one that is not valid, or a
+// client that failed too often and is locked out for a while.
+struct CallerRefused
+{
+    enum class Kind
+    {
+        Missing,
+        Invalid,
+        Throttled,
+    };
+    Kind kind = Kind::Missing;
+    unsigned retryAfterSeconds = 0;
+};
+
+// Tells who sent a request; not set: a server without authentication, where every request
+// may do everything and runs belong to no tenant.
+using Authenticate = std::function<std::variant<Caller, CallerRefused>(const Request&)>;
 
 struct ApiOptions
 {
@@ -27,6 +56,7 @@ struct ApiOptions
     core::LimitPolicy limits = core::LimitPolicy::forCpus(1);
     // Counts every answer; GET /metrics shows it.
     std::shared_ptr<core::Metrics> metrics = std::make_shared<core::Metrics>();
+    Authenticate authenticate = {};
 };
 
 Response jsonResponse(int status, const nlohmann::json& body);
@@ -49,7 +79,8 @@ class Api
     // a failure inside is logged and answered with 500.
     void handle(const Request& request, const Reply& reply) const;
 
-    void submit(RouteId route, const Request& request, const Reply& reply) const;
+    void submit(RouteId route, const Request& request, const Caller& caller,
+                const Reply& reply) const;
     Response getRun(const std::string& id) const;
     Response getOutput(const std::string& id, core::Stream stream) const;
     Response getFile(const std::string& id, const std::string& encodedPath) const;
@@ -67,6 +98,11 @@ class Api
     const ApiOptions& options() const { return options_; }
 
   private:
+    // The caller, or the answer that refuses it.
+    std::variant<Caller, Response> callerOf(const Request& request) const;
+    // Whether `caller` may see the run `id`; asked the same way for any id.
+    bool sees(const Caller& caller, const std::string& id) const;
+
     core::RunService& service_;
     ApiOptions options_;
     // Shared with the completions, which may outlive a request's handling.

@@ -23,6 +23,8 @@ struct Request
     std::optional<std::string_view> wait;
     // The peer's address ("192.0.2.1", "2001:db8::1"), for the operator's log.
     std::string_view client = {};
+    // The Authorization header, when the request has one.
+    std::optional<std::string_view> authorization = {};
 };
 
 struct Response

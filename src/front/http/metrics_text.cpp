@@ -90,9 +90,11 @@ void runCounters(Exposition& out, const core::MetricsSnapshot& counts)
                "Runs accepted (answered 200 or 202), since the server started.");
     out.sample("pyrunner_runs_accepted_total", "", counts.accepted);
     out.family("pyrunner_runs_refused_total", "counter",
-               "Submissions refused: queue_full (429) or unavailable (503, systemd or the "
-               "broker out of reach).");
+               "Submissions refused: queue_full (429), tenant_queue_full (429, the tenant's "
+               "share of the queue) or unavailable (503, systemd or the broker out of reach).");
     out.sample("pyrunner_runs_refused_total", "reason=\"queue_full\"", counts.refusedQueueFull);
+    out.sample("pyrunner_runs_refused_total", "reason=\"tenant_queue_full\"",
+               counts.refusedTenantQueueFull);
     out.sample("pyrunner_runs_refused_total", "reason=\"unavailable\"", counts.refusedUnavailable);
     out.family("pyrunner_runs_finished_total", "counter",
                "Runs that reached a final status, by that status.");
@@ -131,6 +133,60 @@ void gauges(Exposition& out, const core::Health& now)
     out.sample("pyrunner_systemd_up", "", now.systemdReachable ? 1U : 0U);
 }
 
+// Tenant names (isTenantName) hold nothing a label value must escape; the runs of a server
+// without authentication are the tenant "".
+void tenantSeries(Exposition& out, const core::MetricsSnapshot& counts, const core::Health& now)
+{
+    out.family("pyrunner_tenant_runs_accepted_total", "counter", "Runs accepted, by tenant.");
+    for (const auto& [tenant, each] : counts.tenants)
+    {
+        out.sample("pyrunner_tenant_runs_accepted_total", "tenant=\"" + tenant + "\"",
+                   each.accepted);
+    }
+    out.family("pyrunner_tenant_runs_refused_total", "counter",
+               "Submissions refused with 429 or 503, by tenant.");
+    for (const auto& [tenant, each] : counts.tenants)
+    {
+        out.sample("pyrunner_tenant_runs_refused_total", "tenant=\"" + tenant + "\"",
+                   each.refused);
+    }
+    out.family("pyrunner_tenant_runs_finished_total", "counter",
+               "Runs that reached a final status, by tenant and status.");
+    for (const auto& [tenant, each] : counts.tenants)
+    {
+        for (const auto status : finalStatuses)
+        {
+            out.sample("pyrunner_tenant_runs_finished_total",
+                       "tenant=\"" + tenant + "\",status=\"" +
+                           std::string(core::toString(status)) + "\"",
+                       each.finished.at(static_cast<std::size_t>(status)));
+        }
+    }
+    out.family("pyrunner_tenant_cpu_seconds_total", "counter",
+               "CPU time the finished runs of each tenant took.");
+    for (const auto& [tenant, each] : counts.tenants)
+    {
+        out.sample("pyrunner_tenant_cpu_seconds_total", "tenant=\"" + tenant + "\"",
+                   number(each.cpuSeconds));
+    }
+    // A family's samples must follow its # TYPE line, not another family's.
+    out.family("pyrunner_tenant_runs_running", "gauge", "Runs running now, by tenant.");
+    for (const auto& [tenant, runs] : now.tenants)
+    {
+        out.sample("pyrunner_tenant_runs_running", "tenant=\"" + tenant + "\"", runs.running);
+    }
+    out.family("pyrunner_tenant_runs_queued", "gauge", "Runs waiting now, by tenant.");
+    for (const auto& [tenant, runs] : now.tenants)
+    {
+        out.sample("pyrunner_tenant_runs_queued", "tenant=\"" + tenant + "\"", runs.queued);
+    }
+    out.family("pyrunner_auth_failures_total", "counter",
+               "Requests refused for a missing, unknown or revoked token (401), and those "
+               "refused because their client failed too often (429).");
+    out.sample("pyrunner_auth_failures_total", "reason=\"invalid\"", counts.authFailures);
+    out.sample("pyrunner_auth_failures_total", "reason=\"throttled\"", counts.authThrottled);
+}
+
 } // namespace
 
 std::string prometheusText(const core::MetricsSnapshot& counts, const core::Health& now)
@@ -138,6 +194,7 @@ std::string prometheusText(const core::MetricsSnapshot& counts, const core::Heal
     Exposition out;
     runCounters(out, counts);
     gauges(out, now);
+    tenantSeries(out, counts, now);
     out.family("pyrunner_broker_reconnects_total", "counter",
                "Times the sandbox broker appeared on the bus again after being away.");
     out.sample("pyrunner_broker_reconnects_total", "", counts.brokerReconnects);

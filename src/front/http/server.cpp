@@ -124,6 +124,20 @@ std::string clientOf(const Http::Request& request)
     return request.address().host();
 }
 
+// Pistache parses Authorization into its typed header, whose value is the field as sent.
+std::optional<std::string> authorizationOf(const Http::Request& request)
+{
+    if (const auto typed = request.headers().tryGet<Http::Header::Authorization>())
+    {
+        return typed->value();
+    }
+    if (const auto raw = request.headers().tryGetRaw("Authorization"))
+    {
+        return raw->value();
+    }
+    return std::nullopt;
+}
+
 // The writer of one request, answered once, maybe later and from another thread.
 class PendingReply
 {
@@ -191,6 +205,7 @@ class RequestHandler : public Http::Handler
             const std::string contentType = contentTypeHeader ? contentTypeHeader->value() : "";
             const auto wait = request.query().get("wait");
             const auto client = clientOf(request);
+            const auto authorization = authorizationOf(request);
             const Request apiRequest{
                 Http::methodString(request.method()),
                 request.resource(),
@@ -198,6 +213,7 @@ class RequestHandler : public Http::Handler
                 request.body(),
                 wait ? std::optional<std::string_view>(*wait) : std::nullopt,
                 client,
+                authorization ? std::optional<std::string_view>(*authorization) : std::nullopt,
             };
             api_->handle(apiRequest,
                          [pending](const Response& response) { pending->send(response); });
@@ -320,7 +336,8 @@ Server::Server(core::RunService& service, ServerOptions options) : state_(std::m
 {
     state_->api =
         std::make_shared<const Api>(service, ApiOptions{options.maxBodyBytes, options.maxCodeBytes,
-                                                        options.limits, options.metrics});
+                                                        options.limits, options.metrics,
+                                                        options.authenticate});
     state_->options = std::move(options);
 }
 

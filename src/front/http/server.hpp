@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/limits.hpp"
+#include "front/http/api.hpp"
 #include "front/http/request_parser.hpp"
 #include "front/runs/metrics.hpp"
 #include "front/runs/run_service.hpp"
@@ -32,6 +33,8 @@ struct ServerOptions
     std::chrono::milliseconds waitTimeout = std::chrono::minutes(10);
     // The counters GET /metrics shows; the server counts its answers into them.
     std::shared_ptr<core::Metrics> metrics = std::make_shared<core::Metrics>();
+    // Who sends each request (api.hpp); not set: no authentication.
+    Authenticate authenticate = {};
 };
 
 // The HTTP server: serves the API on its own threads until shutdown().

@@ -19,16 +19,35 @@ void Histogram::observe(double value)
     ++count_;
 }
 
-void Metrics::accepted(const Run& /*run*/, std::string_view /*client*/)
+void Metrics::accepted(const Run& run, std::string_view /*client*/)
 {
     const std::lock_guard lock(mutex_);
     ++counts_.accepted;
+    ++counts_.tenants[run.tenant].accepted;
 }
 
-void Metrics::refused(SubmitError reason, std::string_view /*client*/)
+void Metrics::refused(SubmitError reason, std::string_view /*client*/, std::string_view tenant)
 {
     const std::lock_guard lock(mutex_);
-    ++(reason == SubmitError::QueueFull ? counts_.refusedQueueFull : counts_.refusedUnavailable);
+    switch (reason)
+    {
+    case SubmitError::QueueFull:
+        ++counts_.refusedQueueFull;
+        break;
+    case SubmitError::TenantQueueFull:
+        ++counts_.refusedTenantQueueFull;
+        break;
+    case SubmitError::Unavailable:
+        ++counts_.refusedUnavailable;
+        break;
+    }
+    ++counts_.tenants[std::string(tenant)].refused;
+}
+
+void Metrics::authFailed(bool throttled)
+{
+    const std::lock_guard lock(mutex_);
+    ++(throttled ? counts_.authThrottled : counts_.authFailures);
 }
 
 void Metrics::finished(const Run& run, std::string_view /*client*/)
@@ -37,6 +56,10 @@ void Metrics::finished(const Run& run, std::string_view /*client*/)
     const std::chrono::duration<double> latency = end - run.createdAt;
     const std::lock_guard lock(mutex_);
     ++counts_.finished.at(static_cast<std::size_t>(run.status));
+    auto& tenant = counts_.tenants[run.tenant];
+    ++tenant.finished.at(static_cast<std::size_t>(run.status));
+    constexpr double msPerSecond = 1000.0;
+    tenant.cpuSeconds += run.cpuTimeMs.value_or(0) / msPerSecond;
     // A clock stepped back between acceptance and end must not make a negative latency.
     counts_.latency.observe(std::max(0.0, latency.count()));
 }

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <mutex>
 #include <vector>
 
@@ -46,6 +48,7 @@ struct MetricsSnapshot
 {
     std::uint64_t accepted = 0;
     std::uint64_t refusedQueueFull = 0;
+    std::uint64_t refusedTenantQueueFull = 0;
     std::uint64_t refusedUnavailable = 0;
     // Indexed by RunStatus; only final statuses count.
     std::array<std::uint64_t, static_cast<std::size_t>(RunStatus::Error) + 1> finished{};
@@ -53,6 +56,18 @@ struct MetricsSnapshot
     std::uint64_t brokerReconnects = 0;
     // [0] is 1xx, [4] is 5xx.
     std::array<std::uint64_t, httpStatusClasses> httpResponses{};
+    // The same by tenant; tenants are few, each made by an operator.
+    struct TenantCounts
+    {
+        std::uint64_t accepted = 0;
+        std::uint64_t refused = 0;
+        std::array<std::uint64_t, static_cast<std::size_t>(RunStatus::Error) + 1> finished{};
+        double cpuSeconds = 0;
+    };
+    std::map<std::string, TenantCounts> tenants;
+    // Requests refused for a missing or wrong token, and while their client was locked out.
+    std::uint64_t authFailures = 0;
+    std::uint64_t authThrottled = 0;
 };
 
 // The server's counters: fed by the run lifecycle's events, the HTTP layer and the bus
@@ -62,13 +77,15 @@ class Metrics final : public RunEvents
 {
   public:
     void accepted(const Run& run, std::string_view client) override;
-    void refused(SubmitError reason, std::string_view client) override;
+    void refused(SubmitError reason, std::string_view client, std::string_view tenant) override;
     void finished(const Run& run, std::string_view client) override;
 
     // The sandbox broker is on the bus again after the front started without it or lost it.
     void brokerReconnected();
     // An answer went out with this status; statuses outside 100..599 are not counted.
     void httpResponse(int status);
+    // A request came without a valid token, or while its client was locked out.
+    void authFailed(bool throttled);
 
     MetricsSnapshot snapshot() const;
 

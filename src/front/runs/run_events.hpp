@@ -27,8 +27,11 @@ class RunEvents
 
     // In the store, about to be acknowledged.
     virtual void accepted(const Run& /*run*/, std::string_view /*client*/) {}
-    // Not accepted: the queue is full or systemd is out of reach.
-    virtual void refused(SubmitError /*reason*/, std::string_view /*client*/) {}
+    // Not accepted: the queue (or the tenant's share of it) is full or systemd is out of reach.
+    virtual void refused(SubmitError /*reason*/, std::string_view /*client*/,
+                         std::string_view /*tenant*/)
+    {
+    }
     // Its unit's main process runs.
     virtual void started(const Run& /*run*/, std::string_view /*client*/) {}
     // It reached its final status (cancelled included).
@@ -54,11 +57,11 @@ class RunEventsFanOut final : public RunEvents
             each.get().accepted(run, client);
         }
     }
-    void refused(SubmitError reason, std::string_view client) override
+    void refused(SubmitError reason, std::string_view client, std::string_view tenant) override
     {
         for (auto& each : listeners_)
         {
-            each.get().refused(reason, client);
+            each.get().refused(reason, client, tenant);
         }
     }
     void started(const Run& run, std::string_view client) override

@@ -69,6 +69,14 @@ RunManager::RunManager(Sandbox& sandbox, const RunFiles& files, RunStore& store,
                        RunManagerOptions options, RunEvents& events)
     : sandbox_(sandbox), files_(files), store_(store), options_(std::move(options)), events_(events)
 {
+    for (const auto& tenant : options_.warmTenants)
+    {
+        if (warmTenants_.size() < maxWarmTenants &&
+            std::find(warmTenants_.begin(), warmTenants_.end(), tenant) == warmTenants_.end())
+        {
+            warmTenants_.push_back(tenant);
+        }
+    }
 }
 
 Recovery RunManager::recover()
@@ -88,8 +96,25 @@ Recovery RunManager::recover()
             Entry entry{std::move(stored.run), std::move(stored.request), {}, true, false};
             // Counted as running until the sandbox says whether it ever started.
             ++running_;
+            ++runningByTenant_[entry.run.tenant];
             runs_.emplace(id, std::move(entry));
             unfinished.push_back(id);
+        }
+    }
+    if (options_.shareOf)
+    {
+        const std::lock_guard lock(mutex_);
+        std::set<std::string> tenants(warmTenants_.begin(), warmTenants_.end());
+        for (const auto& [id, entry] : runs_)
+        {
+            tenants.insert(entry.run.tenant);
+        }
+        for (const auto& tenant : tenants)
+        {
+            if (const auto share = options_.shareOf(tenant))
+            {
+                shares_[tenant] = *share;
+            }
         }
     }
     for (const auto& id : unfinished)
@@ -127,21 +152,25 @@ void RunManager::fillWarmPools()
         {
             return;
         }
-        for (const auto& pool : options_.warmPools)
+        for (const auto& tenant : warmTenants_)
         {
-            const auto& environment = pool.first;
-            if (!listed.contains(environment))
+            const TenantSlice slice{tenant, shares_[tenant].caps};
+            for (const auto& [environment, size] : options_.warmPools)
             {
-                continue;
-            }
-            auto have = static_cast<std::size_t>(
-                std::count_if(warm_.begin(), warm_.end(), [&environment](const WarmUnit& unit) {
-                    return unit.environment == environment;
-                }));
-            for (; have < pool.second && warmFailures_[environment] < maxWarmFailures; ++have)
-            {
-                warm_.push_back(WarmUnit{newRunId(), environment, false});
-                units.push_back(warm_.back());
+                if (!listed.contains(environment))
+                {
+                    continue;
+                }
+                auto have = static_cast<std::size_t>(
+                    std::count_if(warm_.begin(), warm_.end(), [&](const WarmUnit& unit) {
+                        return unit.environment == environment && unit.slice.tenant == tenant &&
+                               !unit.retired;
+                    }));
+                for (; have < size && warmFailures_[environment] < maxWarmFailures; ++have)
+                {
+                    warm_.push_back(WarmUnit{newRunId(), environment, slice, false, false});
+                    units.push_back(warm_.back());
+                }
             }
         }
     }
@@ -153,7 +182,7 @@ void RunManager::fillWarmPools()
         callbacks.onExited = [this, id](UnitOutcome outcome) {
             handOver(id, [this, id, outcome = std::move(outcome)] { warmUnitEnded(id, outcome); });
         };
-        sandbox_.prepare(id, unit.environment, {}, std::move(callbacks));
+        sandbox_.prepare(id, unit.environment, unit.slice, std::move(callbacks));
     }
 }
 
@@ -194,12 +223,57 @@ void RunManager::warmUnitReady(const std::string& id)
     }
 }
 
-std::optional<std::string> RunManager::takeWarmLocked(const std::string& environment)
+void RunManager::touchWarmTenantLocked(const std::string& tenant)
 {
-    const auto ready =
-        std::find_if(warm_.begin(), warm_.end(), [&environment](const WarmUnit& unit) {
-            return unit.ready && unit.environment == environment;
-        });
+    const auto known = std::find(warmTenants_.begin(), warmTenants_.end(), tenant);
+    if (known == warmTenants_.begin() && known != warmTenants_.end())
+    {
+        return;
+    }
+    if (known != warmTenants_.end())
+    {
+        warmTenants_.erase(known);
+    }
+    warmTenants_.push_front(tenant);
+    if (warmTenants_.size() <= maxWarmTenants)
+    {
+        return;
+    }
+    const auto dropped = warmTenants_.back();
+    warmTenants_.pop_back();
+    for (auto& unit : warm_)
+    {
+        if (unit.slice.tenant == dropped && !unit.retired)
+        {
+            unit.retired = true;
+            // Its end (warmUnitEnded) takes it out of the pool and releases its files.
+            handOver(unit.id, [this, id = unit.id] { sandbox_.kill(id); });
+        }
+    }
+}
+
+std::size_t RunManager::runningOf(const std::string& tenant) const
+{
+    const auto count = runningByTenant_.find(tenant);
+    return count == runningByTenant_.end() ? 0 : count->second;
+}
+
+bool RunManager::mayStartLocked(const std::string& tenant) const
+{
+    const auto share = shares_.find(tenant);
+    return share == shares_.end() || !share->second.maxRunning ||
+           runningOf(tenant) < *share->second.maxRunning;
+}
+
+std::optional<std::string> RunManager::takeWarmLocked(const std::string& environment,
+                                                      const TenantSlice& slice)
+{
+    // The broker sets the slice's caps again as it hands the run over, should they have
+    // changed since the unit was prepared: the tenant is what must match.
+    const auto ready = std::find_if(warm_.begin(), warm_.end(), [&](const WarmUnit& unit) {
+        return unit.ready && !unit.retired && unit.environment == environment &&
+               unit.slice.tenant == slice.tenant;
+    });
     if (ready == warm_.end())
     {
         return std::nullopt;
@@ -234,9 +308,10 @@ void RunManager::warmUnitEnded(const std::string& id, const UnitOutcome& outcome
 std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Completion onFinal)
 {
     const auto client = request.client;
+    const auto tenant = request.tenant;
     if (!sandbox_.reachable())
     {
-        events_.refused(SubmitError::Unavailable, client);
+        events_.refused(SubmitError::Unavailable, client, tenant);
         return SubmitError::Unavailable;
     }
     // Written before the lock is taken, since it may be large: a run with files never takes a
@@ -261,23 +336,36 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
     };
     std::optional<Launch> now;
     Run snapshot;
+    bool newWarmTenant = false;
     {
         std::unique_lock lock(mutex_);
-        const bool slotFree = running_ < options_.maxRunning;
-        if (!slotFree && queue_.size() >= options_.maxQueued)
+        shares_[tenant] = request.share;
+        // Runs still queued while a slot is free wait for their own tenant's cap, so a run
+        // that may start takes the slot before them without passing anyone.
+        const bool slotFree = running_ < options_.maxRunning && mayStartLocked(tenant);
+        const auto refusal =
+            slotFree ? std::nullopt
+            : queue_.size() >= options_.maxQueued ? std::optional(SubmitError::QueueFull)
+            : request.share.maxQueued && queue_.sizeOf(tenant) >= *request.share.maxQueued
+                ? std::optional(SubmitError::TenantQueueFull)
+                : std::nullopt;
+        if (refusal)
         {
             lock.unlock();
             dropFiles();
-            events_.refused(SubmitError::QueueFull, client);
-            return SubmitError::QueueFull;
+            events_.refused(*refusal, client, tenant);
+            return *refusal;
         }
+        newWarmTenant = warmTenants_.empty() || warmTenants_.front() != tenant;
+        touchWarmTenantLocked(tenant);
         Entry entry;
+        entry.run.tenant = tenant;
         // Stored so: a restart that starts the run again finds its requirements' environment.
         request.environment = environmentOf(request);
         entry.run.environment = request.environment;
         // A run with requirements has an environment of its own, which no warm unit runs.
         const auto warm = slotFree && fitsWarmUnit(request, options_.warmLimits)
-                              ? takeWarmLocked(entry.run.environment)
+                              ? takeWarmLocked(entry.run.environment, {tenant, request.share.caps})
                               : std::nullopt;
         entry.run.id = filesId.value_or(warm.value_or(newRunId()));
         entry.run.unit = sandbox_.unitName(entry.run.id);
@@ -309,7 +397,7 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         }
         else
         {
-            queue_.push_back(stored.run.id);
+            queue_.push(tenant, stored.run.id, stored.run.createdAt);
         }
         snapshot = stored.run;
     }
@@ -318,12 +406,17 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
     {
         launch(std::move(*now));
     }
+    if (newWarmTenant)
+    {
+        handOver({}, [this] { fillWarmPools(); });
+    }
     return Submitted{viewOf(snapshot)};
 }
 
 RunManager::Launch RunManager::takeForLaunch(Entry& entry)
 {
     ++running_;
+    ++runningByTenant_[entry.run.tenant];
     entry.launched = true;
     Launch run;
     run.id = entry.run.id;
@@ -334,6 +427,7 @@ RunManager::Launch RunManager::takeForLaunch(Entry& entry)
     run.requirements = entry.request->requirements;
     run.limits = entry.run.limits;
     run.entry = entry.request->entry;
+    run.slice = {entry.run.tenant, shares_[entry.run.tenant].caps};
     if (entry.request->hasFiles && options_.filesIn)
     {
         run.filesIn = options_.filesIn->open(run.id);
@@ -343,21 +437,32 @@ RunManager::Launch RunManager::takeForLaunch(Entry& entry)
 
 void RunManager::enqueueLocked(const Entry& entry)
 {
-    // Oldest first, also for runs put back after a restart.
-    const auto later = std::find_if(queue_.begin(), queue_.end(), [&](const std::string& id) {
-        return runs_.at(id).run.createdAt > entry.run.createdAt;
-    });
-    queue_.insert(later, entry.run.id);
+    queue_.push(entry.run.tenant, entry.run.id, entry.run.createdAt);
+}
+
+void RunManager::endedLocked(const std::string& tenant)
+{
+    --running_;
+    if (const auto count = runningByTenant_.find(tenant);
+        count != runningByTenant_.end() && --count->second == 0)
+    {
+        runningByTenant_.erase(count);
+    }
 }
 
 std::vector<RunManager::Launch> RunManager::launchesFromQueue()
 {
     std::vector<Launch> launches;
-    while (running_ < options_.maxRunning && !queue_.empty())
+    while (running_ < options_.maxRunning)
     {
-        const auto id = queue_.front();
-        queue_.pop_front();
-        launches.push_back(takeForLaunch(runs_.at(id)));
+        const auto id =
+            queue_.pop([this](const std::string& tenant) { return runningOf(tenant); },
+                       [this](const std::string& tenant) { return mayStartLocked(tenant); });
+        if (!id)
+        {
+            break;
+        }
+        launches.push_back(takeForLaunch(runs_.at(*id)));
     }
     return launches;
 }
@@ -416,7 +521,7 @@ bool RunManager::restartVanished(const std::string& id)
         {
             return false;
         }
-        --running_;
+        endedLocked(it->second.run.tenant);
         it->second.launched = false;
         enqueueLocked(it->second);
         next = launchesFromQueue();
@@ -484,7 +589,7 @@ void RunManager::finish(const std::string& id, const UnitOutcome& outcome)
         run.files = std::move(collected.files);
         run.filesSkipped = std::move(collected.skipped);
         run.filesTruncated = collected.truncated;
-        --running_;
+        endedLocked(run.tenant);
         ending = endLocked(entry, evidence.stdoutBytes + evidence.stderrBytes + collected.bytes);
         ending.output = RunOutput{stdoutRead.data, stderrRead.data};
         next = launchesFromQueue();
@@ -606,6 +711,11 @@ std::optional<RunView> RunManager::find(const std::string& id) const
     return run ? std::optional(viewOf(*run)) : std::nullopt;
 }
 
+std::optional<std::string> RunManager::ownerOf(const std::string& id) const
+{
+    return store_.tenantOf(id);
+}
+
 std::optional<std::string> RunManager::output(const std::string& id, Stream stream) const
 {
     const auto run = runOf(id);
@@ -640,7 +750,7 @@ std::optional<RunView> RunManager::cancel(const std::string& id)
             }
             else
             {
-                std::erase(queue_, id);
+                queue_.remove(id);
                 ending = endLocked(entry, 0);
             }
         }
@@ -667,15 +777,26 @@ Health RunManager::health() const
     const std::lock_guard lock(mutex_);
     Health health{
         sandbox_.reachable(), running_, queue_.size(), options_.maxRunning, options_.maxQueued,
-        sandbox_.layers(),    {}};
+        sandbox_.layers(),    {},          {}};
     for (const auto& pool : options_.warmPools)
     {
         health.warm[pool.first] = {};
     }
     for (const auto& unit : warm_)
     {
-        auto& count = health.warm[unit.environment];
-        ++(unit.ready ? count.ready : count.starting);
+        if (!unit.retired)
+        {
+            auto& count = health.warm[unit.environment];
+            ++(unit.ready ? count.ready : count.starting);
+        }
+    }
+    for (const auto& [tenant, running] : runningByTenant_)
+    {
+        health.tenants[tenant].running = running;
+    }
+    for (const auto& [tenant, queued] : queue_.sizes())
+    {
+        health.tenants[tenant].queued = queued;
     }
     return health;
 }

@@ -3,6 +3,7 @@
 #include "common/run_files.hpp"
 #include "common/sandbox.hpp"
 #include "common/serial_worker.hpp"
+#include "front/runs/fair_queue.hpp"
 #include "front/runs/run_events.hpp"
 #include "front/runs/run_service.hpp"
 #include "front/store/files_in_store.hpp"
@@ -33,7 +34,16 @@ struct RunManagerOptions
     Limits warmLimits;
     // Where the files runs bring wait for their units; none: runs bring none.
     std::shared_ptr<const FilesInStore> filesIn;
+    // Warm units run in their tenant's slice, so each pool is kept per tenant: for the few
+    // tenants that submitted last (maxWarmTenants), these first until others come.
+    std::vector<std::string> warmTenants;
+    // A tenant's share now, for runs taken over from an earlier server; nothing for a tenant
+    // that is gone (its runs go on, bounded by the server's settings alone).
+    std::function<std::optional<TenantShare>(const std::string&)> shareOf;
 };
+
+// How many tenants keep warm pools at once: each costs its pools' units.
+inline constexpr std::size_t maxWarmTenants = 4;
 
 // What recover() found of the runs an earlier server left.
 struct Recovery
@@ -65,6 +75,7 @@ class RunManager final : public RunService
 
     std::variant<Submitted, SubmitError> submit(RunRequest request, Completion onFinal) override;
     std::optional<RunView> find(const std::string& id) const override;
+    std::optional<std::string> ownerOf(const std::string& id) const override;
     std::optional<std::string> output(const std::string& id, Stream stream) const override;
     std::optional<RunView> cancel(const std::string& id) override;
     std::optional<std::string> collectedFile(const std::string& id,
@@ -107,17 +118,26 @@ class RunManager final : public RunService
 
     Launch takeForLaunch(Entry& entry);
     void enqueueLocked(const Entry& entry);
+    // A launched run of `tenant` has ended: its slot is free.
+    void endedLocked(const std::string& tenant);
     std::vector<Launch> launchesFromQueue();
     void launch(Launch run);
     SandboxCallbacks callbacksFor(const std::string& id);
     // Hands an event of the run `id` (empty: of no single run) to the worker.
     void handOver(const std::string& id, std::function<void()> event);
-    // Prepares warm units until each listed environment's pool is full again.
+    // Prepares warm units until each listed environment's pool of each warm tenant is full
+    // again.
     void fillWarmPools();
+    // `tenant` submitted: its pools are kept, those of the tenant submitting longest ago
+    // retired when there are too many.
+    void touchWarmTenantLocked(const std::string& tenant);
+    std::size_t runningOf(const std::string& tenant) const;
+    bool mayStartLocked(const std::string& tenant) const;
     void warmUnitEnded(const std::string& id, const UnitOutcome& outcome);
     void warmUnitReady(const std::string& id);
-    // A ready warm unit's id for a run of `environment`, if there is one.
-    std::optional<std::string> takeWarmLocked(const std::string& environment);
+    // A ready warm unit's id for a run of `environment` in `slice`, if there is one.
+    std::optional<std::string> takeWarmLocked(const std::string& environment,
+                                              const TenantSlice& slice);
     void markStarted(const std::string& id);
     void finish(const std::string& id, const UnitOutcome& outcome);
     bool restartVanished(const std::string& id);
@@ -145,14 +165,23 @@ class RunManager final : public RunService
     mutable std::mutex mutex_;
     // Runs not yet final.
     std::unordered_map<std::string, Entry> runs_;
-    std::deque<std::string> queue_;
+    FairQueue queue_;
     std::size_t running_ = 0;
+    // Runs launched and not yet ended, by tenant; tenants with none are not listed.
+    std::map<std::string, std::size_t> runningByTenant_;
+    // Each tenant's share as its latest submission (or a restart) gave it.
+    std::map<std::string, TenantShare> shares_;
+    // The tenants whose pools are kept, the latest to submit first.
+    std::deque<std::string> warmTenants_;
     struct WarmUnit
     {
         std::string id;
         std::string environment;
+        TenantSlice slice;
         // Its process is up and waiting: a run handed to it starts at once.
         bool ready = false;
+        // Its tenant's pool is no longer kept: it is being stopped, and serves no run.
+        bool retired = false;
     };
     // Warm units waiting for a run, oldest first.
     std::deque<WarmUnit> warm_;

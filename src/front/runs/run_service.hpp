@@ -45,11 +45,22 @@ struct Health
         bool operator==(const WarmUnits&) const = default;
     };
     std::map<std::string, WarmUnits> warm;
+    // Runs running and queued by tenant; every tenant with either.
+    struct TenantRuns
+    {
+        std::size_t running = 0;
+        std::size_t queued = 0;
+
+        bool operator==(const TenantRuns&) const = default;
+    };
+    std::map<std::string, TenantRuns> tenants;
 };
 
 enum class SubmitError
 {
     QueueFull,
+    // The submitting tenant has as many runs queued as its share allows.
+    TenantQueueFull,
     Unavailable,
 };
 
@@ -76,6 +87,10 @@ class RunService
     // (also when it was already over by the time submit returns).
     virtual std::variant<Submitted, SubmitError> submit(RunRequest request, Completion onFinal) = 0;
     virtual std::optional<RunView> find(const std::string& id) const = 0;
+    // The tenant a run belongs to, or nothing for an id no run has. Always asks the store, so
+    // that it costs the same for any id: a caller refused another tenant's run learns no more
+    // from the time taken than from the answer.
+    virtual std::optional<std::string> ownerOf(const std::string& id) const = 0;
     virtual std::optional<std::string> output(const std::string& id, Stream stream) const = 0;
     virtual std::optional<RunView> cancel(const std::string& id) = 0;
     // The bytes of the collector's copy `index` of a finished run's file; nothing if the run or

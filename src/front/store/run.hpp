@@ -2,6 +2,7 @@
 
 #include "common/files_manifest.hpp"
 #include "common/limits.hpp"
+#include "common/tenant.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -34,6 +35,17 @@ std::string_view toString(RunStatus status);
 std::optional<RunStatus> parseRunStatus(std::string_view text);
 bool isFinal(RunStatus status);
 
+// A tenant's share of the server and of the machine (docs/operations.md, "Tokens and
+// tenants"); what is not set is bounded by the server's own settings alone.
+struct TenantShare
+{
+    std::optional<std::size_t> maxRunning;
+    std::optional<std::size_t> maxQueued;
+    TenantCaps caps;
+
+    bool operator==(const TenantShare&) const = default;
+};
+
 // A submission after parsing and validation: everything the server needs to start it.
 struct RunRequest
 {
@@ -56,6 +68,10 @@ struct RunRequest
     bool wait = true;
     // The submitter's address, for the operator's log; never stored, never shown to runs.
     std::string client = {};
+    // Whose run it is: the tenant that submitted it (empty on a server without
+    // authentication), and that tenant's share as it was then.
+    std::string tenant = {};
+    TenantShare share = {};
 };
 
 // A file the run left in out/, as the Run object lists it.
@@ -76,6 +92,8 @@ struct RunFile
 struct Run
 {
     std::string id;
+    // The tenant it belongs to; empty for runs of a server without authentication.
+    std::string tenant;
     RunStatus status = RunStatus::Queued;
     std::optional<int> exitCode;
     std::optional<std::string> signal;

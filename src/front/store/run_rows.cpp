@@ -263,6 +263,7 @@ void bindRun(sqlite::Statement& statement, const Run& run)
     bindOptionalText(statement, ":error", run.error);
     bindLimits(statement, run.limits);
     statement.bindText(":files", isFinal(run.status) ? encodeFiles(run) : std::string());
+    statement.bindText(":tenant", run.tenant);
 }
 
 void bindRequest(sqlite::Statement& statement, const RunRequest& request)
@@ -308,6 +309,7 @@ Run readRun(Row& row, const std::string& file)
     {
         throw std::runtime_error(file + ": run " + run.id + " has a malformed list of files");
     }
+    run.tenant = row.text();
     return run;
 }
 

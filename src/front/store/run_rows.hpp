@@ -19,7 +19,7 @@ namespace pyrunner::core::rows
 {
 
 // Run's columns: readRun reads them in this order, bindRun binds each as :<column>.
-inline constexpr std::array<std::string_view, 25> runColumns{
+inline constexpr std::array<std::string_view, 26> runColumns{
     "id",
     "status",
     "exit_code",
@@ -45,6 +45,7 @@ inline constexpr std::array<std::string_view, 25> runColumns{
     "files_count",
     "files_bytes",
     "files",
+    "tenant",
 };
 
 // RunRequest's columns (run_id aside), likewise for readRequest and bindRequest.

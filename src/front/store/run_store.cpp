@@ -93,10 +93,16 @@ ALTER TABLE requests ADD COLUMN entry TEXT NOT NULL DEFAULT '';
 ALTER TABLE requests ADD COLUMN has_files INTEGER NOT NULL DEFAULT 0;
 )";
 
+// Version 4: tenants. Rows stored before it belong to no tenant: only an admin token sees
+// them.
+constexpr const char* schemaV3ToV4 = R"(
+ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+)";
+
 // migrations[v] takes a file from version v to v + 1; a new file is version 0 and takes them
 // all, so that it ends up exactly like an old one brought up to date.
 constexpr std::array<const char*, RunStore::schemaVersion> migrations{schemaV1, schemaV1ToV2,
-                                                                      schemaV2ToV3};
+                                                                      schemaV2ToV3, schemaV3ToV4};
 
 // The runs isFinal() calls unfinished, in the words of the schema's partial indexes, which
 // the query planner uses only for a query that says the same (the tests check that these
@@ -211,6 +217,8 @@ struct RunStore::Statements
     sqlite::Statement finishRun;
     sqlite::Statement deleteRequest;
     sqlite::Statement findRun;
+    sqlite::Statement findTenant;
+    sqlite::Statement recentTenants;
     sqlite::Statement unfinished;
     sqlite::Statement expired;
     sqlite::Statement oldestFinish;
@@ -228,6 +236,9 @@ RunStore::Statements::Statements(const sqlite::Database& db)
                         ", output_bytes = :output_bytes WHERE id = :id"),
       deleteRequest(db, "DELETE FROM requests WHERE run_id = :id"),
       findRun(db, "SELECT " + names(runColumns) + " FROM runs WHERE id = :id"),
+      findTenant(db, "SELECT tenant FROM runs WHERE id = :id"),
+      recentTenants(db, "SELECT tenant FROM runs GROUP BY tenant ORDER BY MAX(created_at) DESC "
+                        "LIMIT :limit"),
       unfinished(db, "SELECT " + qualifiedNames("runs", runColumns) +
                          ", runs.output_bytes, requests.run_id IS NOT NULL, " +
                          qualifiedNames("requests", requestColumns) +
@@ -307,6 +318,35 @@ std::optional<Run> RunStore::find(const std::string& id) const
     }
     Row row(statement);
     return readRun(row, db_->file());
+}
+
+std::optional<std::string> RunStore::tenantOf(const std::string& id) const
+{
+    const std::lock_guard lock(mutex_);
+    auto& statement = statements_->findTenant;
+    const sqlite::Use use(statement);
+    statement.bindText(":id", id);
+    if (!statement.step())
+    {
+        return std::nullopt;
+    }
+    Row row(statement);
+    return row.text();
+}
+
+std::vector<std::string> RunStore::recentTenants(std::size_t limit) const
+{
+    const std::lock_guard lock(mutex_);
+    auto& statement = statements_->recentTenants;
+    const sqlite::Use use(statement);
+    statement.bindInteger(":limit", static_cast<std::int64_t>(limit));
+    std::vector<std::string> tenants;
+    while (statement.step())
+    {
+        Row row(statement);
+        tenants.push_back(row.text());
+    }
+    return tenants;
 }
 
 std::vector<StoredRun> RunStore::unfinished() const

@@ -58,6 +58,10 @@ class RunStore
     void finish(const Run& run, std::uint64_t outputBytes);
     void dropRequest(const std::string& id);
     std::optional<Run> find(const std::string& id) const;
+    // The tenant of the run `id`; one index lookup whether or not it is there.
+    std::optional<std::string> tenantOf(const std::string& id) const;
+    // The tenants that submitted last, the latest first, at most `limit`.
+    std::vector<std::string> recentTenants(std::size_t limit) const;
     // Runs not in a final status (queued or running), oldest createdAt first, each with its
     // request when still kept.
     std::vector<StoredRun> unfinished() const;
@@ -72,8 +76,8 @@ class RunStore
     std::size_t count() const;
 
     // The schema this build writes; an older file is migrated on open, a newer one refused.
-    // 2: disk_mb. 3: files in and out.
-    static constexpr int schemaVersion = 3;
+    // 2: disk_mb. 3: files in and out. 4: tenants.
+    static constexpr int schemaVersion = 4;
 
   private:
     // Every statement the store runs, prepared once the schema is there.

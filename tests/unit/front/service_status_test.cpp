@@ -20,6 +20,7 @@ class LoadOnly final : public core::RunService
         return core::SubmitError::Unavailable;
     }
     std::optional<core::RunView> find(const std::string& /*id*/) const override { return {}; }
+    std::optional<std::string> ownerOf(const std::string& /*id*/) const override { return {}; }
     std::optional<std::string> output(const std::string& /*id*/,
                                       core::Stream /*stream*/) const override
     {

@@ -29,6 +29,7 @@ class FakeRunService : public core::RunService
         view.run.id = "run-" + std::to_string(++count_);
         view.run.unit = "pyrunner-" + view.run.id + ".service";
         view.run.environment = request.environment;
+        view.run.tenant = request.tenant;
         view.run.limits = request.limits;
         view.run.createdAt = core::TimePoint{};
         submitted_.push_back(std::move(request));
@@ -42,6 +43,13 @@ class FakeRunService : public core::RunService
         const std::lock_guard lock(mutex_);
         const auto entry = runs_.find(id);
         return entry == runs_.end() ? std::nullopt : std::optional(entry->second.view);
+    }
+
+    std::optional<std::string> ownerOf(const std::string& id) const override
+    {
+        const std::lock_guard lock(mutex_);
+        const auto entry = runs_.find(id);
+        return entry == runs_.end() ? std::nullopt : std::optional(entry->second.view.run.tenant);
     }
 
     std::optional<std::string> output(const std::string& id, core::Stream stream) const override
@@ -149,7 +157,7 @@ class FakeRunService : public core::RunService
 
     // Set before the service is used.
     std::optional<core::SubmitError> refuseWith;
-    core::Health healthReport{true, 1, 2, 4, 16, {{"seccomp", true}}, {}};
+    core::Health healthReport{true, 1, 2, 4, 16, {{"seccomp", true}}, {}, {}};
 
   private:
     struct Entry

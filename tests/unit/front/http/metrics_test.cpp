@@ -25,6 +25,14 @@ core::MetricsSnapshot someCounts()
     counts.latency.observe(400);
     counts.brokerReconnects = 1;
     counts.httpResponses = {0, 7, 0, 3, 1};
+    counts.refusedTenantQueueFull = 1;
+    auto& alice = counts.tenants["alice"];
+    alice.accepted = 4;
+    alice.refused = 1;
+    alice.finished.at(static_cast<std::size_t>(core::RunStatus::Succeeded)) = 3;
+    alice.cpuSeconds = 2.5;
+    counts.authFailures = 6;
+    counts.authThrottled = 2;
     return counts;
 }
 
@@ -37,6 +45,7 @@ core::Health someHealth()
     now.maxRunning = 2;
     now.maxQueued = 64;
     now.warm = {{"datascience", {0, 0}}, {"default", {1, 1}}};
+    now.tenants = {{"alice", {2, 4}}};
     return now;
 }
 
@@ -47,9 +56,10 @@ TEST(PrometheusText, WritesEveryFamilyWithItsHelpAndType)
         R"(# HELP pyrunner_runs_accepted_total Runs accepted (answered 200 or 202), since the server started.
 # TYPE pyrunner_runs_accepted_total counter
 pyrunner_runs_accepted_total 5
-# HELP pyrunner_runs_refused_total Submissions refused: queue_full (429) or unavailable (503, systemd or the broker out of reach).
+# HELP pyrunner_runs_refused_total Submissions refused: queue_full (429), tenant_queue_full (429, the tenant's share of the queue) or unavailable (503, systemd or the broker out of reach).
 # TYPE pyrunner_runs_refused_total counter
 pyrunner_runs_refused_total{reason="queue_full"} 2
+pyrunner_runs_refused_total{reason="tenant_queue_full"} 1
 pyrunner_runs_refused_total{reason="unavailable"} 0
 # HELP pyrunner_runs_finished_total Runs that reached a final status, by that status.
 # TYPE pyrunner_runs_finished_total counter
@@ -89,6 +99,34 @@ pyrunner_warm_units{environment="default",state="starting"} 1
 # HELP pyrunner_systemd_up 1 while the server reaches systemd through its broker, else 0.
 # TYPE pyrunner_systemd_up gauge
 pyrunner_systemd_up 1
+# HELP pyrunner_tenant_runs_accepted_total Runs accepted, by tenant.
+# TYPE pyrunner_tenant_runs_accepted_total counter
+pyrunner_tenant_runs_accepted_total{tenant="alice"} 4
+# HELP pyrunner_tenant_runs_refused_total Submissions refused with 429 or 503, by tenant.
+# TYPE pyrunner_tenant_runs_refused_total counter
+pyrunner_tenant_runs_refused_total{tenant="alice"} 1
+# HELP pyrunner_tenant_runs_finished_total Runs that reached a final status, by tenant and status.
+# TYPE pyrunner_tenant_runs_finished_total counter
+pyrunner_tenant_runs_finished_total{tenant="alice",status="succeeded"} 3
+pyrunner_tenant_runs_finished_total{tenant="alice",status="failed"} 0
+pyrunner_tenant_runs_finished_total{tenant="alice",status="timed_out"} 0
+pyrunner_tenant_runs_finished_total{tenant="alice",status="out_of_memory"} 0
+pyrunner_tenant_runs_finished_total{tenant="alice",status="output_limit_exceeded"} 0
+pyrunner_tenant_runs_finished_total{tenant="alice",status="cancelled"} 0
+pyrunner_tenant_runs_finished_total{tenant="alice",status="error"} 0
+# HELP pyrunner_tenant_cpu_seconds_total CPU time the finished runs of each tenant took.
+# TYPE pyrunner_tenant_cpu_seconds_total counter
+pyrunner_tenant_cpu_seconds_total{tenant="alice"} 2.5
+# HELP pyrunner_tenant_runs_running Runs running now, by tenant.
+# TYPE pyrunner_tenant_runs_running gauge
+pyrunner_tenant_runs_running{tenant="alice"} 2
+# HELP pyrunner_tenant_runs_queued Runs waiting now, by tenant.
+# TYPE pyrunner_tenant_runs_queued gauge
+pyrunner_tenant_runs_queued{tenant="alice"} 4
+# HELP pyrunner_auth_failures_total Requests refused for a missing, unknown or revoked token (401), and those refused because their client failed too often (429).
+# TYPE pyrunner_auth_failures_total counter
+pyrunner_auth_failures_total{reason="invalid"} 6
+pyrunner_auth_failures_total{reason="throttled"} 2
 # HELP pyrunner_broker_reconnects_total Times the sandbox broker appeared on the bus again after being away.
 # TYPE pyrunner_broker_reconnects_total counter
 pyrunner_broker_reconnects_total 1

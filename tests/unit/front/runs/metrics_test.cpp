@@ -68,13 +68,38 @@ TEST(Metrics, CountsAcceptedAndRefusedByReason)
 {
     Metrics metrics;
     metrics.accepted(core::Run{}, "");
-    metrics.refused(SubmitError::QueueFull, "");
-    metrics.refused(SubmitError::QueueFull, "");
-    metrics.refused(SubmitError::Unavailable, "");
+    metrics.refused(SubmitError::QueueFull, "", "");
+    metrics.refused(SubmitError::QueueFull, "", "");
+    metrics.refused(SubmitError::TenantQueueFull, "", "alice");
+    metrics.refused(SubmitError::Unavailable, "", "");
     const auto counts = metrics.snapshot();
     EXPECT_EQ(counts.accepted, 1U);
     EXPECT_EQ(counts.refusedQueueFull, 2U);
+    EXPECT_EQ(counts.refusedTenantQueueFull, 1U);
     EXPECT_EQ(counts.refusedUnavailable, 1U);
+}
+
+TEST(Metrics, CountsEachTenantApart)
+{
+    Metrics metrics;
+    core::Run alice;
+    alice.tenant = "alice";
+    alice.status = RunStatus::Succeeded;
+    alice.cpuTimeMs = 1500;
+    core::Run bob = alice;
+    bob.tenant = "bob";
+    metrics.accepted(alice, "");
+    metrics.accepted(bob, "");
+    metrics.finished(alice, "");
+    metrics.refused(SubmitError::TenantQueueFull, "", "bob");
+    const auto counts = metrics.snapshot();
+    EXPECT_EQ(counts.tenants.at("alice").accepted, 1U);
+    EXPECT_EQ(counts.tenants.at("alice").refused, 0U);
+    EXPECT_EQ(counts.tenants.at("alice").finished.at(static_cast<std::size_t>(RunStatus::Succeeded)),
+              1U);
+    EXPECT_DOUBLE_EQ(counts.tenants.at("alice").cpuSeconds, 1.5);
+    EXPECT_EQ(counts.tenants.at("bob").accepted, 1U);
+    EXPECT_EQ(counts.tenants.at("bob").refused, 1U);
 }
 
 TEST(Metrics, CountsHttpAnswersByClassAndIgnoresImpossibleStatuses)

@@ -108,10 +108,13 @@ class RecordedEvents final : public RunEvents
     {
         seen.push_back("accepted " + run.id + " " + std::string(client));
     }
-    void refused(SubmitError reason, std::string_view client) override
+    void refused(SubmitError reason, std::string_view client, std::string_view tenant) override
     {
-        const auto* why = reason == SubmitError::QueueFull ? "queue-full" : "unavailable";
-        seen.push_back(std::string("refused ") + why + " " + std::string(client));
+        const auto* why = reason == SubmitError::QueueFull         ? "queue-full"
+                          : reason == SubmitError::TenantQueueFull ? "tenant-queue-full"
+                                                                   : "unavailable";
+        seen.push_back(std::string("refused ") + why + " " + std::string(client) +
+                       (tenant.empty() ? "" : " " + std::string(tenant)));
     }
     void started(const Run& run, std::string_view client) override
     {
@@ -166,6 +169,8 @@ class RunManagerTest : public testing::Test
         options.maxQueued = queued;
         options.warmPools = std::move(pools);
         options.warmPools["default"] = warm;
+        // A server without authentication: every run is the tenant "".
+        options.warmTenants = {""};
         manager_.emplace(sandbox_, files_, *store_, options, events_);
         return *manager_;
     }
