@@ -30,9 +30,16 @@ def describe(response):
 
 
 class Client:
-    def __init__(self, base_url):
+    def __init__(self, base_url, token=None):
         self.base_url = base_url
         self.http = requests.Session()
+        self.token = token
+        if token is not None:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def as_tenant(self, token):
+        """A client of the same server that sends `token` instead."""
+        return Client(self.base_url, token)
 
     def request(self, method, path, read_timeout_s=READ_TIMEOUT_S, **kwargs):
         return self.http.request(

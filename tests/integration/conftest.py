@@ -158,6 +158,9 @@ def machine():
     holder, booted = boot_vm() if ON_VM else boot_nspawn()
     try:
         start_broker(booted)
+        # Every test server requires tokens, as the package's does; the tests talk to them as
+        # an admin unless a test makes tenants of its own.
+        booted.admin_token = create_token(booted, "tests", "--admin")
         yield booted
         (LOGS / "journal.log").write_text(booted.journal())
     finally:
@@ -184,8 +187,8 @@ def free_port():
 
 
 class Server(Client):
-    def __init__(self, base_url, unit, state_dir):
-        super().__init__(base_url)
+    def __init__(self, base_url, unit, state_dir, token):
+        super().__init__(base_url, token)
         self.unit = unit
         self.state_dir = state_dir
         self.secret = SERVER_SECRET
@@ -212,12 +215,24 @@ def pyrunnerd_path(machine):
     return "/usr/sbin/pyrunnerd" if isinstance(machine, VmMachine) else str(BUILD / "pyrunnerd")
 
 
+def create_token(machine, name, *options):
+    """A new token of tenant `name`, made as an operator makes one (as root, in the machine)."""
+    made = machine.run(pyrunnerd_path(machine), "token", "create", name, *options)
+    token = made.stdout.strip()
+    assert token.startswith("pyr_") and "\n" not in token, made
+    return token
+
+
+def revoke_tenant(machine, name):
+    machine.run(pyrunnerd_path(machine), "token", "revoke", name, check=False)
+
+
 def start_server(machine, max_running=4, max_queued=16, extra_args=(), port=None, properties=()):
     """A pyrunnerd of its own: its own port and its own run store, so that it can be killed
     and started again over the same store (restart_server). properties: more unit settings
     ("WatchdogSec=3")."""
     port = port or free_port()
-    server = Server(f"http://127.0.0.1:{port}", f"pyrunnerd-{port}", STATE_DIR)
+    server = Server(f"http://127.0.0.1:{port}", f"pyrunnerd-{port}", STATE_DIR, machine.admin_token)
     server.options = {"max_running": max_running, "max_queued": max_queued,
                       "extra_args": tuple(extra_args), "port": port, "properties": tuple(properties)}
     # Type=notify: systemd-run returns once pyrunnerd says READY=1, i.e. it is serving,

@@ -105,6 +105,7 @@ json runToJson(const core::RunView& view)
         {"memory_peak_bytes", orNull(run.memoryPeakBytes)},
         {"unit", run.unit},
         {"environment", run.environment},
+        {"tenant", run.tenant},
         {"limits", limitsToJson(run.limits)},
         {"created_at", formatTimestamp(run.createdAt)},
         {"started_at", timestampOrNull(run.startedAt)},
