@@ -42,6 +42,7 @@ core::RunView finishedRun()
     run.startedAt = at(1'000);
     run.finishedAt = at(2'500);
     run.error = "it broke";
+    run.tenant = "alice";
     view.output = {"out", "err"};
     return view;
 }
@@ -65,7 +66,7 @@ TEST(RunToJson, EveryFieldIsPresentWithNullsBeforeTheEnd)
         "id": "abc", "status": "queued", "exit_code": null, "signal": null,
         "stdout": "", "stderr": "", "stdout_truncated": false, "stderr_truncated": false,
         "duration_ms": null, "cpu_time_ms": null, "memory_peak_bytes": null,
-        "unit": "pyrunner-abc.service", "environment": "default",
+        "unit": "pyrunner-abc.service", "environment": "default", "tenant": "",
         "limits": {"wall_time_s": 10, "cpu_time_s": 10, "memory_mb": 256, "cpu_percent": 100,
                    "tasks": 64, "output_bytes": 1048576, "disk_mb": 512,
                    "files_count": 100, "files_bytes": 16777216},
@@ -91,7 +92,8 @@ TEST(RunToJson, AFinishedRunFillsEveryField)
     EXPECT_EQ(body["started_at"], "1970-01-01T00:00:01.000Z");
     EXPECT_EQ(body["finished_at"], "1970-01-01T00:00:02.500Z");
     EXPECT_EQ(body["error"], "it broke");
-    EXPECT_EQ(body.size(), 21U);
+    EXPECT_EQ(body["tenant"], "alice");
+    EXPECT_EQ(body.size(), 22U);
 }
 
 TEST(RunToJson, EveryStatusHasItsContractName)
