@@ -224,6 +224,7 @@ class Uploader:
         address = urlsplit(server.base_url)
         self.connection = socket.create_connection((address.hostname, address.port), timeout=CONNECT_TIMEOUT_S)
         self.head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+                     f"Authorization: Bearer {server.token}\r\n"
                      f"Content-Length: {size}\r\n\r\n").encode()
         self.size = self.FIRST if pause else size
         self.stop = threading.Event()

@@ -78,6 +78,7 @@ def test_blocking_submissions_do_not_hold_up_other_requests(server_factory):
             requests.post(
                 server.base_url + "/run-json/",
                 json={"code": "import time\ntime.sleep(6)\n"},
+                headers={"Authorization": f"Bearer {server.token}"},
                 timeout=(5, READ_TIMEOUT_S),
             )
         )
