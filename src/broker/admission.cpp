@@ -2,8 +2,10 @@
 
 #include "common/environment_requirements.hpp"
 #include "common/run_id.hpp"
+#include "common/tenant.hpp"
 #include "protocol/broker_errors.hpp"
 
+#include <string>
 #include <utility>
 
 namespace pyrunner::systemd
@@ -42,11 +44,40 @@ std::optional<Refusal> checkRunId(const std::string& id)
     return std::nullopt;
 }
 
+std::optional<Refusal> checkSlice(const core::TenantSlice& slice)
+{
+    if (!slice.tenant.empty() && !core::isTenantName(slice.tenant))
+    {
+        return Refusal{broker::errors::invalidRun,
+                       "A tenant's name must be 1 to " + std::to_string(core::maxTenantNameLength) +
+                           " lowercase letters, digits and '_', a letter first."};
+    }
+    if (!core::areTenantCaps(slice.caps))
+    {
+        return Refusal{
+            broker::errors::invalidRun,
+            "A tenant's cpu_percent must be at most " + std::to_string(core::maxTenantCpuPercent) +
+                " and its memory_mb 0 or between " + std::to_string(core::minTenantMemoryMb) +
+                " and " + std::to_string(core::maxTenantMemoryMb) + "."};
+    }
+    if (slice.tenant.empty() && slice.caps != core::TenantCaps{})
+    {
+        return Refusal{broker::errors::invalidRun,
+                       "Runs of no tenant take no caps: the caps of their slice are the "
+                       "operator's."};
+    }
+    return std::nullopt;
+}
+
 std::optional<Refusal> checkRun(const core::SandboxRun& run, const core::SandboxPolicy& policy)
 {
     if (auto problem = core::checkSandboxRun(run, policy))
     {
         return Refusal{broker::errors::invalidRun, std::move(*problem)};
+    }
+    if (auto refusal = checkSlice(run.slice))
+    {
+        return refusal;
     }
     if (auto problem = checkRequirements(run.environment, run.requirements))
     {
@@ -57,7 +88,7 @@ std::optional<Refusal> checkRun(const core::SandboxRun& run, const core::Sandbox
 
 std::variant<AdmittedRun, Refusal> placeRun(core::SandboxRun run,
                                             const std::optional<core::Interpreter>& interpreter,
-                                            const std::optional<std::string>& warmEnvironment)
+                                            const std::optional<WarmUnitFor>& warm)
 {
     if (!interpreter && run.requirements.empty())
     {
@@ -68,12 +99,18 @@ std::variant<AdmittedRun, Refusal> placeRun(core::SandboxRun run,
     {
         run.interpreter = *interpreter;
     }
-    if (warmEnvironment)
+    if (warm)
     {
-        if (!run.requirements.empty() || *warmEnvironment != run.environment)
+        if (!run.requirements.empty() || warm->environment != run.environment)
         {
             return Refusal{broker::errors::invalidRun,
                            "The run's warm unit was started for another environment."};
+        }
+        // It runs in its tenant's slice, under that tenant's caps.
+        if (warm->tenant != run.slice.tenant)
+        {
+            return Refusal{broker::errors::invalidRun,
+                           "The run's warm unit was started for another tenant."};
         }
         return AdmittedRun{StartPath::warm, std::move(run)};
     }
@@ -81,9 +118,13 @@ std::variant<AdmittedRun, Refusal> placeRun(core::SandboxRun run,
 }
 
 std::variant<core::SandboxRun, Refusal>
-admitWarmUnit(const std::string& id, const std::string& environment,
+admitWarmUnit(const std::string& id, const std::string& environment, const core::TenantSlice& slice,
               const std::optional<core::Environment>& warmable, const core::Limits& defaults)
 {
+    if (auto refusal = checkSlice(slice))
+    {
+        return std::move(*refusal);
+    }
     if (!warmable)
     {
         // The name is the caller's: only a well-formed one goes into the sentence.
@@ -101,6 +142,7 @@ admitWarmUnit(const std::string& id, const std::string& environment,
     prepared.environment = environment;
     prepared.interpreter = warmable->interpreter;
     prepared.preImports = warmable->checkImports;
+    prepared.slice = slice;
     return prepared;
 }
 

@@ -58,16 +58,21 @@ std::optional<Refusal> BrokerRuns::start(core::SandboxRun run)
         return refusal;
     }
     const auto interpreter = environments_.interpreterOf(run.environment);
-    const auto warmEnvironment = sandbox_.isPrepared(run.id)
-                                     ? std::optional(sandbox_.preparedEnvironment(run.id))
-                                     : std::nullopt;
-    auto placed = placeRun(std::move(run), interpreter, warmEnvironment);
+    const auto warm = sandbox_.isPrepared(run.id)
+                          ? std::optional(WarmUnitFor{sandbox_.preparedEnvironment(run.id),
+                                                      sandbox_.preparedTenant(run.id)})
+                          : std::nullopt;
+    auto placed = placeRun(std::move(run), interpreter, warm);
     if (auto* refusal = std::get_if<Refusal>(&placed))
     {
         return std::move(*refusal);
     }
     auto& [path, admitted] = std::get<AdmittedRun>(placed);
     const auto id = admitted.id;
+    if (auto refusal = capSlice(admitted.slice))
+    {
+        return refusal;
+    }
     if (path == StartPath::warm)
     {
         // A warm unit was started before its run was known, with nothing of it bound in.
@@ -102,6 +107,18 @@ std::optional<Refusal> BrokerRuns::start(core::SandboxRun run)
     }
     registry_.starting(id);
     sandbox_.start(std::move(admitted), callbacksFor(id));
+    return std::nullopt;
+}
+
+std::optional<Refusal> BrokerRuns::capSlice(const core::TenantSlice& slice)
+{
+    if (auto error = sandbox_.capTenantSlice(slice))
+    {
+        return Refusal{broker::errors::failed, "The caps of tenant " + slice.tenant +
+                                                   " could not be set, so none of its runs "
+                                                   "starts: " +
+                                                   *error + "."};
+    }
     return std::nullopt;
 }
 
@@ -156,19 +173,23 @@ void BrokerRuns::startAfterBuild(core::SandboxRun run)
 }
 
 std::optional<Refusal> BrokerRuns::prepare(const std::string& id, const std::string& environment,
-                                           const std::string& owner)
+                                           const core::TenantSlice& slice, const std::string& owner)
 {
     if (auto refusal = checkRunId(id))
     {
         return refusal;
     }
-    auto admitted = admitWarmUnit(id, environment, environments_.warmable(environment),
+    auto admitted = admitWarmUnit(id, environment, slice, environments_.warmable(environment),
                                   settings_.policy.limits.defaults);
     if (auto* refusal = std::get_if<Refusal>(&admitted))
     {
         return std::move(*refusal);
     }
     auto& prepared = std::get<core::SandboxRun>(admitted);
+    if (auto refusal = capSlice(prepared.slice))
+    {
+        return refusal;
+    }
     try
     {
         // Fails if the id was used before, as for StartRun.

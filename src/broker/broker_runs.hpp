@@ -45,10 +45,10 @@ class BrokerRuns
 
     // StartRun: RunStarted and RunExited follow unless it is refused.
     std::optional<Refusal> start(core::SandboxRun run);
-    // PrepareRun: a warm unit for the run id the front will submit next, prepared by the
-    // connection `owner`. RunExited comes if it ends before.
+    // PrepareRun: a warm unit in `slice`'s slice for the run id the front will submit next,
+    // prepared by the connection `owner`. RunExited comes if it ends before.
     std::optional<Refusal> prepare(const std::string& id, const std::string& environment,
-                                   const std::string& owner);
+                                   const core::TenantSlice& slice, const std::string& owner);
     // FollowRun: "following" (RunStarted and RunExited will come), "ended" (RunExited has been
     // sent) or "unknown": no unit and no record of one; a stale directory is removed.
     std::variant<std::string, Refusal> follow(const std::string& id);
@@ -61,6 +61,9 @@ class BrokerRuns
     void ownerGone(const std::string& owner);
 
   private:
+    // Failed when the tenant's caps could not be set on its slice: no unit of the tenant
+    // starts without them.
+    std::optional<Refusal> capSlice(const core::TenantSlice& slice);
     // The run's directory, with its code and stdin; Failed if it cannot be made (it is there
     // already: a run's directory is never reused).
     std::optional<Refusal> createFiles(core::SandboxRun& run);

@@ -2,6 +2,7 @@
 
 #include "broker/run_journal.hpp"
 #include "common/run_id.hpp"
+#include "common/tenant.hpp"
 #include "daemon/journal.hpp"
 
 #include <csignal>
@@ -50,7 +51,8 @@ void refuseIf(const std::optional<Refusal>& refusal)
 core::SandboxRun runOf(const std::string& id, const std::vector<std::uint8_t>& code,
                        const std::vector<std::uint8_t>& stdinData,
                        const std::vector<std::string>& args, const broker::WireLimits& limits,
-                       const std::string& environment, const std::vector<std::string>& requirements)
+                       const std::string& environment, const std::vector<std::string>& requirements,
+                       const broker::WireSlice& slice)
 {
     core::SandboxRun run;
     run.id = id;
@@ -60,7 +62,15 @@ core::SandboxRun runOf(const std::string& id, const std::vector<std::uint8_t>& c
     run.limits = broker::fromWire(limits);
     run.environment = environment;
     run.requirements = requirements;
+    run.slice = broker::fromWire(slice);
     return run;
+}
+
+// The journal fields that name the tenant of a run, if it has one; only a well-formed name,
+// since it is the caller's.
+JournalFields tenantFields(const std::string& tenant)
+{
+    return core::isTenantName(tenant) ? JournalFields{{"TENANT", tenant}} : JournalFields{};
 }
 
 } // namespace
@@ -124,9 +134,10 @@ void BrokerService::StartRun(const std::string& id, const std::vector<std::uint8
                              const std::vector<std::uint8_t>& stdinData,
                              const std::vector<std::string>& args, const broker::WireLimits& limits,
                              const std::string& environment,
-                             const std::vector<std::string>& requirements)
+                             const std::vector<std::string>& requirements,
+                             const broker::WireSlice& slice)
 {
-    start(runOf(id, code, stdinData, args, limits, environment, requirements));
+    start(runOf(id, code, stdinData, args, limits, environment, requirements, slice));
 }
 
 void BrokerService::StartRunWithFiles(const std::string& id, const std::vector<std::uint8_t>& code,
@@ -135,9 +146,10 @@ void BrokerService::StartRunWithFiles(const std::string& id, const std::vector<s
                                       const broker::WireLimits& limits,
                                       const std::string& environment,
                                       const std::vector<std::string>& requirements,
-                                      const std::string& entry, const sdbus::UnixFd& files)
+                                      const broker::WireSlice& slice, const std::string& entry,
+                                      const sdbus::UnixFd& files)
 {
-    auto run = runOf(id, code, stdinData, args, limits, environment, requirements);
+    auto run = runOf(id, code, stdinData, args, limits, environment, requirements, slice);
     run.entry = entry;
     // sdbus-c++ closes its own copy with the message; the broker reads the files later.
     run.filesIn = std::make_shared<const core::UniqueFd>(::fcntl(files.get(), F_DUPFD_CLOEXEC, 0));
@@ -149,6 +161,8 @@ void BrokerService::start(core::SandboxRun run)
     const auto id = run.id;
     // The bus peer that asked: the front's connection.
     const auto client = caller();
+    auto fields = tenantFields(run.slice.tenant);
+    fields.emplace_back("CLIENT", client);
     try
     {
         requireFront();
@@ -159,18 +173,17 @@ void BrokerService::start(core::SandboxRun run)
         // The id is the caller's: only a well-formed one goes into the log.
         const auto shown = core::isRunId(id) ? id : std::string("with a malformed id");
         send(runEntry(LOG_ERR, shown, "start_failed",
-                      "The broker did not start run " + shown + ": " + e.getMessage(),
-                      {{"CLIENT", client}}));
+                      "The broker did not start run " + shown + ": " + e.getMessage(), fields));
         throw;
     }
-    send(runEntry(LOG_INFO, id, "starting", "The broker starts run " + id + ".",
-                  {{"CLIENT", client}}));
+    send(runEntry(LOG_INFO, id, "starting", "The broker starts run " + id + ".", fields));
 }
 
-void BrokerService::PrepareRun(const std::string& id, const std::string& environment)
+void BrokerService::PrepareRun(const std::string& id, const std::string& environment,
+                               const broker::WireSlice& slice)
 {
     requireFront();
-    refuseIf(runs_.prepare(id, environment, caller()));
+    refuseIf(runs_.prepare(id, environment, broker::fromWire(slice), caller()));
 }
 
 std::string BrokerService::FollowRun(const std::string& id)

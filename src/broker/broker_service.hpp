@@ -47,18 +47,21 @@ class BrokerService final : public sdbus::AdaptorInterfaces<org::pyrunner::Broke
     void StartRun(const std::string& id, const std::vector<std::uint8_t>& code,
                   const std::vector<std::uint8_t>& stdinData, const std::vector<std::string>& args,
                   const broker::WireLimits& limits, const std::string& environment,
-                  const std::vector<std::string>& requirements) override;
+                  const std::vector<std::string>& requirements,
+                  const broker::WireSlice& slice) override;
     void StartRunWithFiles(const std::string& id, const std::vector<std::uint8_t>& code,
                            const std::vector<std::uint8_t>& stdinData,
                            const std::vector<std::string>& args, const broker::WireLimits& limits,
                            const std::string& environment,
-                           const std::vector<std::string>& requirements, const std::string& entry,
+                           const std::vector<std::string>& requirements,
+                           const broker::WireSlice& slice, const std::string& entry,
                            const sdbus::UnixFd& files) override;
     // Both start methods': checks the caller, starts the run, logs what became of it.
     void start(core::SandboxRun run);
     void KillRun(const std::string& id) override;
     void ReleaseRun(const std::string& id) override;
-    void PrepareRun(const std::string& id, const std::string& environment) override;
+    void PrepareRun(const std::string& id, const std::string& environment,
+                    const broker::WireSlice& slice) override;
     std::string FollowRun(const std::string& id) override;
     std::vector<std::string> StrayRuns() override;
     LayerReport Layers() override;

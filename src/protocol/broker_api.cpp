@@ -66,6 +66,16 @@ core::UnitOutcome fromWire(const WireOutcome& outcome)
     return out;
 }
 
+WireSlice toWire(const core::TenantSlice& slice)
+{
+    return {slice.tenant, slice.caps.cpuPercent, slice.caps.memoryMb};
+}
+
+core::TenantSlice fromWire(const WireSlice& slice)
+{
+    return {slice.get<0>(), {slice.get<1>(), slice.get<2>()}};
+}
+
 WireEnvironment toWire(const core::Environment& environment)
 {
     std::vector<WirePackage> packages;

@@ -32,6 +32,9 @@ using WireLimits =
 using WireOutcome = sdbus::Struct<bool, std::string, std::string, std::int32_t, std::int32_t,
                                   std::uint64_t, std::uint64_t, std::uint64_t>;
 
+// tenant, cpu_percent, memory_mb: the tenant whose slice a unit runs in, and its caps.
+using WireSlice = sdbus::Struct<std::string, std::uint32_t, std::uint64_t>;
+
 // name, kind, Python version, packages (name, version), requirements, builds.
 using WirePackage = sdbus::Struct<std::string, std::string>;
 using WireEnvironment =
@@ -42,6 +45,8 @@ WireLimits toWire(const core::Limits& limits);
 core::Limits fromWire(const WireLimits& limits);
 WireOutcome toWire(const core::UnitOutcome& outcome);
 core::UnitOutcome fromWire(const WireOutcome& outcome);
+WireSlice toWire(const core::TenantSlice& slice);
+core::TenantSlice fromWire(const WireSlice& slice);
 WireEnvironment toWire(const core::Environment& environment);
 core::Environment fromWire(const WireEnvironment& environment);
 

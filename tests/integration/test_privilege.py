@@ -1,6 +1,7 @@
 """Privilege separation: the HTTP front holds no right to manage units, and the broker it
 talks to starts nothing but a sandboxed run of Python, whatever the front asks."""
 
+import json
 import secrets
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -37,10 +38,14 @@ def bytes_arg(text):
     return [str(len(data)), *map(str, data)]
 
 
-def start_run(machine, user, run_id, code, limits=DEFAULT_LIMITS, args=()):
+# tenant, cpu_percent, memory_mb: no tenant, in pyrunner.slice.
+NO_TENANT = ("", "0", "0")
+
+
+def start_run(machine, user, run_id, code, limits=DEFAULT_LIMITS, args=(), tenant=NO_TENANT):
     return as_user(
         machine, user, "busctl", "call", *BROKER, "StartRun", START_RUN_SIGNATURE,
-        run_id, *bytes_arg(code), "0", str(len(args)), *args, *limits, "default", "0",
+        run_id, *bytes_arg(code), "0", str(len(args)), *args, *limits, "default", "0", *tenant,
     )
 
 
@@ -89,6 +94,89 @@ def test_the_broker_refuses_an_id_that_could_name_a_path(machine):
         assert result.returncode != 0, run_id
         assert "32 lowercase hex digits" in result.stderr
     assert machine.run("test", "-e", "/etc/cron.d/stdout", check=False).returncode != 0
+
+
+def test_the_broker_refuses_a_tenant_that_could_name_another_slice(machine):
+    for tenant in (("a-b", "0", "0"), ("../x", "0", "0"), ("Alice", "0", "0")):
+        result = start_run(machine, FRONT_USER, secrets.token_hex(16), "print(1)", tenant=tenant)
+        assert result.returncode != 0, tenant
+        assert "tenant's name must be" in result.stderr, result.stderr
+
+
+def test_the_broker_refuses_caps_out_of_bounds_and_caps_for_no_tenant(machine):
+    for tenant, sentence in ((("alice", "0", "1"), "its memory_mb 0 or between 16"),
+                             (("", "50", "0"), "Runs of no tenant take no caps")):
+        result = start_run(machine, FRONT_USER, secrets.token_hex(16), "print(1)", tenant=tenant)
+        assert result.returncode != 0, tenant
+        assert sentence in result.stderr, result.stderr
+
+
+def test_a_tenants_run_runs_in_its_slice_under_its_caps(machine):
+    run_id = secrets.token_hex(16)
+    unit = f"pyrunner-{run_id}.service"
+    result = start_run(machine, FRONT_USER, run_id, "import time; time.sleep(3)",
+                       tenant=("alice", "50", "256"))
+    assert result.returncode == 0, result.stderr
+    try:
+        assert unit_property(machine, unit, "Slice") == "pyrunner-alice.slice"
+        assert unit_property(machine, unit, "LogExtraFields") == "TENANT=alice"
+        # Beneath the runs' own slice, so its caps bound every tenant together.
+        assert unit_property(machine, "pyrunner-alice.slice", "Slice") == "pyrunner.slice"
+        assert unit_property(machine, "pyrunner-alice.slice", "CPUQuotaPerSecUSec") == "500ms"
+        assert unit_property(machine, "pyrunner-alice.slice", "MemoryMax") == str(256 << 20)
+    finally:
+        as_user(machine, FRONT_USER, "busctl", "call", *BROKER, "KillRun", "s", run_id)
+    # New caps are set before the tenant's next unit starts; uncapped is uncapped.
+    run_id = secrets.token_hex(16)
+    result = start_run(machine, FRONT_USER, run_id, "print(1)", tenant=("alice", "0", "0"))
+    assert result.returncode == 0, result.stderr
+    assert unit_property(machine, "pyrunner-alice.slice", "CPUQuotaPerSecUSec") == "infinity"
+    assert unit_property(machine, "pyrunner-alice.slice", "MemoryMax") == "infinity"
+
+
+def test_a_tenants_warm_unit_is_prepared_under_its_caps(machine):
+    run_id = secrets.token_hex(16)
+    result = as_user(machine, FRONT_USER, "busctl", "call", *BROKER, "PrepareRun",
+                     input_signature("PrepareRun"), run_id, "default", "bob", "0", "64")
+    # busctl's connection, which prepared it, leaves at once: the broker stops the unit.
+    assert result.returncode == 0, result.stderr
+    assert unit_property(machine, "pyrunner-bob.slice", "MemoryMax") == str(64 << 20)
+    assert unit_property(machine, "pyrunner-bob.slice", "CPUQuotaPerSecUSec") == "infinity"
+
+
+# Lists and reads the server's configuration and state, where runs could find them.
+READ_SERVER_FILES = """
+import errno, json, os, sys
+
+def attempt(action):
+    try:
+        action()
+        return "allowed"
+    except OSError as error:
+        return errno.errorcode.get(error.errno, str(error))
+
+seen = {path: attempt(lambda: os.listdir(path)) for path in sys.argv[1:]}
+seen["read_config"] = attempt(lambda: open("/etc/pyrunner/test-secret").read())
+print(json.dumps(seen))
+"""
+
+
+def test_a_run_cannot_list_or_read_the_servers_configuration_or_state(machine, server_factory):
+    # World-readable, as a careless operator might leave it. Made before the run's unit starts,
+    # as a host's is: a unit hides what is there when systemd sets it up (a warm unit started
+    # earlier would not hide it).
+    machine.run("sh", "-c", "mkdir -p /etc/pyrunner && echo secret > /etc/pyrunner/test-secret"
+                " && chmod 0644 /etc/pyrunner/test-secret")
+    try:
+        server = server_factory(extra_args=("--warm-pool", "0"))
+        run = server.run(READ_SERVER_FILES,
+                         args=["/etc/pyrunner", STATE_DIR, "/var/lib/pyrunner-environments"])
+    finally:
+        machine.run("sh", "-c", "rm /etc/pyrunner/test-secret; rmdir --ignore-fail-on-non-empty"
+                    " /etc/pyrunner")
+    assert run["status"] == "succeeded", run
+    seen = json.loads(run["stdout"])
+    assert "allowed" not in seen.values(), seen
 
 
 def test_the_broker_refuses_calls_of_the_wrong_shape(machine):

@@ -6,6 +6,7 @@
 #include "broker/sandbox/output_watch.hpp"
 #include "broker/sandbox/run_process_watch.hpp"
 #include "broker/sandbox/warm_handover.hpp"
+#include "broker/units/tenant_slice.hpp"
 #include "common/run_id.hpp"
 #include "daemon/journal.hpp"
 
@@ -85,6 +86,33 @@ void SystemdSandbox::capSliceCpu(unsigned cpus)
     });
 }
 
+std::optional<std::string> SystemdSandbox::capTenantSlice(const core::TenantSlice& slice)
+{
+    if (slice.tenant.empty())
+    {
+        return std::nullopt;
+    }
+    if (const auto it = tenantCaps_.find(slice.tenant);
+        it != tenantCaps_.end() && it->second == slice.caps)
+    {
+        return std::nullopt;
+    }
+    const auto name = tenantSlice(settings_.slice, slice.tenant);
+    try
+    {
+        // A call that returns once systemd has set them: the unit's start is sent after it.
+        manager_->setUnitProperties(name, tenantSliceCaps(slice.caps));
+    }
+    catch (const sdbus::Error& e)
+    {
+        // Whatever systemd kept of them, they are set again before the tenant's next unit.
+        tenantCaps_.erase(slice.tenant);
+        return "systemd did not set them on " + name + ": " + e.getMessage();
+    }
+    tenantCaps_.insert_or_assign(slice.tenant, slice.caps);
+    return std::nullopt;
+}
+
 void SystemdSandbox::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {
@@ -161,7 +189,8 @@ SystemdSandbox::Followed& SystemdSandbox::track(const std::string& path, UnitTra
                                          {},
                                          false,
                                          false,
-                                         std::nullopt})
+                                         std::nullopt,
+                                         {}})
         .first->second;
 }
 

@@ -54,6 +54,12 @@ class SystemdSandbox
     // Caps all runs' CPU together (sliceCpuCap); a refusal is logged, not fatal: the slice's
     // memory and task caps and its CPU weight still hold.
     void capSliceCpu(unsigned cpus);
+    // On the bus thread, before a unit of the slice's tenant is started: sets the tenant's caps
+    // on its slice (tenantSliceCaps), unless they are what this broker last set there. It
+    // returns once systemd has set them, so a unit whose start is sent afterwards never runs
+    // without them. The empty tenant's slice is the runs' own, left as it is. The sentence of
+    // why not when systemd refused.
+    std::optional<std::string> capTenantSlice(const core::TenantSlice& slice);
     // Returns when the bus thread has ended: the connection is lost, or stop() was called.
     void wait() { bus_->wait(); }
     // Runs `task` on the bus thread, behind whatever it is busy with.
@@ -74,8 +80,10 @@ class SystemdSandbox
                  core::SandboxCallbacks callbacks);
     // On the bus thread: whether start() with this id would hand its run to a warm unit.
     bool isPrepared(const std::string& runId) const;
-    // On the bus thread: the environment the warm unit of this run was prepared for.
+    // On the bus thread: the environment and the tenant the warm unit of this run was
+    // prepared for.
     std::string preparedEnvironment(const std::string& runId) const;
+    std::string preparedTenant(const std::string& runId) const;
     // On the bus thread: hands the run to its warm unit before returning, so that a broker
     // that has answered a start has also written the run where its unit reads it: as much of
     // it as the FIFO takes at once, which is all where its buffer can be made to hold it. Any
@@ -113,6 +121,8 @@ class SystemdSandbox
         // unit is gone because the run left files there for the collector.
         bool filesLooked = false;
         std::optional<core::UnitOutcome> heldForFiles;
+        // A warm unit's: the tenant in whose slice it was started.
+        std::string tenant;
     };
 
     void startOnBus(const core::SandboxRun& run, core::SandboxCallbacks callbacks);
@@ -175,6 +185,10 @@ class SystemdSandbox
     std::unique_ptr<ManagerCalls> manager_;
     // Keyed by the unit's object path; touched only on the bus thread.
     std::map<std::string, Followed> trackers_;
+    // The caps this broker last set on each tenant's slice, by tenant; on the bus thread. They
+    // are runtime properties, which systemd keeps until the host reboots, also while the slice
+    // is not loaded: a tenant's steady state costs no call.
+    std::map<std::string, core::TenantCaps> tenantCaps_;
     std::unique_ptr<BusThread> bus_;
     // The ready FIFOs of warm units started and not yet ready, by path. Its watches end at
     // bus_, so it is declared after it and ends first.

@@ -43,6 +43,12 @@ std::string SystemdSandbox::preparedEnvironment(const std::string& runId) const
     return it != trackers_.end() ? it->second.tracker.environment() : std::string();
 }
 
+std::string SystemdSandbox::preparedTenant(const std::string& runId) const
+{
+    const auto it = trackers_.find(unitObjectPath(core::unitNameFor(runId)));
+    return it != trackers_.end() ? it->second.tenant : std::string();
+}
+
 void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::Limits& ceiling,
                                   core::SandboxCallbacks callbacks)
 {
@@ -60,10 +66,11 @@ void SystemdSandbox::prepareOnBus(const core::SandboxRun& prepared, const core::
     }
     const auto unit = buildWarmUnit(prepared, ceiling, settings_, fifo);
     const auto path = unitObjectPath(unit.name);
-    track(path,
-          UnitTracker::warm(unit.name, prepared.environment, runCgroupLimits(prepared.limits)),
-          std::move(callbacks), std::move(handover))
-        .ready = std::move(ready);
+    auto& followed = track(
+        path, UnitTracker::warm(unit.name, prepared.environment, runCgroupLimits(prepared.limits)),
+        std::move(callbacks), std::move(handover));
+    followed.ready = std::move(ready);
+    followed.tenant = prepared.slice.tenant;
     startUnit(path, unit);
 }
 

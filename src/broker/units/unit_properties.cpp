@@ -1,5 +1,6 @@
 #include "broker/units/unit_properties.hpp"
 
+#include "broker/units/tenant_slice.hpp"
 #include "common/run_files.hpp"
 #include "common/run_id.hpp"
 
@@ -100,6 +101,11 @@ constexpr const char* cgroupTree = "-/sys/fs/cgroup";
 // nspawn test machine's /boot is empty; the VM test host's is not): what a kernel exploit
 // wants to know first, and nothing Python needs.
 constexpr const char* kernelFiles = "-/boot";
+
+// The operator's configuration (pyrunner.toml, and whatever the operator keeps beside it):
+// how the server is set up and for whom is none of a unit's business. "-": a host that keeps
+// it elsewhere still starts units.
+constexpr const char* serverConfig = "-/etc/pyrunner";
 
 // Hidden from every run as an empty tmpfs (addFilesystem).
 constexpr std::string_view emptyVar = "/var";
@@ -266,7 +272,21 @@ void addFilesystem(std::vector<Property>& p, const UnitSettings& settings)
         p.push_back({"BindPaths",
                      std::vector<BindMount>{{settings.stateDir, settings.stateDir, false, 0}}});
     }
-    p.push_back({"InaccessiblePaths", StringList{cgroupTree, kernelFiles, hiddenState(settings)}});
+    p.push_back({"InaccessiblePaths",
+                 StringList{cgroupTree, kernelFiles, serverConfig, hiddenState(settings)}});
+}
+
+// The slice of the unit's tenant, whose caps the broker has set (tenantSliceCaps); and the
+// tenant's name on what the unit's processes log, so that `journalctl TENANT=<name>` finds it.
+void addPlacement(std::vector<Property>& p, const core::SandboxRun& run,
+                  const UnitSettings& settings)
+{
+    p.push_back({"Slice", tenantSlice(settings.slice, run.slice.tenant)});
+    if (!run.slice.tenant.empty())
+    {
+        const auto field = "TENANT=" + run.slice.tenant;
+        p.push_back({"LogExtraFields", JournalFieldList{Bytes(field.begin(), field.end())}});
+    }
 }
 
 void addKernel(std::vector<Property>& p)
@@ -517,6 +537,7 @@ StringList hiddenPaths(const UnitSettings& settings)
     auto hidden = hostRuntimePaths;
     hidden.emplace_back(cgroupTree);
     hidden.emplace_back(kernelFiles);
+    hidden.emplace_back(serverConfig);
     hidden.push_back(hiddenState(settings));
     return hidden;
 }
@@ -527,7 +548,7 @@ TransientUnit buildRunUnit(const core::SandboxRun& run, const UnitSettings& sett
     unit.name = core::unitNameFor(run.id);
     auto& p = unit.properties;
     p.push_back({"Description", "pyrunner run " + run.id});
-    p.push_back({"Slice", settings.slice});
+    addPlacement(p, run, settings);
     addLifecycle(p);
     addIdentity(p);
     addFilesystem(p, settings);
@@ -548,7 +569,7 @@ TransientUnit buildWarmUnit(const core::SandboxRun& prepared, const core::Limits
     unit.name = core::unitNameFor(prepared.id);
     auto& p = unit.properties;
     p.push_back({"Description", "pyrunner warm run " + prepared.id});
-    p.push_back({"Slice", settings.slice});
+    addPlacement(p, prepared, settings);
     addLifecycle(p);
     addIdentity(p);
     addFilesystem(p, settings);

@@ -72,10 +72,12 @@ struct BindMount
 
 using Bytes = std::vector<std::uint8_t>;
 using StringList = std::vector<std::string>;
-using PropertyValue =
-    std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string, StringList, Bytes,
-                 std::vector<ExecCommand>, NameFilter, std::vector<CredentialSource>,
-                 std::vector<IpPrefix>, std::vector<TemporaryFs>, std::vector<BindMount>>;
+// LogExtraFields: aay, each entry a journal field's "NAME=value".
+using JournalFieldList = std::vector<Bytes>;
+using PropertyValue = std::variant<bool, std::int32_t, std::uint32_t, std::uint64_t, std::string,
+                                   StringList, Bytes, JournalFieldList, std::vector<ExecCommand>,
+                                   NameFilter, std::vector<CredentialSource>, std::vector<IpPrefix>,
+                                   std::vector<TemporaryFs>, std::vector<BindMount>>;
 
 struct Property
 {
@@ -130,8 +132,9 @@ struct UnitSettings
 };
 
 // What an environment build unit may not see: the host's bus and systemd sockets, other
-// units' state, the cgroup tree and the operator's own (the server's state directory). Its
-// requirements are a credential, under /run, so it cannot hide all of /run as a run unit does.
+// units' state, the cgroup tree and the operator's own (the server's configuration and state
+// directory). Its requirements are a credential, under /run, so it cannot hide all of /run as
+// a run unit does.
 StringList hiddenPaths(const UnitSettings& settings);
 
 // The whole sandbox of one run, as StartTransientUnit properties.

@@ -189,12 +189,14 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
         {
             broker_->StartRunWithFiles(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
                                        broker::toWire(run.limits), run.environment,
-                                       run.requirements, run.entry, filesOf(run));
+                                       run.requirements, broker::toWire(run.slice), run.entry,
+                                       filesOf(run));
         }
         else
         {
             broker_->StartRun(run.id, bytesOf(run.code), bytesOf(run.stdinData), run.args,
-                              broker::toWire(run.limits), run.environment, run.requirements);
+                              broker::toWire(run.limits), run.environment, run.requirements,
+                              broker::toWire(run.slice));
         }
         runs_.startAnswered(run.id);
     }
@@ -228,13 +230,14 @@ void BrokerClient::environmentsChanged()
 }
 
 void BrokerClient::prepare(const std::string& runId, const std::string& environment,
-                           const core::TenantSlice& /*slice*/, core::SandboxCallbacks callbacks)
+                           const core::TenantSlice& slice, core::SandboxCallbacks callbacks)
 {
-    bus_->post([this, runId, environment, callbacks = std::move(callbacks)]() mutable {
+    bus_->post([this, runId, environment, wireSlice = broker::toWire(slice),
+                callbacks = std::move(callbacks)]() mutable {
         runs_.prepare(runId, std::move(callbacks));
         try
         {
-            broker_->PrepareRun(runId, environment);
+            broker_->PrepareRun(runId, environment, wireSlice);
         }
         catch (const sdbus::Error& e)
         {

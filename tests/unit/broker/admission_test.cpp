@@ -117,6 +117,65 @@ TEST(CheckRun, RefusesRequirementsThatAreNoPackageNames)
     EXPECT_EQ(checkRun(run, core::SandboxPolicy{})->error, broker::errors::invalidRun);
 }
 
+TEST(CheckSlice, AcceptsNoTenantWithoutCapsAndATenantWithOrWithoutCaps)
+{
+    EXPECT_EQ(checkSlice({}), std::nullopt);
+    EXPECT_EQ(checkSlice({"alice", {}}), std::nullopt);
+    EXPECT_EQ(checkSlice({"team_2", {core::maxTenantCpuPercent, core::maxTenantMemoryMb}}),
+              std::nullopt);
+    EXPECT_EQ(checkSlice({"b", {1, core::minTenantMemoryMb}}), std::nullopt);
+}
+
+TEST(CheckSlice, RefusesATenantNameThatCouldPlaceItsSliceElsewhere)
+{
+    // A dash would put the slice beneath another tenant's; a dot or slash is no unit name.
+    for (const char* tenant : {"a-b", "Alice", "1abc", "_a", "a.b", "../a", "a b", "a\n",
+                               "abcdefghijklmnopqrstuvwxyz0123456"})
+    {
+        const auto refusal = checkSlice({tenant, {}});
+        ASSERT_TRUE(refusal) << tenant;
+        EXPECT_EQ(*refusal, (Refusal{broker::errors::invalidRun,
+                                     "A tenant's name must be 1 to 32 lowercase letters, digits "
+                                     "and '_', a letter first."}))
+            << tenant;
+    }
+}
+
+TEST(CheckSlice, RefusesCapsOutOfTheirBounds)
+{
+    const std::string sentence =
+        "A tenant's cpu_percent must be at most 102400 and its memory_mb 0 "
+        "or between 16 and 16777216.";
+    for (const core::TenantCaps caps :
+         {core::TenantCaps{core::maxTenantCpuPercent + 1, 0}, core::TenantCaps{0, 15},
+          core::TenantCaps{0, core::maxTenantMemoryMb + 1}})
+    {
+        EXPECT_EQ(checkSlice({"alice", caps}), (Refusal{broker::errors::invalidRun, sentence}));
+    }
+}
+
+TEST(CheckSlice, RefusesCapsForRunsOfNoTenant)
+{
+    // Their slice is the runs' own, whose caps the operator sets.
+    for (const core::TenantCaps caps : {core::TenantCaps{50, 0}, core::TenantCaps{0, 256}})
+    {
+        const auto refusal = checkSlice({"", caps});
+        ASSERT_TRUE(refusal);
+        EXPECT_EQ(refusal->error, broker::errors::invalidRun);
+    }
+}
+
+TEST(CheckRun, RefusesARunOfAMalformedTenant)
+{
+    auto run = ordinaryRun();
+    run.slice.tenant = "a-b";
+    EXPECT_EQ(checkRun(run, core::SandboxPolicy{})->error, broker::errors::invalidRun);
+    run.slice = {"alice", {0, 1}};
+    EXPECT_EQ(checkRun(run, core::SandboxPolicy{})->error, broker::errors::invalidRun);
+    run.slice = {"alice", {0, 64}};
+    EXPECT_EQ(checkRun(run, core::SandboxPolicy{}), std::nullopt);
+}
+
 TEST(PlaceRun, StartsARunOfAKnownEnvironmentColdWithItsInterpreter)
 {
     const auto admitted = admittedOf(placeRun(ordinaryRun(), venv(), std::nullopt));
@@ -149,22 +208,43 @@ TEST(PlaceRun, StartsARunWithRequirementsColdOnceItsEnvironmentIsBuilt)
 
 TEST(PlaceRun, HandsARunToTheWarmUnitPreparedForItsIdAndEnvironment)
 {
-    const auto admitted = admittedOf(placeRun(ordinaryRun(), venv(), "default"));
+    const auto admitted = admittedOf(placeRun(ordinaryRun(), venv(), WarmUnitFor{"default", ""}));
     EXPECT_EQ(admitted.path, StartPath::warm);
     EXPECT_EQ(admitted.run.interpreter, venv());
 }
 
 TEST(PlaceRun, RefusesAWarmUnitOfAnotherEnvironment)
 {
-    EXPECT_EQ(refusalOf(placeRun(ordinaryRun(), venv(), "datascience")),
+    EXPECT_EQ(refusalOf(placeRun(ordinaryRun(), venv(), WarmUnitFor{"datascience", ""})),
               (Refusal{broker::errors::invalidRun,
                        "The run's warm unit was started for another environment."}));
+}
+
+TEST(PlaceRun, HandsARunToTheWarmUnitPreparedForItsTenant)
+{
+    auto run = ordinaryRun();
+    run.slice = {"alice", {100, 0}};
+    EXPECT_EQ(admittedOf(placeRun(run, venv(), WarmUnitFor{"default", "alice"})).path,
+              StartPath::warm);
+}
+
+TEST(PlaceRun, RefusesAWarmUnitOfAnotherTenant)
+{
+    auto run = ordinaryRun();
+    run.slice.tenant = "alice";
+    const Refusal otherTenant{broker::errors::invalidRun,
+                              "The run's warm unit was started for another tenant."};
+    EXPECT_EQ(refusalOf(placeRun(run, venv(), WarmUnitFor{"default", "bob"})), otherTenant);
+    EXPECT_EQ(refusalOf(placeRun(run, venv(), WarmUnitFor{"default", ""})), otherTenant);
+    EXPECT_EQ(refusalOf(placeRun(ordinaryRun(), venv(), WarmUnitFor{"default", "alice"})),
+              otherTenant);
 }
 
 TEST(PlaceRun, RefusesAWarmUnitForARunWithRequirements)
 {
     const auto run = runWithRequirements({"numpy"});
-    EXPECT_EQ(refusalOf(placeRun(run, venv(), run.environment)).error, broker::errors::invalidRun);
+    EXPECT_EQ(refusalOf(placeRun(run, venv(), WarmUnitFor{run.environment, ""})).error,
+              broker::errors::invalidRun);
 }
 
 TEST(AdmitWarmUnit, StartsTheEnvironmentsInterpreterWithItsImportsAndTheDefaultLimits)
@@ -175,8 +255,9 @@ TEST(AdmitWarmUnit, StartsTheEnvironmentsInterpreterWithItsImportsAndTheDefaultL
     science.checkImports = {"numpy", "pandas"};
     core::Limits defaults;
     defaults.memoryMb = 300;
+    const core::TenantSlice alice{"alice", {50, 512}};
     const auto id = core::newRunId();
-    const auto admitted = admitWarmUnit(id, "datascience", science, defaults);
+    const auto admitted = admitWarmUnit(id, "datascience", alice, science, defaults);
     ASSERT_TRUE(std::holds_alternative<core::SandboxRun>(admitted));
     const auto& prepared = std::get<core::SandboxRun>(admitted);
     EXPECT_EQ(prepared.id, id);
@@ -184,11 +265,21 @@ TEST(AdmitWarmUnit, StartsTheEnvironmentsInterpreterWithItsImportsAndTheDefaultL
     EXPECT_EQ(prepared.interpreter, venv());
     EXPECT_EQ(prepared.preImports, science.checkImports);
     EXPECT_EQ(prepared.limits, defaults);
+    EXPECT_EQ(prepared.slice, alice);
+}
+
+TEST(AdmitWarmUnit, RefusesATenantThatCouldNotNameASliceBeforeLookingAtTheEnvironment)
+{
+    const auto admitted = admitWarmUnit(core::newRunId(), "default", {"a-b", {}}, std::nullopt, {});
+    ASSERT_TRUE(std::holds_alternative<Refusal>(admitted));
+    EXPECT_EQ(std::get<Refusal>(admitted).error, broker::errors::invalidRun);
+    EXPECT_EQ(std::get<Refusal>(admitted).message,
+              "A tenant's name must be 1 to 32 lowercase letters, digits and '_', a letter first.");
 }
 
 TEST(AdmitWarmUnit, RefusesAnEnvironmentWarmUnitsMayNotRun)
 {
-    const auto admitted = admitWarmUnit(core::newRunId(), "req-0123", std::nullopt, {});
+    const auto admitted = admitWarmUnit(core::newRunId(), "req-0123", {}, std::nullopt, {});
     ASSERT_TRUE(std::holds_alternative<Refusal>(admitted));
     EXPECT_EQ(std::get<Refusal>(admitted),
               (Refusal{broker::errors::noSuchEnvironment,
@@ -197,7 +288,7 @@ TEST(AdmitWarmUnit, RefusesAnEnvironmentWarmUnitsMayNotRun)
 
 TEST(AdmitWarmUnit, KeepsAMalformedEnvironmentNameOutOfItsSentence)
 {
-    const auto admitted = admitWarmUnit(core::newRunId(), "../x\n", std::nullopt, {});
+    const auto admitted = admitWarmUnit(core::newRunId(), "../x\n", {}, std::nullopt, {});
     ASSERT_TRUE(std::holds_alternative<Refusal>(admitted));
     EXPECT_EQ(std::get<Refusal>(admitted).message,
               "There is no environment \"with a malformed name\" that warm units may run.");

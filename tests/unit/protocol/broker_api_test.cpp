@@ -52,5 +52,12 @@ TEST(BrokerWire, UnknownFiguresStayUnknown)
     EXPECT_FALSE(back.cpuUsageNsec);
 }
 
+TEST(BrokerWire, SliceRoundTrips)
+{
+    const core::TenantSlice slice{"alice", {250, 4096}};
+    EXPECT_EQ(fromWire(toWire(slice)), slice);
+    EXPECT_EQ(fromWire(toWire(core::TenantSlice{})), core::TenantSlice{});
+}
+
 } // namespace
 } // namespace pyrunner::systemd::broker

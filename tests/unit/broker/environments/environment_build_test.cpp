@@ -51,6 +51,7 @@ TEST(EnvironmentBuildUnit, RunsAsADynamicUserWithoutNetworkAndWithTheStateDirOnl
               StringList{"pyrunner-build-0123456789abcdef0123456789abcdef"});
     const auto hidden = get<StringList>(unit, "InaccessiblePaths");
     EXPECT_NE(std::find(hidden.begin(), hidden.end(), "-/var/lib/pyrunner"), hidden.end());
+    EXPECT_NE(std::find(hidden.begin(), hidden.end(), "-/etc/pyrunner"), hidden.end());
 }
 
 TEST(EnvironmentBuildUnit, IsBoundInTimeMemoryAndFileSize)

@@ -16,6 +16,7 @@ TEST(ToVariant, GivesEachPropertyTheSignatureSystemdTakes)
     EXPECT_EQ(toVariant(std::uint64_t{1}).peekValueType(), "t");
     EXPECT_EQ(toVariant(StringList{"a"}).peekValueType(), "as");
     EXPECT_EQ(toVariant(Bytes{1}).peekValueType(), "ay");
+    EXPECT_EQ(toVariant(JournalFieldList{Bytes{'A', '=', 'b'}}).peekValueType(), "aay");
     EXPECT_EQ(toVariant(std::vector<ExecCommand>{{"/bin/true", {"true"}, {}}}).peekValueType(),
               "a(sasas)");
     EXPECT_EQ(toVariant(NameFilter{false, {"@mount"}}).peekValueType(), "(bas)");

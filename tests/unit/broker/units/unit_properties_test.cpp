@@ -81,6 +81,45 @@ TEST(RunUnit, IsNamedAfterTheRunAndSitsInThePyrunnerSlice)
     EXPECT_EQ(get<std::string>(unit, "Slice"), "pyrunner.slice");
 }
 
+JournalFieldList journalFields(const StringList& fields)
+{
+    JournalFieldList out;
+    for (const auto& field : fields)
+    {
+        out.emplace_back(field.begin(), field.end());
+    }
+    return out;
+}
+
+TEST(RunUnit, SitsInItsTenantsSliceWithTheTenantOnItsJournalEntries)
+{
+    auto run = sampleRun();
+    run.slice = {"alice", {50, 512}};
+    const auto unit = buildRunUnit(run, sampleSettings());
+    EXPECT_EQ(get<std::string>(unit, "Slice"), "pyrunner-alice.slice");
+    EXPECT_EQ(get<JournalFieldList>(unit, "LogExtraFields"), journalFields({"TENANT=alice"}));
+}
+
+TEST(RunUnit, OfNoTenantSitsInTheBaseSliceWithNoTenantField)
+{
+    auto settings = sampleSettings();
+    settings.slice = "runs.slice";
+    const auto unit = buildRunUnit(sampleRun(), settings);
+    EXPECT_EQ(get<std::string>(unit, "Slice"), "runs.slice");
+    EXPECT_EQ(findProperty(unit, "LogExtraFields"), nullptr);
+}
+
+TEST(WarmUnit, SitsInTheSliceOfTheTenantItWasPreparedFor)
+{
+    auto prepared = sampleRun();
+    prepared.slice.tenant = "bob";
+    auto settings = sampleSettings();
+    settings.warmBootstrap = "/var/lib/pyrunner/warm-bootstrap.py";
+    const auto unit = buildWarmUnit(prepared, prepared.limits, settings, "/runs/x/handover");
+    EXPECT_EQ(get<std::string>(unit, "Slice"), "pyrunner-bob.slice");
+    EXPECT_EQ(get<JournalFieldList>(unit, "LogExtraFields"), journalFields({"TENANT=bob"}));
+}
+
 TEST(RunUnit, TurnsOnTheRequiredSandboxing)
 {
     const auto unit = buildRunUnit(sampleRun(), sampleSettings());
@@ -361,6 +400,54 @@ TEST(RunUnit, HidesTheServersStateTheCgroupTreeTheKernelFilesAndAllOfTheHostsRun
     // known today.
     EXPECT_TRUE(hasTemporaryFs(unit, {"/run", "ro,mode=0755,nosuid,nodev,noexec"}));
     EXPECT_TRUE(hasTemporaryFs(unit, {"/var", "ro,mode=0755,nosuid,nodev,noexec"}));
+}
+
+// Everything of the server's own that a unit could list or read: its configuration, its state
+// directory (every run's files, the store) and the environments, of which a run gets only its
+// own, bound back read-only at the same path.
+void expectServerSecretsHidden(const TransientUnit& unit, const std::string& environment)
+{
+    const auto paths = get<StringList>(unit, "InaccessiblePaths");
+    for (const char* hidden : {"-/etc/pyrunner", "-/var/lib/pyrunner"})
+    {
+        EXPECT_NE(std::find(paths.begin(), paths.end(), hidden), paths.end()) << hidden;
+    }
+    // /var/lib/pyrunner-environments and every other state directory lie under it.
+    EXPECT_TRUE(hasTemporaryFs(unit, {"/var", "ro,mode=0755,nosuid,nodev,noexec"}));
+    EXPECT_TRUE(hasBind(unit, {environment, environment, false, 0}));
+    // Nothing else of /var comes back, but the state directory the stop-post helper writes to,
+    // which InaccessiblePaths= above keeps from the run.
+    for (const auto& property : unit.properties)
+    {
+        if (property.name != "BindReadOnlyPaths" && property.name != "BindPaths")
+        {
+            continue;
+        }
+        for (const auto& bind : std::get<std::vector<BindMount>>(property.value))
+        {
+            if (bind.destination.starts_with("/var/") && bind.destination != "/var/tmp")
+            {
+                EXPECT_TRUE(bind.destination == environment ||
+                            bind.destination == "/var/lib/pyrunner")
+                    << bind.destination;
+            }
+            EXPECT_FALSE(bind.destination.starts_with("/etc/pyrunner")) << bind.destination;
+        }
+    }
+}
+
+TEST(RunUnit, HidesTheServersConfigurationStateAndOtherEnvironments)
+{
+    auto settings = sampleSettings();
+    settings.environmentsDir = "/var/lib/pyrunner-environments";
+    settings.nsswitch = "/var/lib/pyrunner/nsswitch.conf";
+    auto run = sampleRun();
+    const std::string tools = "/var/lib/pyrunner-environments/tools";
+    run.interpreter =
+        core::venvEnvironment("tools", core::EnvironmentKind::Operator, tools).interpreter;
+    expectServerSecretsHidden(buildRunUnit(run, settings), tools);
+    settings.warmBootstrap = "/var/lib/pyrunner/warm-bootstrap.py";
+    expectServerSecretsHidden(buildWarmUnit(run, run.limits, settings, "/runs/x/handover"), tools);
 }
 
 TEST(RunUnit, BindsTheStateDirectoryBackUnderVarForTheStopPostHelperOnly)
