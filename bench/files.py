@@ -13,6 +13,8 @@ For each: the time of the blocking request, the run's own duration, and what is 
 first once the run is taken away (the unpacking, the collection and the digests: the cost of
 the files); the time to fetch the zip; the peak RSS (VmHWM, reset before each run through
 /proc/PID/clear_refs) of the front and of the broker. Prints a table, then one JSON line.
+Requests carry `Authorization: Bearer` with --token (by default the environment's
+PYRUNNER_TOKEN).
 """
 
 import argparse
@@ -20,6 +22,7 @@ import gzip
 import http.client
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -103,10 +106,12 @@ def peak_mib(pid):
     return float("nan")
 
 
-def request(url, method, path, body=None, content_type=None, timeout_s=300):
+def request(url, token, method, path, body=None, content_type=None, timeout_s=300):
     parts = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
     headers = {"Content-Type": content_type} if content_type else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()
     data = response.read()
@@ -114,22 +119,22 @@ def request(url, method, path, body=None, content_type=None, timeout_s=300):
     return response.status, data
 
 
-def measure(url, front, broker, archive):
+def measure(url, token, front, broker, archive):
     body, content_type = multipart(archive)
     for pid in (front, broker):
         reset_peak(pid)
     started = time.perf_counter()
-    status, data = request(url, "POST", "/run-file/", body, content_type)
+    status, data = request(url, token, "POST", "/run-file/", body, content_type)
     total_ms = (time.perf_counter() - started) * 1000
     run = json.loads(data)
     if status != 200 or run.get("status") != "succeeded":
         raise SystemExit(f"bench/files.py: the run did not succeed ({status}): {data[:500]!r}")
     started = time.perf_counter()
-    zip_status, zipped = request(url, "GET", f"/runs/{run['id']}/files.zip")
+    zip_status, zipped = request(url, token, "GET", f"/runs/{run['id']}/files.zip")
     zip_ms = (time.perf_counter() - started) * 1000
     if zip_status != 200:
         raise SystemExit(f"bench/files.py: files.zip answered {zip_status}")
-    request(url, "DELETE", f"/runs/{run['id']}")
+    request(url, token, "DELETE", f"/runs/{run['id']}")
     return {
         "body_mib": len(body) / MIB,
         "files": len(run["files"]),
@@ -150,12 +155,15 @@ def main():
     parser.add_argument("--front-unit", required=True)
     parser.add_argument("--broker-unit", required=True)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--token", default=os.environ.get("PYRUNNER_TOKEN"),
+                        help="sent as 'Authorization: Bearer TOKEN' (default: $PYRUNNER_TOKEN)")
     options = parser.parse_args()
     front, broker = main_pid(options.front_unit), main_pid(options.broker_unit)
     results = {}
     for name, make in (("largest", largest), ("most", most)):
         archive = make()
-        samples = [measure(options.url, front, broker, archive) for _ in range(options.runs)]
+        samples = [measure(options.url, options.token, front, broker, archive)
+                   for _ in range(options.runs)]
         results[name] = {key: (statistics.median(s[key] for s in samples)) for key in samples[0]}
     print(f"{'case':8} {'body MiB':>9} {'files':>6} {'MiB':>7} {'request ms':>11} {'run ms':>8} "
           f"{'files ms':>9} {'zip ms':>8} {'front MiB':>10} {'broker MiB':>11}")

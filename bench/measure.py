@@ -18,7 +18,8 @@ datascience environment, a script importing numpy and pandas is timed through ea
 too (in that environment).
 
 It prints tables and ratio lines, then everything as one JSON line; the exit status is 1
-if any run failed (its results are still printed) and 2 on bad usage.
+if any run failed (its results are still printed) and 2 on bad usage. Requests to the servers
+carry `Authorization: Bearer` with --token (by default the environment's PYRUNNER_TOKEN).
 """
 
 import argparse
@@ -60,10 +61,14 @@ MAX_MESSAGES = 5
 PERCENTILES = (50, 90, 99)
 
 
+def auth_headers(token):
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class HttpRun:
     """One blocking POST /run-json/ per call over a keep-alive connection of its own."""
 
-    def __init__(self, url, code, expected, limits=None, environment=None):
+    def __init__(self, url, token, code, expected, limits=None, environment=None):
         parsed = urllib.parse.urlsplit(url)
         self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=RUN_TIMEOUT_S)
         request = {"code": code}
@@ -73,13 +78,14 @@ class HttpRun:
             request["environment"] = environment
         self.body = json.dumps(request)
         self.expected = expected
+        self.headers = {"Content-Type": "application/json", "Connection": "keep-alive",
+                        **auth_headers(token)}
 
     def __call__(self):
         """None when the run succeeded with the expected output, else why not."""
         # The server closes a connection after each answer unless asked to keep it.
-        headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
         try:
-            self.connection.request("POST", "/run-json/", body=self.body, headers=headers)
+            self.connection.request("POST", "/run-json/", body=self.body, headers=self.headers)
             response = self.connection.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException) as error:
@@ -151,11 +157,12 @@ def variants(args, code, expected, python_code, python_expected, limits=None, ex
              environment=None):
     """The four ways to run `code`; pyrunner's in `environment` (None: the default one)."""
     properties = read_properties(args.properties) + list(extra_properties)
-    chosen = [Variant("cold", lambda: HttpRun(args.cold_url, code, expected, limits, environment),
-                      args.cold_unit)]
+    def http_run(url):
+        return lambda: HttpRun(url, args.token, code, expected, limits, environment)
+
+    chosen = [Variant("cold", http_run(args.cold_url), args.cold_unit)]
     if args.warm_url:
-        chosen.append(Variant("warm", lambda: HttpRun(args.warm_url, code, expected, limits, environment),
-                              args.warm_unit))
+        chosen.append(Variant("warm", http_run(args.warm_url), args.warm_unit))
     chosen.append(Variant("systemd-run",
                           lambda: CommandRun(systemd_run_argv(properties, code), expected)))
     chosen.append(Variant("python",
@@ -343,6 +350,8 @@ def parse_args():
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--concurrency", default="1,4,8")
     parser.add_argument("--note", action="append", default=[], help="printed with the results")
+    parser.add_argument("--token", default=os.environ.get("PYRUNNER_TOKEN"),
+                        help="sent as 'Authorization: Bearer TOKEN' (default: $PYRUNNER_TOKEN)")
     args = parser.parse_args()
     try:
         args.concurrency = [int(level) for level in args.concurrency.split(",")]
@@ -429,11 +438,11 @@ def print_throughput(rates, per_run, rss, concurrency, seconds):
             f" {row[part] * 1000:>8.1f}" if part in row else f" {'-':>8}" for part in parts))
 
 
-def has_environment(url, name):
+def has_environment(url, token, name):
     parsed = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=RUN_TIMEOUT_S)
     try:
-        connection.request("GET", "/environments")
+        connection.request("GET", "/environments", headers=auth_headers(token))
         response = connection.getresponse()
         listed = json.loads(response.read()) if response.status == 200 else {}
     except (OSError, http.client.HTTPException, ValueError):
@@ -445,7 +454,7 @@ def has_environment(url, name):
 
 def measure_heavy(args):
     """numpy + pandas latency per variant and the variants (for their failures), or None."""
-    if not has_environment(args.cold_url, HEAVY_ENVIRONMENT):
+    if not has_environment(args.cold_url, args.token, HEAVY_ENVIRONMENT):
         print(f"numpy + pandas: skipped (pyrunner has no {HEAVY_ENVIRONMENT} environment here)")
         return None, []
     heavy_variants = variants(args, HEAVY, "1\n", HEAVY, "1\n", HEAVY_LIMITS, HEAVY_PROPERTIES,

@@ -9,12 +9,14 @@ journal records with every entry. It prints, per variant, the median time from t
 request to each step, and the median length of each stage between steps.
 
 Debug logging slows systemd down a little, so the totals here run higher than
-bench/run's latencies; the split between stages is what this is for.
+bench/run's latencies; the split between stages is what this is for. Requests carry
+`Authorization: Bearer` with --token (by default the environment's PYRUNNER_TOKEN).
 """
 
 import argparse
 import http.client
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -43,17 +45,22 @@ def parse_args():
     parser.add_argument("--cold-url", required=True)
     parser.add_argument("--warm-url")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--token", default=os.environ.get("PYRUNNER_TOKEN"),
+                        help="sent as 'Authorization: Bearer TOKEN' (default: $PYRUNNER_TOKEN)")
     return parser.parse_args()
 
 
-def submit(url):
+def submit(url, token):
     """Sends one blocking hello-world run; gives its id and the monotonic send/answer times."""
     parsed = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
     body = json.dumps({"code": HELLO})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     connection.connect()
     sent = time.monotonic_ns()
-    connection.request("POST", "/run-json/", body=body, headers={"Content-Type": "application/json"})
+    connection.request("POST", "/run-json/", body=body, headers=headers)
     response = connection.getresponse()
     answer = response.read()
     answered = time.monotonic_ns()
@@ -80,12 +87,12 @@ def unit_entries(run_id, since_realtime_us):
     return sorted(entries)
 
 
-def profile(url, runs):
+def profile(url, token, runs):
     """Per step, the times (ms) from sending the request; and the client's totals."""
     since = time.time_ns() // 1000
     samples = []
     for _ in range(runs):
-        samples.append(submit(url))
+        samples.append(submit(url, token))
         # A pause, as bench/run's latency phase has, in which a warm pool refills.
         time.sleep(0.3)
     # The journal may still be writing the last entries.
@@ -124,8 +131,8 @@ def main():
         for variant, url in variants:
             # The first runs pay for caches filling; they are not the steady state.
             for _ in range(3):
-                submit(url)
-            steps, totals = profile(url, args.runs)
+                submit(url, args.token)
+            steps, totals = profile(url, args.token, args.runs)
             report(variant, steps, totals)
     finally:
         subprocess.run(["systemd-analyze", "set-log-level", level], check=False)

@@ -6,6 +6,8 @@
 #   pyrunner_start_broker BUILD_DIR        the root broker, unless it is already running
 #   pyrunner_start_front BUILD_DIR UNIT DESCRIPTION ARGS...
 #                                          pyrunnerd ARGS... as the unit UNIT, user pyrunner
+#   pyrunner_create_token BUILD_DIR TENANT prints a new admin token of TENANT, whose tokens
+#                                          so far are revoked first
 
 PYRUNNER_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PYRUNNER_START_TIMEOUT_S=30
@@ -34,4 +36,23 @@ pyrunner_start_front() {
         machine_exec journalctl --no-pager -u "$unit" -n 50 >&2 || true
         return 1
     fi
+}
+
+# Every request but /healthz and /openapi.json needs a token. In the machine the tokens file
+# goes with it; in host mode it is the host's /etc/pyrunner/tokens, which revoking first keeps
+# from piling up tokens over re-runs. `token create` prints the token alone on stdout and a
+# sentence on stderr, shown here only if it fails.
+pyrunner_create_token() {
+    local build=$1 tenant=$2 said token
+    machine_exec "$build/pyrunnerd" token revoke "$tenant" >/dev/null 2>&1 || true
+    said=$(mktemp "${TMPDIR:-/tmp}/pyrunner-token.XXXXXX")
+    if ! token=$(machine_exec "$build/pyrunnerd" token create "$tenant" --admin 2>"$said") ||
+        [[ -z $token ]]; then
+        echo "could not create a token for the tenant $tenant:" >&2
+        cat "$said" >&2
+        rm -f "$said"
+        return 1
+    fi
+    rm -f "$said"
+    printf '%s\n' "$token"
 }
