@@ -69,6 +69,21 @@ Key integerKey(std::string_view name, Bound bound, std::function<void(Config&, s
             }};
 }
 
+Key boolKey(std::string_view name, std::function<bool&(Config&)> field)
+{
+    return {name,
+            [field = std::move(field)](const toml::node& node,
+                                       Config& config) -> std::optional<std::string> {
+                const auto* value = node.as_boolean();
+                if (value == nullptr)
+                {
+                    return "must be true or false";
+                }
+                field(config) = value->get();
+                return std::nullopt;
+            }};
+}
+
 // An absolute path, so that it never depends on the directory a process starts in.
 Key pathKey(std::string_view name, std::function<std::string&(Config&)> field)
 {
@@ -176,6 +191,20 @@ Section limitSection(const std::string& name, Limits LimitPolicy::*which)
     return section;
 }
 
+// Who may use the HTTP API: the tenants' tokens, and how often a client may fail to show one.
+Section authSection()
+{
+    Section section{"auth", {}, {}};
+    section.keys.push_back(boolKey("required", [](Config& c) -> bool& { return c.auth.required; }));
+    section.keys.push_back(
+        pathKey("tokens_file", [](Config& c) -> std::string& { return c.auth.tokensFile; }));
+    section.keys.push_back(integerKey("failed_attempts_per_minute", bounds::failedAttemptsPerMinute,
+                                      [](Config& c, std::uint64_t v) {
+        c.auth.failedAttemptsPerMinute = static_cast<unsigned>(v);
+    }));
+    return section;
+}
+
 // Every table and key the file may hold.
 Section fileLayout(const ConfigRules& rules)
 {
@@ -239,6 +268,7 @@ Section fileLayout(const ConfigRules& rules)
                         [](Config& c, std::uint64_t v) { c.environments.buildMaxMb = v; }),
          },
          {}},
+        authSection(),
     }};
 }
 

@@ -36,6 +36,7 @@ inline constexpr Bound maxRequestMb{1, 4096};
 inline constexpr Bound buildTimeoutS{1, 86400};
 inline constexpr Bound buildMemoryMb{64, 1ULL << 20U};
 inline constexpr Bound buildMaxMb{1, 1ULL << 20U};
+inline constexpr Bound failedAttemptsPerMinute{1, 100000};
 } // namespace bounds
 
 // The hard bounds of the limits' defaults and maxima: the operator chooses within them.
@@ -79,11 +80,25 @@ struct EnvironmentConfig
     bool operator==(const EnvironmentConfig&) const = default;
 };
 
+// Who may use the HTTP API: the tenants' bearer tokens (docs/operations.md).
+struct AuthSettings
+{
+    // False: the HTTP API asks for no token.
+    bool required = true;
+    // Root's, written by `pyrunnerd token`; read by pyrunnerd at each change.
+    std::string tokensFile = "/etc/pyrunner/tokens";
+    // Failed authentications a client may make at once, and regains per minute.
+    unsigned failedAttemptsPerMinute = 10;
+
+    bool operator==(const AuthSettings&) const = default;
+};
+
 struct Config
 {
     ServerSettings server;
     LimitPolicy limits;
     EnvironmentConfig environments;
+    AuthSettings auth;
 };
 
 // What the file would give if it were empty: one running run per CPU.

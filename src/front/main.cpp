@@ -8,6 +8,7 @@
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/journal.hpp"
+#include "front/auth/token_command.hpp"
 #include "front/broker_link/broker_client.hpp"
 #include "front/broker_link/env_client.hpp"
 #include "front/http/listen_address.hpp"
@@ -304,15 +305,21 @@ int serve(const pyrunner::core::Config& config)
     return busLost ? 1 : 0;
 }
 
+// How the configuration file is checked: the listen address as --listen is.
+pyrunner::core::ConfigRules configRules()
+{
+    pyrunner::core::ConfigRules rules;
+    rules.isListenAddress = [](std::string_view text) {
+        return pyrunner::http::parseListenAddress(text).has_value();
+    };
+    return rules;
+}
+
 // The file's settings with the flags over them; on a fault, a sentence and the exit status.
 std::variant<pyrunner::core::Config, int> configure(const Flags& flags, bool explicitFile)
 {
     using namespace pyrunner;
-    core::ConfigRules rules;
-    rules.isListenAddress = [](std::string_view text) {
-        return http::parseListenAddress(text).has_value();
-    };
-    auto loaded = core::loadConfig(flags.config, explicitFile, rules);
+    auto loaded = core::loadConfig(flags.config, explicitFile, configRules());
     if (const auto* error = std::get_if<core::ConfigError>(&loaded))
     {
         std::cerr << "pyrunnerd: " << error->message << "\n";
@@ -327,6 +334,26 @@ std::variant<pyrunner::core::Config, int> configure(const Flags& flags, bool exp
     return config;
 }
 
+// pyrunnerd token ...: on the file --tokens names, or else on [auth] tokens_file of the
+// configuration file.
+int manageTokens(const pyrunner::auth::TokenCommandLine& line, const Flags& flags,
+                 bool explicitFile)
+{
+    using namespace pyrunner;
+    auto tokensFile = line.tokensFile;
+    if (!tokensFile)
+    {
+        auto loaded = core::loadConfig(flags.config, explicitFile, configRules());
+        if (const auto* error = std::get_if<core::ConfigError>(&loaded))
+        {
+            std::cerr << "pyrunnerd: " << error->message << "\n";
+            return 1;
+        }
+        tokensFile = std::get<core::Config>(loaded).auth.tokensFile;
+    }
+    return auth::runTokenCommand(line, *tokensFile, std::cout, std::cerr);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -337,12 +364,18 @@ int main(int argc, char** argv)
         addOptions(app, flags);
         CreateCommand create;
         const auto* createCommand = addCreateCommand(app, create);
+        pyrunner::auth::TokenCommandLine token;
+        const auto* tokenCommand = pyrunner::auth::addTokenCommand(app, token);
         CLI11_PARSE(app, argc, argv);
         if (createCommand->parsed())
         {
             return createEnvironment(create);
         }
         const bool explicitFile = app.get_option("--config")->count() > 0;
+        if (tokenCommand->parsed())
+        {
+            return manageTokens(token, flags, explicitFile);
+        }
         auto configured = configure(flags, explicitFile);
         if (const int* status = std::get_if<int>(&configured))
         {

@@ -55,6 +55,10 @@ TEST(ParseConfig, AnEmptyFileGivesTheDefaults)
     EXPECT_EQ(config.server.httpThreads, 4U);
     EXPECT_EQ(config.limits.defaults, LimitPolicy::forCpus(3).defaults);
     EXPECT_EQ(config.limits.maxima, LimitPolicy::forCpus(3).maxima);
+    EXPECT_EQ(config.auth, AuthSettings{});
+    EXPECT_TRUE(config.auth.required);
+    EXPECT_EQ(config.auth.tokensFile, "/etc/pyrunner/tokens");
+    EXPECT_EQ(config.auth.failedAttemptsPerMinute, 10U);
 }
 
 TEST(ParseConfig, ReadsEverySetting)
@@ -109,6 +113,32 @@ files_bytes = 1073741824
     EXPECT_EQ(config.limits.defaults, (Limits{5, 4, 128, 50, 32, 65536, 100, 10, 4096}));
     EXPECT_EQ(config.limits.maxima,
               (Limits{300, 200, 4096, 800, 1024, 67108864, 8192, 5000, 1073741824}));
+}
+
+TEST(ParseConfig, ReadsTheAuthSection)
+{
+    const auto config = parsed(R"(
+[auth]
+required = false
+tokens_file = "/srv/pyrunner/tokens"
+failed_attempts_per_minute = 100000
+)");
+    EXPECT_EQ(config.auth, (AuthSettings{false, "/srv/pyrunner/tokens", 100000}));
+}
+
+TEST(ParseConfig, AuthKeysAreChecked)
+{
+    EXPECT_EQ(refusal("[auth]\nrequired = 1\n"),
+              "/etc/pyrunner/pyrunner.toml:2: auth.required must be true or false.");
+    EXPECT_EQ(
+        refusal("[auth]\ntokens_file = \"tokens\"\n"),
+        "/etc/pyrunner/pyrunner.toml:2: auth.tokens_file must be an absolute path in quotes.");
+    EXPECT_EQ(refusal("[auth]\nfailed_attempts_per_minute = 0\n"),
+              "/etc/pyrunner/pyrunner.toml:2: auth.failed_attempts_per_minute must be an integer "
+              "from 1 to 100000.");
+    EXPECT_EQ(refusal("[auth]\nfailed_attempts = 5\n"),
+              "/etc/pyrunner/pyrunner.toml:2: unknown key auth.failed_attempts in [auth]; it takes "
+              "required, tokens_file, failed_attempts_per_minute.");
 }
 
 TEST(ParseConfig, ReadsTheEnvironmentsSection)
@@ -175,14 +205,14 @@ TEST(ParseConfig, UnknownSectionIsRefused)
 {
     EXPECT_EQ(refusal("[server]\n[sever]\nlisten = \"x:1\"\n"),
               "/etc/pyrunner/pyrunner.toml:2: unknown section [sever]; the sections are server, "
-              "runs, limits, environments.");
+              "runs, limits, environments, auth.");
 }
 
 TEST(ParseConfig, KeyOutsideAnySectionIsRefused)
 {
     EXPECT_EQ(refusal("listen = \"127.0.0.1:1\"\n"),
               "/etc/pyrunner/pyrunner.toml:1: listen must be inside a section; the sections are "
-              "server, runs, limits, environments.");
+              "server, runs, limits, environments, auth.");
 }
 
 TEST(ParseConfig, UnknownLimitIsRefused)
@@ -315,7 +345,7 @@ TEST(ShippedConfig, EveryExampleIsTheDefault)
         }
         text += line + "\n";
     }
-    EXPECT_EQ(examples, 33U);
+    EXPECT_EQ(examples, 36U);
     const auto shipped = parsed(text, 4);
     auto expected = defaultConfig(4);
     expected.server.store = expected.server.stateDir + "/front/runs.sqlite3";
@@ -323,6 +353,7 @@ TEST(ShippedConfig, EveryExampleIsTheDefault)
     EXPECT_EQ(shipped.limits.defaults, expected.limits.defaults);
     EXPECT_EQ(shipped.limits.maxima, expected.limits.maxima);
     EXPECT_EQ(shipped.environments, expected.environments);
+    EXPECT_EQ(shipped.auth, expected.auth);
 }
 
 } // namespace
