@@ -8,6 +8,7 @@
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/journal.hpp"
+#include "front/auth/authenticator.hpp"
 #include "front/auth/token_command.hpp"
 #include "front/broker_link/broker_client.hpp"
 #include "front/broker_link/env_client.hpp"
@@ -187,6 +188,29 @@ void applyFlags(const Flags& f, pyrunner::core::ServerSettings& s)
     applyFlag(f.maxRequestMb, s.maxRequestMb);
 }
 
+pyrunner::core::TenantShare shareOf(const pyrunner::auth::Tenant& tenant)
+{
+    return {tenant.maxRunning, tenant.maxQueued, tenant.caps};
+}
+
+std::variant<pyrunner::http::Caller, pyrunner::http::CallerRefused>
+callerOf(pyrunner::auth::Authenticator& authenticator, const pyrunner::http::Request& request)
+{
+    using pyrunner::auth::AuthRefusal;
+    using pyrunner::http::CallerRefused;
+    auto known = authenticator.authenticate(request.authorization, request.client,
+                                            pyrunner::auth::Authenticator::Clock::now());
+    if (const auto* tenant = std::get_if<pyrunner::auth::Tenant>(&known))
+    {
+        return pyrunner::http::Caller{tenant->name, tenant->admin, shareOf(*tenant)};
+    }
+    const auto refusal = std::get<AuthRefusal>(known);
+    const auto kind = refusal.kind == AuthRefusal::Kind::Missing   ? CallerRefused::Kind::Missing
+                      : refusal.kind == AuthRefusal::Kind::Invalid ? CallerRefused::Kind::Invalid
+                                                                   : CallerRefused::Kind::Throttled;
+    return CallerRefused{kind, static_cast<unsigned>(refusal.retryAfter.count())};
+}
+
 // Returns on SIGINT or SIGTERM. Under WatchdogSec= it meanwhile pings systemd's watchdog, each
 // time only after the server has answered a request of its own over HTTP: a server whose
 // event loop or run lifecycle hangs is restarted, not kept alive by a timer.
@@ -262,6 +286,25 @@ int serve(const pyrunner::core::Config& config)
     managerOptions.warmLimits = config.limits.defaults;
     managerOptions.filesIn =
         std::make_shared<const core::FilesInStore>(s.stateDir + "/front/files-in");
+    // Without authentication every run is the tenant "", whose pools are kept from the start;
+    // with it, those of the tenants that submitted last before the server stopped.
+    std::optional<auth::Authenticator> authenticator;
+    if (config.auth.required)
+    {
+        authenticator.emplace(config.auth.tokensFile, config.auth.failedAttemptsPerMinute,
+                              [](const std::string& message) {
+            systemd::logMessage(LOG_WARNING, "pyrunnerd: " + message);
+        });
+        managerOptions.warmTenants = store.recentTenants(core::maxWarmTenants);
+        managerOptions.shareOf = [&authenticator](const std::string& tenant) {
+            const auto known = authenticator->tenant(tenant);
+            return known ? std::optional(shareOf(*known)) : std::nullopt;
+        };
+    }
+    else
+    {
+        managerOptions.warmTenants = {""};
+    }
     systemd::JournalEvents journal;
     core::OnFinished pokeRetention([&retention](const core::Run& /*run*/) { retention.poke(); });
     systemd::ServiceStatus status("Serving on " + s.listen);
@@ -286,6 +329,12 @@ int serve(const pyrunner::core::Config& config)
     serverOptions.maxBodyBytes = s.maxRequestMb * http::mebibyte;
     serverOptions.limits = config.limits;
     serverOptions.metrics = metrics;
+    if (authenticator)
+    {
+        serverOptions.authenticate = [&authenticator](const http::Request& request) {
+            return callerOf(*authenticator, request);
+        };
+    }
     http::Server server(manager, serverOptions);
     server.start();
     // Under Type=notify, systemd (and `systemd-run`) learn here that the bus is connected and
