@@ -28,6 +28,7 @@ import pytest
 # pytest puts this directory on sys.path (its default "prepend" import mode; no __init__.py).
 from api_client import Client
 from deployment import BROKER_UNIT, FRONT_USER, ON_VM, STATE_DIR
+from tokens import create_token
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PYRUNNER_BUILD_DIR", REPO / "build")).resolve()
@@ -158,6 +159,7 @@ def machine():
     holder, booted = boot_vm() if ON_VM else boot_nspawn()
     try:
         start_broker(booted)
+        booted.pyrunnerd = pyrunnerd_path(booted)
         # Every test server requires tokens, as the package's does; the tests talk to them as
         # an admin unless a test makes tenants of its own.
         booted.admin_token = create_token(booted, "tests", "--admin")
@@ -213,18 +215,6 @@ def start_broker(machine):
 def pyrunnerd_path(machine):
     """The build tree's in the nspawn machine; the package's on the VM."""
     return "/usr/sbin/pyrunnerd" if isinstance(machine, VmMachine) else str(BUILD / "pyrunnerd")
-
-
-def create_token(machine, name, *options):
-    """A new token of tenant `name`, made as an operator makes one (as root, in the machine)."""
-    made = machine.run(pyrunnerd_path(machine), "token", "create", name, *options)
-    token = made.stdout.strip()
-    assert token.startswith("pyr_") and "\n" not in token, made
-    return token
-
-
-def revoke_tenant(machine, name):
-    machine.run(pyrunnerd_path(machine), "token", "revoke", name, check=False)
 
 
 def start_server(machine, max_running=4, max_queued=16, extra_args=(), port=None, properties=()):
