@@ -147,8 +147,7 @@ void tenantSeries(Exposition& out, const core::MetricsSnapshot& counts, const co
                "Submissions refused with 429 or 503, by tenant.");
     for (const auto& [tenant, each] : counts.tenants)
     {
-        out.sample("pyrunner_tenant_runs_refused_total", "tenant=\"" + tenant + "\"",
-                   each.refused);
+        out.sample("pyrunner_tenant_runs_refused_total", "tenant=\"" + tenant + "\"", each.refused);
     }
     out.family("pyrunner_tenant_runs_finished_total", "counter",
                "Runs that reached a final status, by tenant and status.");
@@ -157,8 +156,8 @@ void tenantSeries(Exposition& out, const core::MetricsSnapshot& counts, const co
         for (const auto status : finalStatuses)
         {
             out.sample("pyrunner_tenant_runs_finished_total",
-                       "tenant=\"" + tenant + "\",status=\"" +
-                           std::string(core::toString(status)) + "\"",
+                       "tenant=\"" + tenant + "\",status=\"" + std::string(core::toString(status)) +
+                           "\"",
                        each.finished.at(static_cast<std::size_t>(status)));
         }
     }

@@ -5,8 +5,8 @@
 #include <array>
 #include <cstdint>
 #include <map>
-#include <string>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace pyrunner::core

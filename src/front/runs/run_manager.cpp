@@ -155,18 +155,19 @@ void RunManager::fillWarmPools()
         for (const auto& tenant : warmTenants_)
         {
             const TenantSlice slice{tenant, shares_[tenant].caps};
-            for (const auto& [environment, size] : options_.warmPools)
+            for (const auto& pool : options_.warmPools)
             {
+                const auto& environment = pool.first;
                 if (!listed.contains(environment))
                 {
                     continue;
                 }
-                auto have = static_cast<std::size_t>(
-                    std::count_if(warm_.begin(), warm_.end(), [&](const WarmUnit& unit) {
-                        return unit.environment == environment && unit.slice.tenant == tenant &&
-                               !unit.retired;
-                    }));
-                for (; have < size && warmFailures_[environment] < maxWarmFailures; ++have)
+                auto have = static_cast<std::size_t>(std::count_if(warm_.begin(), warm_.end(),
+                                                                   [&](const WarmUnit& unit) {
+                    return unit.environment == environment && unit.slice.tenant == tenant &&
+                           !unit.retired;
+                }));
+                for (; have < pool.second && warmFailures_[environment] < maxWarmFailures; ++have)
                 {
                     warm_.push_back(WarmUnit{newRunId(), environment, slice, false, false});
                     units.push_back(warm_.back());
@@ -344,7 +345,7 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         // that may start takes the slot before them without passing anyone.
         const bool slotFree = running_ < options_.maxRunning && mayStartLocked(tenant);
         const auto refusal =
-            slotFree ? std::nullopt
+            slotFree                              ? std::nullopt
             : queue_.size() >= options_.maxQueued ? std::optional(SubmitError::QueueFull)
             : request.share.maxQueued && queue_.sizeOf(tenant) >= *request.share.maxQueued
                 ? std::optional(SubmitError::TenantQueueFull)
@@ -775,9 +776,14 @@ std::optional<RunView> RunManager::cancel(const std::string& id)
 Health RunManager::health() const
 {
     const std::lock_guard lock(mutex_);
-    Health health{
-        sandbox_.reachable(), running_, queue_.size(), options_.maxRunning, options_.maxQueued,
-        sandbox_.layers(),    {},          {}};
+    Health health{sandbox_.reachable(),
+                  running_,
+                  queue_.size(),
+                  options_.maxRunning,
+                  options_.maxQueued,
+                  sandbox_.layers(),
+                  {},
+                  {}};
     for (const auto& pool : options_.warmPools)
     {
         health.warm[pool.first] = {};

@@ -23,8 +23,8 @@ struct Slots
     {
         auto id = queue.pop([this](const std::string& t) { return running[t]; },
                             [this](const std::string& t) {
-                                return !caps.contains(t) || running[t] < caps[t];
-                            });
+            return !caps.contains(t) || running[t] < caps[t];
+        });
         return id;
     }
 };

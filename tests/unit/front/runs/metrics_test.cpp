@@ -95,8 +95,8 @@ TEST(Metrics, CountsEachTenantApart)
     const auto counts = metrics.snapshot();
     EXPECT_EQ(counts.tenants.at("alice").accepted, 1U);
     EXPECT_EQ(counts.tenants.at("alice").refused, 0U);
-    EXPECT_EQ(counts.tenants.at("alice").finished.at(static_cast<std::size_t>(RunStatus::Succeeded)),
-              1U);
+    EXPECT_EQ(
+        counts.tenants.at("alice").finished.at(static_cast<std::size_t>(RunStatus::Succeeded)), 1U);
     EXPECT_DOUBLE_EQ(counts.tenants.at("alice").cpuSeconds, 1.5);
     EXPECT_EQ(counts.tenants.at("bob").accepted, 1U);
     EXPECT_EQ(counts.tenants.at("bob").refused, 1U);

@@ -44,8 +44,8 @@ class FakeSandbox final : public Sandbox
         started.push_back(id);
         runs[id] = {std::move(run), std::move(callbacks)};
     }
-    void prepare(const std::string& runId, const std::string& environment,
-                 const TenantSlice& slice, SandboxCallbacks callbacks) override
+    void prepare(const std::string& runId, const std::string& environment, const TenantSlice& slice,
+                 SandboxCallbacks callbacks) override
     {
         preparedSlice[runId] = slice;
         prepared.push_back(runId);

@@ -71,9 +71,9 @@ TEST_F(TenantsTest, ATenantsFullShareOfTheQueueIsRefusedForItAlone)
     idOf(submitAs("alice", share));
     idOf(submitAs("alice", share));
     EXPECT_EQ(std::get<SubmitError>(submitAs("alice", share)), SubmitError::TenantQueueFull);
-    EXPECT_NE(std::find(events_.seen.begin(), events_.seen.end(),
-                        "refused tenant-queue-full  alice"),
-              events_.seen.end());
+    EXPECT_NE(
+        std::find(events_.seen.begin(), events_.seen.end(), "refused tenant-queue-full  alice"),
+        events_.seen.end());
     EXPECT_TRUE(std::holds_alternative<Submitted>(submitAs("bob")));
 }
 
