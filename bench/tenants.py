@@ -5,8 +5,9 @@
     bench/tenants.py auth --url URL --token TOKEN --open-url URL [--requests 2000]
 
 fairness: tenant A submits --burst runs at once (wait=false), then tenant B submits one. It
-prints B's wait (from its acceptance to its start) in ms and in run slots: how many of A's
-runs started while B waited. The server should have max_queued above the burst and no
+prints B's wait (from its acceptance to its start) in ms, split into the wait for the next
+slot to free and B's own start, and how many of A's queued runs were chosen before B once
+that slot had freed (0: B took the very next slot). The server should have max_queued above the burst and no
 per-tenant caps on either token.
 
 auth: GET /runs/{id} of one finished run, alternately on a server that requires tokens
@@ -72,24 +73,29 @@ def fairness(args):
     mine = b.json("POST", "/run-json/", {"code": "print('b')", "wait": False}, expect=(202,))
     finished = wait_final(b, mine["id"])
     accepted, started = moment(finished["created_at"]), moment(finished["started_at"])
-    overtaking = 0
-    slot_ms = []
-    for run_id in burst:
-        run = a.json("GET", f"/runs/{run_id}")
-        if run.get("started_at") and accepted < moment(run["started_at"]) < started:
-            overtaking += 1
-        if run["status"] == "succeeded" and run.get("duration_ms"):
-            slot_ms.append(run["duration_ms"])
+    a_runs = [a.json("GET", f"/runs/{run_id}") for run_id in burst]
+    for run in a_runs:
         if run["status"] in ("queued", "running"):
-            a.call("DELETE", f"/runs/{run_id}")
+            a.call("DELETE", f"/runs/{run['id']}")
+    # A slot frees as a run ends, and the next run is chosen there and then: the first of A's
+    # runs to end after B was accepted freed the slot B should take. A's runs that started
+    # after that and before B are the slots B waited beyond it.
+    freed = min(moment(run["finished_at"]) for run in a_runs
+                if run.get("finished_at") and moment(run["finished_at"]) > accepted)
+    overtaking = sum(1 for run in a_runs
+                     if run.get("started_at") and freed < moment(run["started_at"]) < started)
+    slot_ms = [run["duration_ms"] for run in a_runs if run["status"] == "succeeded" and run.get("duration_ms")]
     result = {
         "burst": args.burst,
         "b_wait_ms": round((started - accepted) * 1000, 1),
-        "b_wait_slots": overtaking,
+        "b_wait_for_a_slot_ms": round((freed - accepted) * 1000, 1),
+        "b_start_ms": round((started - freed) * 1000, 1),
+        "a_runs_chosen_before_b": overtaking,
         "a_run_ms_p50": round(statistics.median(slot_ms), 1) if slot_ms else None,
     }
-    print(f"B waited {result['b_wait_ms']} ms; {overtaking} of A's runs started meanwhile "
-          f"(A's runs took {result['a_run_ms_p50']} ms each, p50)")
+    print(f"B waited {result['b_wait_ms']} ms: {result['b_wait_for_a_slot_ms']} ms for the next "
+          f"slot to free, then {result['b_start_ms']} ms to start; {overtaking} of A's queued runs "
+          f"were chosen before it (A's runs took {result['a_run_ms_p50']} ms each, p50)")
     print(json.dumps(result))
 
 

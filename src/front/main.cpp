@@ -296,6 +296,11 @@ int serve(const pyrunner::core::Config& config)
             systemd::logMessage(LOG_WARNING, "pyrunnerd: " + message);
         });
         managerOptions.warmTenants = store.recentTenants(core::maxWarmTenants);
+        if (managerOptions.warmTenants.empty())
+        {
+            // No run yet: the pools wait for the tenants an operator made, admins first.
+            managerOptions.warmTenants = authenticator->tenantNames();
+        }
         managerOptions.shareOf = [&authenticator](const std::string& tenant) {
             const auto known = authenticator->tenant(tenant);
             return known ? std::optional(shareOf(*known)) : std::nullopt;

@@ -6,6 +6,8 @@ import secrets
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from deployment import FRONT_USER, STATE_DIR
 
 BROKER = ("org.pyrunner.Broker1", "/org/pyrunner/Broker1", "org.pyrunner.Broker1")
@@ -161,6 +163,7 @@ print(json.dumps(seen))
 """
 
 
+@pytest.mark.vm
 def test_a_run_cannot_list_or_read_the_servers_configuration_or_state(machine, server_factory):
     # World-readable, as a careless operator might leave it. Made before the run's unit starts,
     # as a host's is: a unit hides what is there when systemd sets it up (a warm unit started

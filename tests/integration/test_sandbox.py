@@ -147,6 +147,6 @@ def test_fork_bomb_stops_at_the_task_limit_and_leaves_nothing_behind(server, mac
         "done; true",
         "sh", run["unit"], check=False,
     ).stdout.split()
-    # comm holds 15 characters of the helper's name; before its exec, while systemd sets up its
-    # namespace, the helper is systemd's child, named after the tail of it.
-    assert set(left) <= {"pyrunner-unit-s", "(it-stats)"}, left
+    # comm holds 15 characters of a stop-post helper's name; before its exec, while systemd sets
+    # up its namespace, the helper is systemd's child, named after the tail of it.
+    assert set(left) <= {"pyrunner-unit-s", "(it-stats)", "pyrunner-collec", "(ct-files)"}, left

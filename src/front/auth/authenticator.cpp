@@ -73,4 +73,21 @@ std::optional<Tenant> Authenticator::tenant(const std::string& name)
     return tokens_.current()->tenant(name);
 }
 
+std::vector<std::string> Authenticator::tenantNames()
+{
+    const auto table = tokens_.current();
+    std::vector<std::string> names;
+    for (const bool admins : {true, false})
+    {
+        for (const auto& record : table->records())
+        {
+            if (record.tenant.admin == admins)
+            {
+                names.push_back(record.tenant.name);
+            }
+        }
+    }
+    return names;
+}
+
 } // namespace pyrunner::auth

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace pyrunner::auth
 {
@@ -59,6 +60,8 @@ class Authenticator
     // The tenant `name` as the file sets it now, as for runs taken over after a restart;
     // nothing once it is revoked.
     std::optional<Tenant> tenant(const std::string& name);
+    // Every tenant's name, the admins' first, each group by name.
+    std::vector<std::string> tenantNames();
 
   private:
     std::function<void(const std::string&)> log_;

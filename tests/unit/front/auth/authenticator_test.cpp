@@ -162,5 +162,17 @@ TEST(Authenticator, ABrokenFileIsLogged)
     EXPECT_EQ(f.log[0].rfind(f.path + ": not valid JSON.", 0), 0U);
 }
 
+TEST(Authenticator, NamesEveryTenantAdminsFirst)
+{
+    Fixture f;
+    EXPECT_TRUE(f.authenticator.tenantNames().empty());
+    f.create("zed");
+    f.create("bob");
+    TenantOptions admin;
+    admin.admin = true;
+    f.create("root", admin);
+    EXPECT_EQ(f.authenticator.tenantNames(), (std::vector<std::string>{"root", "bob", "zed"}));
+}
+
 } // namespace
 } // namespace pyrunner::auth
