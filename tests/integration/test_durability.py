@@ -156,6 +156,21 @@ def test_runs_survive_systemd_reloading_and_reexecuting(server, machine):
     assert server.run("print('still here')")["stdout"] == "still here\n"
 
 
+def wait_until_the_broker_is_idle(machine, timeout_s=30):
+    """The other fronts, seeing the broker back, refill their warm pools: its calls to systemd
+    (a slice's caps, a unit's start) are made one at a time on its bus thread. Until they are
+    done, a call the test queues would reach systemd only after it has re-executed. Polled:
+    systemd tells nobody that its job queue has emptied."""
+    deadline = time.monotonic() + timeout_s
+    while machine.run("systemctl", "list-jobs", "--no-legend", check=False).stdout.strip():
+        assert time.monotonic() < deadline, "systemd's jobs did not finish"
+        time.sleep(0.2)
+    # A call the broker answers comes after every call it had begun.
+    assert machine.run("setpriv", f"--reuid={FRONT_USER}", f"--regid={FRONT_USER}", "--clear-groups",
+                       "busctl", "call", "org.pyrunner.Broker1", "/org/pyrunner/Broker1",
+                       "org.pyrunner.Broker1", "Layers", check=False).returncode == 0
+
+
 def test_a_run_a_restarted_broker_looks_up_while_systemd_reexecutes_keeps_its_files(
         server_factory, machine, restart, broker_starter):
     if machine.target == "host":
@@ -169,6 +184,7 @@ def test_a_run_a_restarted_broker_looks_up_while_systemd_reexecutes_keeps_its_fi
         machine.run("systemctl", "kill", "--signal=SIGKILL", unit, check=False)
         machine.run("systemctl", "stop", unit, check=False)
     broker_starter()
+    wait_until_the_broker_is_idle(machine)
 
     # systemctl daemon-reexec's call, queued on the bus ahead of the broker's GetUnit while
     # systemd is stopped: the old instance goes without answering the GetUnit (NoReply). Its
