@@ -57,6 +57,12 @@ std::optional<Refusal> BrokerRuns::start(core::SandboxRun run)
     {
         return refusal;
     }
+    if (sandbox_.preparedAndEnded(run.id))
+    {
+        // The front took the unit as its end was on the way to it.
+        return Refusal{broker::errors::failed,
+                       "The warm unit given this run ended as the run arrived; submit it again."};
+    }
     const auto interpreter = environments_.interpreterOf(run.environment);
     const auto warm = sandbox_.isPrepared(run.id)
                           ? std::optional(WarmUnitFor{sandbox_.preparedEnvironment(run.id),

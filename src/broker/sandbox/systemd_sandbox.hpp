@@ -80,6 +80,9 @@ class SystemdSandbox
                  core::SandboxCallbacks callbacks);
     // On the bus thread: whether start() with this id would hand its run to a warm unit.
     bool isPrepared(const std::string& runId) const;
+    // On the bus thread: whether this id's warm unit ended before it was given a run, and is
+    // not yet gone. Its end has been reported, so no run handed to it would ever be answered.
+    bool preparedAndEnded(const std::string& runId) const;
     // On the bus thread: the environment and the tenant the warm unit of this run was
     // prepared for.
     std::string preparedEnvironment(const std::string& runId) const;

@@ -34,7 +34,13 @@ void SystemdSandbox::startPrepared(const core::SandboxRun& run, core::SandboxCal
 bool SystemdSandbox::isPrepared(const std::string& runId) const
 {
     const auto it = trackers_.find(unitObjectPath(core::unitNameFor(runId)));
-    return it != trackers_.end() && it->second.tracker.prepared();
+    return it != trackers_.end() && it->second.tracker.prepared() && !it->second.tracker.answered();
+}
+
+bool SystemdSandbox::preparedAndEnded(const std::string& runId) const
+{
+    const auto it = trackers_.find(unitObjectPath(core::unitNameFor(runId)));
+    return it != trackers_.end() && it->second.tracker.prepared() && it->second.tracker.answered();
 }
 
 std::string SystemdSandbox::preparedEnvironment(const std::string& runId) const

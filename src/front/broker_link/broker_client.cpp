@@ -25,6 +25,9 @@ namespace
 
 // Every call on the front's connection: the broker's and the bus's.
 constexpr auto callTimeout = std::chrono::seconds(10);
+// A start or follow the broker leaves unanswered is asked about again this often before the
+// run ends in error: the broker's own calls to systemd may each take callTimeout.
+constexpr unsigned maxUnanswered = 3;
 constexpr const char* busService = "org.freedesktop.DBus";
 constexpr const char* busPath = "/org/freedesktop/DBus";
 
@@ -181,7 +184,7 @@ void BrokerClient::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
     });
 }
 
-void BrokerClient::sendStart(const core::SandboxRun& run)
+void BrokerClient::sendStart(const core::SandboxRun& run, unsigned unanswered)
 {
     try
     {
@@ -202,9 +205,15 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
     }
     catch (const sdbus::Error& e)
     {
-        if (brokerAbsent(e.getName()))
+        switch (callFailure(e.getName()))
         {
+        case CallFailure::brokerAbsent:
             return;
+        case CallFailure::noAnswer:
+            askAgain(run.id, unanswered + 1);
+            return;
+        case CallFailure::refused:
+            break;
         }
         runs_.startAnswered(run.id);
         core::UnitOutcome refused;
@@ -218,6 +227,28 @@ void BrokerClient::sendStart(const core::SandboxRun& run)
         refused.error = std::string("The run's files could not be passed on: ") + e.what();
         endRun(run.id, refused);
     }
+}
+
+void BrokerClient::askAgain(const std::string& runId, unsigned unanswered)
+{
+    if (unanswered > maxUnanswered)
+    {
+        // Its unit, if the broker started one after all, must not run unwatched.
+        sendRequest(FollowedRuns::Request::kill, runId);
+        core::UnitOutcome lost;
+        lost.error = "The sandbox broker did not answer about the run in time, " +
+                     std::to_string(unanswered) + " times over.";
+        endRun(runId, lost);
+        return;
+    }
+    // Behind whatever else waits for the bus thread, the run's own signals included: a run
+    // that ended meanwhile needs no question.
+    bus_->post([this, runId, unanswered] {
+        if (runs_.find(runId) != nullptr && brokerUp_)
+        {
+            followOnBus(runId, unanswered);
+        }
+    });
 }
 
 void BrokerClient::environmentsChanged()
@@ -259,29 +290,39 @@ void BrokerClient::follow(const std::string& runId, core::SandboxCallbacks callb
     });
 }
 
-void BrokerClient::followOnBus(const std::string& runId)
+void BrokerClient::followOnBus(const std::string& runId, unsigned unanswered)
 {
     std::string state;
     try
     {
+        // The broker takes calls in order: its answer tells what became of any earlier call
+        // about the run, a start it answered too late included.
         state = broker_->FollowRun(runId);
     }
     catch (const sdbus::Error& e)
     {
-        if (!brokerAbsent(e.getName()))
+        switch (callFailure(e.getName()))
         {
-            core::UnitOutcome lost;
-            lost.error = "The sandbox broker cannot follow the run: " + e.getMessage();
-            endRun(runId, lost);
+        case CallFailure::brokerAbsent:
+            return;
+        case CallFailure::noAnswer:
+            askAgain(runId, unanswered + 1);
+            return;
+        case CallFailure::refused:
+            break;
         }
+        core::UnitOutcome lost;
+        lost.error = "The sandbox broker cannot follow the run: " + e.getMessage();
+        endRun(runId, lost);
         return;
     }
     switch (runs_.afterFollow(runId, state))
     {
     case FollowedRuns::AfterFollow::nothing:
+        runs_.startAnswered(runId);
         return;
     case FollowedRuns::AfterFollow::sendStartAgain:
-        sendStart(runs_.unansweredStart(runId));
+        sendStart(runs_.unansweredStart(runId), unanswered);
         return;
     case FollowedRuns::AfterFollow::vanished:
     {
@@ -331,7 +372,7 @@ void BrokerClient::sendRequest(FollowedRuns::Request request, const std::string&
     }
     catch (const sdbus::Error& e)
     {
-        if (brokerAbsent(e.getName()))
+        if (callFailure(e.getName()) != CallFailure::refused)
         {
             runs_.defer(request, runId);
             return;

@@ -62,8 +62,12 @@ class BrokerClient final : public core::Sandbox
     void stop();
 
   private:
-    void sendStart(const core::SandboxRun& run);
-    void followOnBus(const std::string& runId);
+    // `unanswered`: how often a call about the run has gone unanswered so far.
+    void sendStart(const core::SandboxRun& run, unsigned unanswered = 0);
+    void followOnBus(const std::string& runId, unsigned unanswered = 0);
+    // A call about the run went unanswered: asks the broker what became of it, or ends the run
+    // once it has not answered too often.
+    void askAgain(const std::string& runId, unsigned unanswered);
     // KillRun or ReleaseRun, kept for the next broker if there is none.
     void sendRequest(FollowedRuns::Request request, const std::string& runId);
     void onRunStarted(const std::string& runId);

@@ -5,11 +5,21 @@
 namespace pyrunner::systemd
 {
 
-bool brokerAbsent(std::string_view errorName)
+CallFailure callFailure(std::string_view errorName)
 {
-    return errorName == "org.freedesktop.DBus.Error.ServiceUnknown" ||
-           errorName == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
-           errorName == "org.freedesktop.DBus.Error.NoReply";
+    if (errorName == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+        errorName == "org.freedesktop.DBus.Error.NameHasNoOwner")
+    {
+        return CallFailure::brokerAbsent;
+    }
+    // NoReply is also what the bus says when the broker leaves during the call: the broker's
+    // name then changes owner, and the run is followed again when a broker takes it.
+    if (errorName == "org.freedesktop.DBus.Error.NoReply" ||
+        errorName == "org.freedesktop.DBus.Error.Timeout")
+    {
+        return CallFailure::noAnswer;
+    }
+    return CallFailure::refused;
 }
 
 void FollowedRuns::start(const core::SandboxRun& run, core::SandboxCallbacks callbacks)

@@ -13,9 +13,18 @@
 namespace pyrunner::systemd
 {
 
-// Whether a failed call's error name says the broker was not there to answer, as opposed to
-// refusing: the call is worth repeating when a broker owns the name again.
-bool brokerAbsent(std::string_view errorName);
+// What a failed call's error name says about the broker.
+enum class CallFailure
+{
+    // No broker owns the name: the call is worth repeating when one takes it.
+    brokerAbsent,
+    // No answer in time, or the broker left without one: it may yet do, or have done, what
+    // was asked, so only asking it again tells.
+    noAnswer,
+    // The broker answered, refusing.
+    refused,
+};
+CallFailure callFailure(std::string_view errorName);
 
 // The runs the front follows through the broker, and what the broker's comings and goings
 // call for: which starts to send again, which warm units to report ended, which kills and

@@ -29,13 +29,23 @@ core::SandboxCallbacks counting(int& exits)
     return callbacks;
 }
 
-TEST(BrokerAbsent, IsTrueOnlyWhenNoBrokerWasThereToAnswer)
+TEST(CallFailure, TellsNoBrokerFromNoAnswerFromARefusal)
 {
-    EXPECT_TRUE(brokerAbsent("org.freedesktop.DBus.Error.ServiceUnknown"));
-    EXPECT_TRUE(brokerAbsent("org.freedesktop.DBus.Error.NameHasNoOwner"));
-    EXPECT_TRUE(brokerAbsent("org.freedesktop.DBus.Error.NoReply"));
-    EXPECT_FALSE(brokerAbsent("org.pyrunner.Broker1.Error.InvalidRun"));
-    EXPECT_FALSE(brokerAbsent("org.freedesktop.DBus.Error.AccessDenied"));
+    EXPECT_EQ(callFailure("org.freedesktop.DBus.Error.ServiceUnknown"), CallFailure::brokerAbsent);
+    EXPECT_EQ(callFailure("org.freedesktop.DBus.Error.NameHasNoOwner"), CallFailure::brokerAbsent);
+    EXPECT_EQ(callFailure("org.freedesktop.DBus.Error.NoReply"), CallFailure::noAnswer);
+    EXPECT_EQ(callFailure("org.freedesktop.DBus.Error.Timeout"), CallFailure::noAnswer);
+    EXPECT_EQ(callFailure("org.pyrunner.Broker1.Error.InvalidRun"), CallFailure::refused);
+    EXPECT_EQ(callFailure("org.freedesktop.DBus.Error.AccessDenied"), CallFailure::refused);
+}
+
+TEST(FollowedRuns, SendsAStartTheBrokerDidNotAnswerInTimeAgainIfItNeverTookIt)
+{
+    FollowedRuns runs;
+    int exits = 0;
+    runs.start(runOf(run), counting(exits));
+    // The broker refused the start after the front stopped waiting for the answer.
+    EXPECT_EQ(runs.afterFollow(run, "unknown"), AfterFollow::sendStartAgain);
 }
 
 TEST(FollowedRuns, SendsAnUnansweredStartAgainWhenTheNewBrokerDoesNotKnowTheRun)
