@@ -52,7 +52,7 @@ std::string sseEvent(std::string_view id, std::string_view name, std::string_vie
 inline constexpr std::string_view ssePing = ": ping\n\n";
 
 // The largest piece of one output stream that goes out as one event.
-inline constexpr std::size_t outputChunkBytes = 16 * 1024;
+inline constexpr std::size_t outputChunkBytes = 16UL * 1024UL;
 
 // What a watcher does next, from where it is and where the run is.
 struct EventStep

@@ -83,7 +83,7 @@ class EventStreamsTest : public ::testing::Test
     {
         core::RunRequest request;
         request.limits.outputBytes = outputBytes;
-        const auto id = std::get<core::Submitted>(service.submit(request, {})).view.run.id;
+        auto id = std::get<core::Submitted>(service.submit(request, {})).view.run.id;
         for (const auto& [stream, name] :
              {std::pair{core::Stream::Stdout, "stdout"}, {core::Stream::Stderr, "stderr"}})
         {
