@@ -447,9 +447,9 @@ void Api::streamEvents(const Request& request, const std::string& id, const Repl
     }
     if (!options_.streams->watch(request.takeConnection, id, from))
     {
-        auto response =
-            errorResponse(503, "The server streams events to as many clients as it may ([server] "
-                               "max_watchers); try again later.");
+        auto response = errorResponse(
+            503, "The server streams events to as many clients as it can now ([server] "
+                 "max_watchers); try again later.");
         response.headers.emplace_back("Retry-After", "5");
         reply(std::move(response));
         return;

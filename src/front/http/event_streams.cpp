@@ -142,7 +142,13 @@ bool EventStreams::watch(const TakeConnection& take, std::string runId, EventPos
     }
     auto socket = take();
     const std::lock_guard lock(mutex_);
-    if (!socket || !running_)
+    if (!socket)
+    {
+        // No descriptor to be had (or the client is gone): the HTTP server answers still.
+        --count_;
+        return false;
+    }
+    if (!running_)
     {
         --count_;
         return true;

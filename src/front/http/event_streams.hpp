@@ -59,7 +59,8 @@ class EventStreams final : public core::RunEvents
     void stop();
 
     // Streams the run `runId` from `from` on the connection `take` hands over; false, without
-    // taking it, when maxWatchers streams are open already (or the loop is not running).
+    // the connection, when maxWatchers streams are open already, the loop is not running, or
+    // `take` gave nothing.
     bool watch(const TakeConnection& take, std::string runId, EventPosition from);
     // Streams open now.
     std::size_t watchers() const { return count_.load(); }

@@ -13,7 +13,8 @@ namespace pyrunner::http
 {
 
 // Hands a request's connection over to a stream: a descriptor of its own for the client's
-// socket, after which the HTTP server reads nothing more from it; invalid if the client is gone.
+// socket, after which the HTTP server reads nothing more from it; invalid, and the connection
+// still the server's, if the client is gone or no descriptor is left.
 using TakeConnection = std::function<core::UniqueFd()>;
 
 // An HTTP request as the API needs it, apart from any server library.

@@ -242,8 +242,12 @@ class RequestHandler : public Http::Handler
         {
             return {};
         }
-        peer->putData(streamingMark, std::make_shared<bool>(true));
-        return core::UniqueFd(::fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0));
+        core::UniqueFd socket(::fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0));
+        if (socket)
+        {
+            peer->putData(streamingMark, std::make_shared<bool>(true));
+        }
+        return socket;
     }
 
     // Pistache's own dispatch (Http::Handler::onInput), with three differences: a request the
