@@ -317,5 +317,66 @@ TEST(HttpRefusals, TooLargeNamesTheSizeAndTheLimit)
     EXPECT_EQ(requestTooLarge(4).status, 413);
 }
 
+class ApiEventsTest : public ApiTest
+{
+  protected:
+    Response events(const std::string& id, std::optional<std::string_view> lastEventId = {})
+    {
+        Answers answers;
+        path = "/runs/" + id + "/events";
+        Request request{"GET", path, "", "", {}};
+        request.lastEventId = lastEventId;
+        request.takeConnection = [] { return core::UniqueFd(); };
+        api.handle(request, answers.reply());
+        return answers.only();
+    }
+
+    std::string path;
+};
+
+TEST_F(ApiEventsTest, AnUnknownRunIsA404)
+{
+    EXPECT_EQ(events("nosuchrun").status, 404);
+}
+
+TEST_F(ApiEventsTest, ALastEventIdThatIsNoIdIsA400)
+{
+    const auto id = submitNoWait();
+    const auto response = events(id, "3-x-0");
+    EXPECT_EQ(response.status, 400);
+    EXPECT_NE(body(response)["error"].get<std::string>().find("Last-Event-ID"), std::string::npos);
+}
+
+TEST_F(ApiEventsTest, AfterTheEndEventNothingFollows)
+{
+    const auto id = submitNoWait();
+    EXPECT_EQ(events(id, "4-10-0").status, 204);
+}
+
+TEST_F(ApiEventsTest, WithoutAStreamsLoopTheAnswerIs503)
+{
+    EXPECT_EQ(events(submitNoWait()).status, 503);
+}
+
+TEST_F(ApiEventsTest, AConnectionThatCannotBeTakenIs503)
+{
+    auto streams = std::make_shared<EventStreams>();
+    streams->start(service);
+    Api withStreams{service, ApiOptions{1024,
+                                        256,
+                                        core::LimitPolicy::forCpus(1),
+                                        std::make_shared<core::Metrics>(),
+                                        {},
+                                        streams}};
+    Answers answers;
+    path = "/runs/" + submitNoWait() + "/events";
+    Request request{"GET", path, "", "", {}};
+    request.takeConnection = [] { return core::UniqueFd(); };
+    withStreams.handle(request, answers.reply());
+    EXPECT_EQ(answers.only().status, 503);
+    EXPECT_EQ(header(answers.only(), "Retry-After"), "5");
+    EXPECT_EQ(streams->watchers(), 0U);
+}
+
 } // namespace
 } // namespace pyrunner::http
