@@ -173,18 +173,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
+        usage="pyrunner run [options] SCRIPT [-- ARG...]",
         help="run a script, its output live, its files saved",
         description="Submit SCRIPT, stream its stdout and stderr to ours as it runs, save the "
         "files it leaves in out/ to --out, and exit with the script's exit code (or the "
         "status's code below). A progress line (status, elapsed time, CPU, memory) is drawn "
-        "on stderr when stderr is a terminal, never when it is piped.",
+        "on stderr when stderr is a terminal, never when it is piped. Arguments after -- "
+        "are the script's (sys.argv[1:]).",
         epilog=EXIT_CODES_HELP + "\n" + INTERRUPT_HELP,
         formatter_class=formatter,
     )
     add_connection_options(run, suppress=True)
     run.add_argument("script", metavar="SCRIPT", nargs="?",
                      help="the local Python script to run (leave out with --entry)")
-    run.add_argument("args", metavar="ARG", nargs="*", help="the script's arguments (after --)")
     run.add_argument("--file", dest="files", metavar="PATH", action="append", default=[],
                      help="a local file for the run: at the same path when PATH is relative "
                      "without '..', else under its name (repeatable)")
@@ -521,10 +522,24 @@ COMMANDS: dict[str, Callable[[Client, Io, argparse.Namespace], int]] = {
 }
 
 
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line; what follows `--` is the script's arguments (`run` only)."""
+    parser = build_parser()
+    words = list(argv)
+    script_args: list[str] = []
+    if "--" in words:
+        split = words.index("--")
+        words, script_args = words[:split], words[split + 1 :]
+    args = parser.parse_args(words)
+    if script_args and args.command != "run":
+        parser.error("only `run` takes arguments after --")
+    args.args = script_args
+    return args
+
+
 def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     """The command; returns its exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(sys.argv[1:] if argv is None else argv)
     io = io or Io.standard()
     try:
         client = Client(args.url, args.token)

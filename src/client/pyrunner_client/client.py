@@ -26,6 +26,8 @@ RECONNECT_ATTEMPTS = 8
 RECONNECT_DELAY_S = 0.5
 RECONNECT_MAX_DELAY_S = 8.0
 _CHUNK = 1 << 16
+# The server sends a comment every 15 s on a quiet stream: four missed is a broken connection.
+STREAM_TIMEOUT_S = 60.0
 
 StrPath = Union[str, "os.PathLike[str]"]
 # Files in: local paths (each goes to the same relative path in the run, or to its name), or
@@ -329,7 +331,7 @@ class Client:
     # Live runs
 
     def stream(
-        self, run_id: str, last_event_id: str | None = None, timeout: float | None = None
+        self, run_id: str, last_event_id: str | None = None, timeout: float | None = STREAM_TIMEOUT_S
     ) -> Iterator[Event]:
         """The run's events (`GET /runs/{id}/events`), up to and with its `end` event.
 
@@ -347,6 +349,10 @@ class Client:
                 headers["Last-Event-ID"] = last_event_id
             try:
                 with self._open("GET", self._run_path(run_id, "/events"), headers=headers, timeout=timeout) as response:
+                    if response.status == 204:
+                        # The server's word that the last event received was the end.
+                        yield Event(type="end", id=last_event_id, run=self.get(run_id))
+                        return
                     for line in self._lines(response):
                         raw = parser.feed_line(line)
                         if raw is None:
@@ -365,7 +371,7 @@ class Client:
             failures += 1
             if failures > RECONNECT_ATTEMPTS:
                 raise reason
-            if isinstance(reason, TooManyRequests) and reason.retry_after is not None:
+            if isinstance(reason, ApiError) and reason.retry_after is not None:
                 wait = reason.retry_after
             elif parser.retry_ms is not None:
                 wait = parser.retry_ms / 1000.0

@@ -21,12 +21,14 @@ class ServerUnreachable(PyrunnerError):
 
 
 class ApiError(PyrunnerError):
-    """The server answered with an error status; `message` is its `error` sentence."""
+    """The server answered with an error status; `message` is its `error` sentence, and
+    `retry_after` its Retry-After in seconds, when it sent one (429, 503)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 class BadRequest(ApiError):
@@ -51,10 +53,6 @@ class PayloadTooLarge(ApiError):
 
 class TooManyRequests(ApiError):
     """429: the queue, the tenant's share of it, or the failed-token allowance is full."""
-
-    def __init__(self, status: int, message: str, retry_after: float | None) -> None:
-        super().__init__(status, message)
-        self.retry_after = retry_after
 
 
 class ServiceUnavailable(ApiError):
@@ -86,12 +84,11 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     403: Forbidden,
     404: NotFound,
     413: PayloadTooLarge,
+    429: TooManyRequests,
     503: ServiceUnavailable,
 }
 
 
 def error_for(status: int, message: str, retry_after: float | None = None) -> ApiError:
     """The exception of an error answer's status."""
-    if status == 429:
-        return TooManyRequests(status, message, retry_after)
-    return _BY_STATUS.get(status, ApiError)(status, message)
+    return _BY_STATUS.get(status, ApiError)(status, message, retry_after)
