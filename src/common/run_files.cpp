@@ -374,6 +374,12 @@ std::uint64_t RunFiles::size(const std::string& runId, const char* name) const
     return file ? regularFileSize(file.get()) : 0;
 }
 
+UniqueFd RunFiles::open(const std::string& runId, const char* name) const
+{
+    const auto dir = openRunDir(runId);
+    return dir ? openFile(dir.get(), name) : UniqueFd();
+}
+
 CgroupStats RunFiles::cgroupStats(const std::string& runId) const
 {
     return parseCgroupStats(read(runId, cgroupStatsName, cgroupStatsMaxBytes).data);

@@ -107,6 +107,8 @@ class RunFiles
     // At most `limit` bytes of a file of the run; an absent file reads as empty.
     Read read(const std::string& runId, const char* name, std::uint64_t limit) const;
     std::uint64_t size(const std::string& runId, const char* name) const;
+    // A file of the run, for reading; invalid if the run or the file is not there.
+    UniqueFd open(const std::string& runId, const char* name) const;
     CgroupStats cgroupStats(const std::string& runId) const;
     // The warm unit's handover FIFO, for writing (and reading, so that opening never waits);
     // an invalid fd for a run that had none.

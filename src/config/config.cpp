@@ -219,6 +219,8 @@ Section fileLayout(const ConfigRules& rules)
                  pathKey("store", [](Config& c) -> std::string& { return c.server.store; }),
                  integerKey("max_request_mb", bounds::maxRequestMb,
                             [](Config& c, std::uint64_t v) { c.server.maxRequestMb = v; }),
+                 integerKey("max_watchers", bounds::maxWatchers,
+                            [](Config& c, std::uint64_t v) { c.server.maxWatchers = v; }),
                  integerKey(
                      "http_threads", bounds::httpThreads,
                      [](Config& c, std::uint64_t v) {

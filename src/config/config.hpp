@@ -33,6 +33,7 @@ inline constexpr Bound retentionSeconds{1, 366ULL * 86400ULL};
 inline constexpr Bound diskBudgetMb{1, 1ULL << 30U};
 inline constexpr Bound httpThreads{1, 256};
 inline constexpr Bound maxRequestMb{1, 4096};
+inline constexpr Bound maxWatchers{1, 65536};
 inline constexpr Bound buildTimeoutS{1, 86400};
 inline constexpr Bound buildMemoryMb{64, 1ULL << 20U};
 inline constexpr Bound buildMaxMb{1, 1ULL << 20U};
@@ -61,6 +62,9 @@ struct ServerSettings
     unsigned httpThreads = 4;
     // The largest request body, files and archive included; held in memory while parsed.
     std::uint64_t maxRequestMb = 64;
+    // Event streams (GET /runs/{id}/events) open at once; each holds a connection and a little
+    // memory.
+    std::size_t maxWatchers = 256;
 
     bool operator==(const ServerSettings&) const = default;
 };

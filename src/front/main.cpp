@@ -12,6 +12,7 @@
 #include "front/auth/token_command.hpp"
 #include "front/broker_link/broker_client.hpp"
 #include "front/broker_link/env_client.hpp"
+#include "front/http/event_streams.hpp"
 #include "front/http/listen_address.hpp"
 #include "front/http/probe.hpp"
 #include "front/http/server.hpp"
@@ -61,6 +62,7 @@ struct Flags
     std::optional<std::uint64_t> diskBudgetMb;
     std::optional<unsigned> httpThreads;
     std::optional<std::uint64_t> maxRequestMb;
+    std::optional<std::size_t> maxWatchers;
 };
 
 // pyrunnerd env create NAME --requirements FILE [--find-links DIR]
@@ -159,6 +161,9 @@ void addOptions(CLI::App& app, Flags& f)
     app.add_option("--max-request-mb", f.maxRequestMb,
                    "the largest request body in MiB, files and archive included (64)")
         ->check(cliRange(bounds::maxRequestMb));
+    app.add_option("--max-watchers", f.maxWatchers,
+                   "event streams (GET /runs/{id}/events) open at once (256)")
+        ->check(cliRange(bounds::maxWatchers));
 }
 
 template <typename T> void applyFlag(const std::optional<T>& flag, T& setting)
@@ -186,6 +191,7 @@ void applyFlags(const Flags& f, pyrunner::core::ServerSettings& s)
     applyFlag(f.diskBudgetMb, s.diskBudgetMb);
     applyFlag(f.httpThreads, s.httpThreads);
     applyFlag(f.maxRequestMb, s.maxRequestMb);
+    applyFlag(f.maxWatchers, s.maxWatchers);
 }
 
 pyrunner::core::TenantShare shareOf(const pyrunner::auth::Tenant& tenant)
@@ -313,12 +319,16 @@ int serve(const pyrunner::core::Config& config)
     systemd::JournalEvents journal;
     core::OnFinished pokeRetention([&retention](const core::Run& /*run*/) { retention.poke(); });
     systemd::ServiceStatus status("Serving on " + s.listen);
-    core::RunEventsFanOut events({journal, *metrics, status, pokeRetention});
+    http::EventStreamsOptions streamsOptions;
+    streamsOptions.maxWatchers = s.maxWatchers;
+    const auto streams = std::make_shared<http::EventStreams>(streamsOptions);
+    core::RunEventsFanOut events({journal, *metrics, status, pokeRetention, *streams});
     core::RunManager manager(sandbox, files, store, managerOptions, events);
     status.follow(manager);
     const auto recovery = manager.recover();
     pools = &manager;
     retention.start();
+    streams->start(manager);
     for (const auto& stray : recovery.strays)
     {
         systemd::logMessage(LOG_WARNING, "pyrunnerd stopped " + sandbox.unitName(stray) +
@@ -334,6 +344,7 @@ int serve(const pyrunner::core::Config& config)
     serverOptions.maxBodyBytes = s.maxRequestMb * http::mebibyte;
     serverOptions.limits = config.limits;
     serverOptions.metrics = metrics;
+    serverOptions.streams = streams;
     if (authenticator)
     {
         serverOptions.authenticate = [&authenticator](const http::Request& request) {
@@ -354,6 +365,7 @@ int serve(const pyrunner::core::Config& config)
     // Blocking callers get a 503 that says where to poll; the runs go on under systemd, and
     // the store already holds everything the next start needs.
     server.shutdown();
+    streams->stop();
     // No sandbox callback may reach the manager once it is gone.
     sandbox.stop();
     return busLost ? 1 : 0;

@@ -95,6 +95,7 @@ def endpoints(run_id):
     """Every request that names a run, as (method, path)."""
     return [("GET", f"/runs/{run_id}"), ("GET", f"/status/{run_id}"),
             ("GET", f"/runs/{run_id}/stdout"), ("GET", f"/runs/{run_id}/stderr"),
+            ("GET", f"/runs/{run_id}/events"),
             ("GET", f"/runs/{run_id}/files/report.txt"), ("GET", f"/runs/{run_id}/files.zip"),
             ("DELETE", f"/runs/{run_id}")]
 

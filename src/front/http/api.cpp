@@ -184,6 +184,9 @@ void Api::handle(const Request& request, const Reply& uncounted) const
         case RouteId::CancelRun:
             reply(cancelRun(runId));
             return;
+        case RouteId::RunEvents:
+            streamEvents(request, runId, reply);
+            return;
         case RouteId::Health:
             reply(health());
             return;
@@ -410,6 +413,48 @@ Response Api::cancelRun(const std::string& id) const
 {
     const auto view = service_.cancel(id);
     return view ? runResponse(200, *view) : unknownRun(id);
+}
+
+void Api::streamEvents(const Request& request, const std::string& id, const Reply& reply) const
+{
+    EventPosition from;
+    if (request.lastEventId)
+    {
+        const auto parsed = parseEventId(*request.lastEventId);
+        if (!parsed)
+        {
+            reply(errorResponse(400, "Last-Event-ID \"" + excerpt(*request.lastEventId) +
+                                         "\" is not the id of an event of this stream."));
+            return;
+        }
+        from = *parsed;
+    }
+    if (!service_.ownerOf(id))
+    {
+        reply(unknownRun(id));
+        return;
+    }
+    if (from.stage == EventStage::Ended)
+    {
+        // Everything was sent: 204 tells an EventSource not to reconnect.
+        reply(Response{204, "text/event-stream", {}, {}});
+        return;
+    }
+    if (!options_.streams || !request.takeConnection)
+    {
+        reply(errorResponse(503, "This server cannot stream events now; try again later."));
+        return;
+    }
+    if (!options_.streams->watch(request.takeConnection, id, from))
+    {
+        auto response =
+            errorResponse(503, "The server streams events to as many clients as it may ([server] "
+                               "max_watchers); try again later.");
+        response.headers.emplace_back("Retry-After", "5");
+        reply(std::move(response));
+        return;
+    }
+    options_.metrics->httpResponse(200);
 }
 
 Response Api::health() const

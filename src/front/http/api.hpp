@@ -1,6 +1,7 @@
 #pragma once
 
 #include "front/http/blocking_waits.hpp"
+#include "front/http/event_streams.hpp"
 #include "front/http/message.hpp"
 #include "front/http/request_parser.hpp"
 #include "front/http/router.hpp"
@@ -57,6 +58,8 @@ struct ApiOptions
     // Counts every answer; GET /metrics shows it.
     std::shared_ptr<core::Metrics> metrics = std::make_shared<core::Metrics>();
     Authenticate authenticate = {};
+    // Where GET /runs/{id}/events streams from; not set: that route answers 503.
+    std::shared_ptr<EventStreams> streams = {};
 };
 
 Response jsonResponse(int status, const nlohmann::json& body);
@@ -86,6 +89,8 @@ class Api
     Response getFile(const std::string& id, const std::string& encodedPath) const;
     Response getFilesZip(const std::string& id) const;
     Response cancelRun(const std::string& id) const;
+    // Hands the connection over to the run's event stream, or answers why not.
+    void streamEvents(const Request& request, const std::string& id, const Reply& reply) const;
     Response health() const;
     Response metrics() const;
     static Response openApi();

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/fd.hpp"
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -9,6 +11,10 @@
 
 namespace pyrunner::http
 {
+
+// Hands a request's connection over to a stream: a descriptor of its own for the client's
+// socket, after which the HTTP server reads nothing more from it; invalid if the client is gone.
+using TakeConnection = std::function<core::UniqueFd()>;
 
 // An HTTP request as the API needs it, apart from any server library.
 struct Request
@@ -25,6 +31,10 @@ struct Request
     std::string_view client = {};
     // The Authorization header, when the request has one.
     std::optional<std::string_view> authorization = {};
+    // The Last-Event-ID header, when the request has one.
+    std::optional<std::string_view> lastEventId = {};
+    // Set where the server can hand the connection over to an event stream.
+    TakeConnection takeConnection = {};
 };
 
 struct Response

@@ -20,7 +20,7 @@ struct Route
 
 constexpr std::string_view idSegment = "{id}";
 
-constexpr std::array<Route, 13> routes{{
+constexpr std::array<Route, 14> routes{{
     {"POST", {"run-json"}, RouteId::RunJson},
     {"POST", {"run-file"}, RouteId::RunFile},
     {"GET", {"runs", idSegment}, RouteId::GetRun},
@@ -28,6 +28,7 @@ constexpr std::array<Route, 13> routes{{
     {"GET", {"status", idSegment}, RouteId::GetRun},
     {"GET", {"runs", idSegment, "stdout"}, RouteId::GetStdout},
     {"GET", {"runs", idSegment, "stderr"}, RouteId::GetStderr},
+    {"GET", {"runs", idSegment, "events"}, RouteId::RunEvents},
     {"GET", {"healthz"}, RouteId::Health},
     {"GET", {"metrics"}, RouteId::Metrics},
     {"GET", {"openapi.json"}, RouteId::OpenApi},

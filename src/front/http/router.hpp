@@ -22,6 +22,7 @@ enum class RouteId
     Environments,
     GetFile,
     GetFilesZip,
+    RunEvents,
 };
 
 struct Matched

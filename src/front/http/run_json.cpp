@@ -117,6 +117,14 @@ json runToJson(const core::RunView& view)
     };
 }
 
+json runStatusToJson(const core::Run& run)
+{
+    auto object = runToJson({run, {}});
+    object.erase("stdout");
+    object.erase("stderr");
+    return object;
+}
+
 json environmentsToJson(const std::vector<core::Environment>& environments)
 {
     auto out = json::array();

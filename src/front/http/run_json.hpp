@@ -15,6 +15,8 @@ namespace pyrunner::http
 
 // The Run object of the API: every field present, null where there is nothing yet.
 nlohmann::json runToJson(const core::RunView& view);
+// The Run object without `stdout` and `stderr`, as a run's status events carry it.
+nlohmann::json runStatusToJson(const core::Run& run);
 
 // GET /environments: each environment with its kind, Python version and packages; those
 // built for requirements also with the list and how often this server's broker built them.

@@ -7,6 +7,7 @@
 #include <pistache/peer.h>
 
 #include <condition_variable>
+#include <fcntl.h>
 #include <functional>
 #include <iostream>
 #include <mutex>
@@ -88,6 +89,9 @@ constexpr auto drainGrace = std::chrono::seconds(2);
 
 // Marks a connection whose request was refused: the rest of what it sends is dropped unread.
 constexpr const char* refusedMark = "pyrunner.refused";
+// Marks a connection handed over to an event stream, which alone writes to it from then on:
+// what else the client sends is dropped unread.
+constexpr const char* streamingMark = "pyrunner.streaming";
 
 // A response header Pistache has no type for; it writes only typed headers.
 class TextHeader : public Http::Header::Header
@@ -200,12 +204,14 @@ class RequestHandler : public Http::Handler
             // passed since the request began, even while its answer waits for a run. Marked
             // idle, the connection waits under the keep-alive timeout (waitTimeout) instead.
             writer.peer()->setIdle(true);
+            const std::weak_ptr<Pistache::Tcp::Peer> peer = writer.peer();
             auto pending = std::make_shared<PendingReply>(std::move(writer), gate_);
             const auto contentTypeHeader = request.headers().tryGetRaw("Content-Type");
             const std::string contentType = contentTypeHeader ? contentTypeHeader->value() : "";
             const auto wait = request.query().get("wait");
             const auto client = clientOf(request);
             const auto authorization = authorizationOf(request);
+            const auto lastEventId = request.headers().tryGetRaw("Last-Event-ID");
             const Request apiRequest{
                 Http::methodString(request.method()),
                 request.resource(),
@@ -214,6 +220,8 @@ class RequestHandler : public Http::Handler
                 wait ? std::optional<std::string_view>(*wait) : std::nullopt,
                 client,
                 authorization ? std::optional<std::string_view>(*authorization) : std::nullopt,
+                lastEventId ? std::optional<std::string_view>(lastEventId->value()) : std::nullopt,
+                [peer] { return takeConnection(peer); },
             };
             api_->handle(apiRequest,
                          [pending](const Response& response) { pending->send(response); });
@@ -226,6 +234,18 @@ class RequestHandler : public Http::Handler
     }
 
   private:
+    // Runs on the connection's own Pistache thread, while its request is handled.
+    static core::UniqueFd takeConnection(const std::weak_ptr<Pistache::Tcp::Peer>& weakPeer)
+    {
+        const auto peer = weakPeer.lock();
+        if (!peer)
+        {
+            return {};
+        }
+        peer->putData(streamingMark, std::make_shared<bool>(true));
+        return core::UniqueFd(::fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0));
+    }
+
     // Pistache's own dispatch (Http::Handler::onInput), with three differences: a request the
     // library cannot parse gets a 4xx in JSON, never a 500; a body declared too large is
     // refused before it arrives; and after a refusal the connection is drained and closed
@@ -233,7 +253,7 @@ class RequestHandler : public Http::Handler
     void onInput(const char* buffer, std::size_t length,
                  const std::shared_ptr<Pistache::Tcp::Peer>& peer) override
     {
-        if (peer->tryGetData(refusedMark))
+        if (peer->tryGetData(refusedMark) || peer->tryGetData(streamingMark))
         {
             return;
         }
@@ -336,7 +356,7 @@ Server::Server(core::RunService& service, ServerOptions options) : state_(std::m
 {
     state_->api = std::make_shared<const Api>(
         service, ApiOptions{options.maxBodyBytes, options.maxCodeBytes, options.limits,
-                            options.metrics, options.authenticate});
+                            options.metrics, options.authenticate, options.streams});
     state_->options = std::move(options);
 }
 

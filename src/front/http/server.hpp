@@ -35,6 +35,8 @@ struct ServerOptions
     std::shared_ptr<core::Metrics> metrics = std::make_shared<core::Metrics>();
     // Who sends each request (api.hpp); not set: no authentication.
     Authenticate authenticate = {};
+    // Where GET /runs/{id}/events streams from (api.hpp).
+    std::shared_ptr<EventStreams> streams = {};
 };
 
 // The HTTP server: serves the API on its own threads until shutdown().

@@ -727,6 +727,26 @@ std::optional<std::string> RunManager::output(const std::string& id, Stream stre
     return files_.read(id, fileOf(stream), run->limits.outputBytes).data;
 }
 
+std::optional<RunSnapshot> RunManager::snapshot(const std::string& id) const
+{
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = runs_.find(id);
+        if (it != runs_.end())
+        {
+            // Even a run cancelled already is not over until its unit is gone.
+            return RunSnapshot{it->second.run, false};
+        }
+    }
+    auto run = store_.find(id);
+    return run ? std::optional(RunSnapshot{std::move(*run), true}) : std::nullopt;
+}
+
+UniqueFd RunManager::openOutput(const std::string& id, Stream stream) const
+{
+    return files_.open(id, fileOf(stream));
+}
+
 std::optional<RunView> RunManager::cancel(const std::string& id)
 {
     std::optional<Ending> ending;

@@ -77,6 +77,8 @@ class RunManager final : public RunService
     std::optional<RunView> find(const std::string& id) const override;
     std::optional<std::string> ownerOf(const std::string& id) const override;
     std::optional<std::string> output(const std::string& id, Stream stream) const override;
+    std::optional<RunSnapshot> snapshot(const std::string& id) const override;
+    UniqueFd openOutput(const std::string& id, Stream stream) const override;
     std::optional<RunView> cancel(const std::string& id) override;
     std::optional<std::string> collectedFile(const std::string& id,
                                              std::uint32_t index) const override;

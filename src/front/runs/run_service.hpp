@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/environment.hpp"
+#include "common/fd.hpp"
 #include "front/store/run.hpp"
 
 #include <functional>
@@ -24,6 +25,14 @@ struct RunView
 {
     Run run;
     RunOutput output;
+};
+
+// A run as it stands, without its output, and whether it is over: its final status stored and
+// its output complete.
+struct RunSnapshot
+{
+    Run run;
+    bool over = false;
 };
 
 struct Health
@@ -92,6 +101,11 @@ class RunService
     // from the time taken than from the answer.
     virtual std::optional<std::string> ownerOf(const std::string& id) const = 0;
     virtual std::optional<std::string> output(const std::string& id, Stream stream) const = 0;
+    // Nothing for an unknown id. Reads no output, so it costs the same for any run.
+    virtual std::optional<RunSnapshot> snapshot(const std::string& id) const = 0;
+    // The run's stdout or stderr file, for reading as it grows; invalid while it has none (a
+    // queued run) or once it is gone.
+    virtual UniqueFd openOutput(const std::string& id, Stream stream) const = 0;
     virtual std::optional<RunView> cancel(const std::string& id) = 0;
     // The bytes of the collector's copy `index` of a finished run's file; nothing if the run or
     // the copy is gone.

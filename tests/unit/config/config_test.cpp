@@ -70,6 +70,7 @@ state_dir = "/srv/pyrunner"
 store = "/srv/pyrunner/runs.sqlite3"
 http_threads = 8
 max_request_mb = 128
+max_watchers = 32
 
 [runs]
 max_running = 6
@@ -110,6 +111,7 @@ files_bytes = 1073741824
     EXPECT_EQ(config.server.retentionSeconds, 3600U);
     EXPECT_EQ(config.server.diskBudgetMb, 512U);
     EXPECT_EQ(config.server.maxRequestMb, 128U);
+    EXPECT_EQ(config.server.maxWatchers, 32U);
     EXPECT_EQ(config.limits.defaults, (Limits{5, 4, 128, 50, 32, 65536, 100, 10, 4096}));
     EXPECT_EQ(config.limits.maxima,
               (Limits{300, 200, 4096, 800, 1024, 67108864, 8192, 5000, 1073741824}));

@@ -26,6 +26,14 @@ class LoadOnly final : public core::RunService
     {
         return {};
     }
+    std::optional<core::RunSnapshot> snapshot(const std::string& /*id*/) const override
+    {
+        return {};
+    }
+    core::UniqueFd openOutput(const std::string& /*id*/, core::Stream /*stream*/) const override
+    {
+        return {};
+    }
     std::optional<core::RunView> cancel(const std::string& /*id*/) override { return {}; }
     std::optional<std::string> collectedFile(const std::string& /*id*/,
                                              std::uint32_t /*index*/) const override

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <fcntl.h>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -64,6 +65,28 @@ class FakeRunService : public core::RunService
         return stream == core::Stream::Stdout ? output.stdoutData : output.stderrData;
     }
 
+    std::optional<core::RunSnapshot> snapshot(const std::string& id) const override
+    {
+        const std::lock_guard lock(mutex_);
+        const auto entry = runs_.find(id);
+        if (entry == runs_.end())
+        {
+            return std::nullopt;
+        }
+        const auto& run = entry->second.view.run;
+        return core::RunSnapshot{run, core::isFinal(run.status)};
+    }
+
+    // Output files a test made, by run id and stream.
+    core::UniqueFd openOutput(const std::string& id, core::Stream stream) const override
+    {
+        const auto path = outputFiles.find({id, stream});
+        return path == outputFiles.end()
+                   ? core::UniqueFd()
+                   : core::UniqueFd(::open(path->second.c_str(), O_RDONLY | O_CLOEXEC));
+    }
+    std::map<std::pair<std::string, core::Stream>, std::string> outputFiles;
+
     std::optional<core::RunView> cancel(const std::string& id) override
     {
         return finish(id, core::RunStatus::Cancelled, {});
@@ -104,6 +127,13 @@ class FakeRunService : public core::RunService
     }
 
     unsigned retryAfterSeconds() const override { return 7; }
+
+    // The run's unit has started.
+    void start(const std::string& id)
+    {
+        const std::lock_guard lock(mutex_);
+        runs_.at(id).view.run.status = core::RunStatus::Running;
+    }
 
     // Ends the run with `status` and `output`, calling its completion on this thread.
     std::optional<core::RunView> finish(const std::string& id, core::RunStatus status,
