@@ -116,3 +116,18 @@ def test_ctrl_c_without_a_terminal_cancels_the_run(server, tmp_path):
     assert process.returncode == 130, (stdout, stderr)
     run_id = stderr.decode().split("run ")[1].split()[0]
     assert ApiClient(server.base_url, server.token).get_run(run_id)["status"] == "cancelled"
+
+
+def test_the_readmes_example(server, tmp_path):
+    (tmp_path / "data.csv").write_text("region,sales\nnorth,10\nsouth,32\n")
+    (tmp_path / "report.py").write_text(
+        'import pandas as pd\nsales = pd.read_csv("data.csv")\nprint(sales.groupby("region")["sales"].sum())\n'
+        'sales.describe().to_csv("out/summary.csv")\n')
+
+    done = pyrunner(server, "run", "report.py", "--file", "data.csv", "--env", "datascience", cwd=tmp_path)
+
+    assert done.returncode == 0, done
+    assert done.stdout.split(b"\n")[:3] == [b"region", b"north    10", b"south    32"], done
+    (run_id,) = os.listdir(tmp_path / "pyrunner-out")
+    assert (tmp_path / "pyrunner-out" / run_id / "summary.csv").read_text().startswith(",sales\ncount,2.0")
+    assert done.stderr == f"pyrunner: 1 file saved in pyrunner-out/{run_id}/\n".encode(), done
