@@ -16,5 +16,6 @@ def command_env(server, **extra):
     """The environment `pyrunner` reads its server and token from, and the module's path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYRUNNER_")}
     env.update(PYRUNNER_URL=server.base_url, PYRUNNER_TOKEN=server.token, PYTHONPATH=str(CLIENT_DIR),
-               PYTHONDONTWRITEBYTECODE="1", **extra)
+               PYTHONDONTWRITEBYTECODE="1")
+    env.update(extra)
     return env

@@ -92,8 +92,8 @@ def test_detach_then_status_logs_cancel_and_files(server, tmp_path):
 
 def test_refusals_have_their_exit_codes_and_escaped_sentences(server, tmp_path):
     name = script(tmp_path, "print(1)")
-    assert pyrunner(server, "run", name, PYRUNNER_TOKEN="pyr_" + "A" * 43).returncode == 77
-    assert pyrunner(server, "run", name, "--url", "http://127.0.0.1:9").returncode == 69
+    assert pyrunner(server, "run", name, cwd=tmp_path, PYRUNNER_TOKEN="pyr_" + "A" * 43).returncode == 77
+    assert pyrunner(server, "run", name, "--url", "http://127.0.0.1:9", cwd=tmp_path).returncode == 69
     assert pyrunner(server, "run", "missing.py", cwd=tmp_path).returncode == 66
     assert pyrunner(server, "run", name, "--limit", "wall_time_s=100000", cwd=tmp_path).returncode == 65
     assert pyrunner(server, "status", "0" * 32).returncode == 66

@@ -3,6 +3,7 @@ test server, and the tests read the screen (`tmux capture-pane`) as a user would
 run's lines as they are written, the progress line and its clock, the exit status, and
 Ctrl-C's question answered both ways (docs/client.md)."""
 
+import itertools
 import os
 import re
 import shlex
@@ -17,14 +18,16 @@ from client_module import COMMAND, command_env
 # Waits on what the screen shows, each bounded by this.
 DEADLINE_S = 60
 PROGRESS = re.compile(r"pyrunner [0-9a-f]{8} \| running \| (\d+)s")
+# A tmux server's socket path must fit a socket address (108 bytes).
+SESSIONS = itertools.count()
 PROMPT = re.compile(r"Cancel run ([0-9a-f]{32})\? \[y/N\]")
 
 
 class Terminal:
     """A detached tmux session on a private tmux server, 120 columns wide."""
 
-    def __init__(self, name):
-        self.socket = f"pyrunner-test-{os.getpid()}-{name}"
+    def __init__(self):
+        self.socket = f"pyrunner-test-{os.getpid()}-{next(SESSIONS)}"
 
     def tmux(self, *args):
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30,
@@ -39,7 +42,8 @@ class Terminal:
                   "bash", "--norc", "-c", line)
 
     def screen(self):
-        return self.tmux("capture-pane", "-p", "-t", "t")
+        # -J: a line the terminal wrapped comes back whole.
+        return self.tmux("capture-pane", "-p", "-J", "-t", "t")
 
     def wait_for(self, condition, what):
         """The screen once condition(screen) holds; fails with the screen past the deadline."""
@@ -59,8 +63,8 @@ class Terminal:
 
 
 @pytest.fixture
-def terminal(request):
-    opened = Terminal(request.node.name.replace("[", "-").replace("]", ""))
+def terminal():
+    opened = Terminal()
     yield opened
     opened.close()
 
