@@ -22,6 +22,9 @@ PACKAGES=(
     systemd systemd-container dbus libnss-systemd procps
     # integration tests and the quick start
     curl python3 python3-pytest python3-requests
+    # the client (src/client): its types checked, and its terminal display driven (tests/client,
+    # tests/integration/test_client_terminal.py)
+    python3-mypy tmux
     # parses GET /metrics the way Prometheus does (tests/integration/test_observability.py)
     python3-prometheus-client
     # the shipped "datascience" environment, and building operators' and per-run environments
