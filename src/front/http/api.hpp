@@ -29,6 +29,9 @@ struct Caller
     // Sees every tenant's runs and the metrics.
     bool admin = false;
     core::TenantShare share;
+    // Has a key to sign its runs' callbacks with; a tenant from a tokens file older than
+    // callbacks gets one at its next `pyrunnerd token create`.
+    bool signsCallbacks = true;
 };
 
 // Why a request is refused before anything else: no token, one that is not valid, or a
@@ -57,6 +60,8 @@ struct ApiOptions
     // Counts every answer; GET /metrics shows it.
     std::shared_ptr<core::Metrics> metrics = std::make_shared<core::Metrics>();
     Authenticate authenticate = {};
+    // Prefixes a callback_url must lie under; none: callback_url is refused.
+    std::vector<std::string> callbackAllow = {};
 };
 
 Response jsonResponse(int status, const nlohmann::json& body);

@@ -336,7 +336,7 @@ Server::Server(core::RunService& service, ServerOptions options) : state_(std::m
 {
     state_->api = std::make_shared<const Api>(
         service, ApiOptions{options.maxBodyBytes, options.maxCodeBytes, options.limits,
-                            options.metrics, options.authenticate});
+                            options.metrics, options.authenticate, options.callbackAllow});
     state_->options = std::move(options);
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace pyrunner::http
 {
@@ -35,6 +36,8 @@ struct ServerOptions
     std::shared_ptr<core::Metrics> metrics = std::make_shared<core::Metrics>();
     // Who sends each request (api.hpp); not set: no authentication.
     Authenticate authenticate = {};
+    // Prefixes a callback_url must lie under; none: callback_url is refused.
+    std::vector<std::string> callbackAllow = {};
 };
 
 // The HTTP server: serves the API on its own threads until shutdown().
