@@ -14,6 +14,8 @@ PACKAGES=(
     libarchive-dev
     # the reaper's seccomp filter, which lets the id calls that change nothing through
     libseccomp-dev
+    # callback_url: the front's POST of a finished run to the submitter's receiver
+    libcurl4-openssl-dev
     # unit tests and source checks
     libgtest-dev libgmock-dev googletest clang-format clang-tidy
     # the fuzz targets: clang++ and its runtimes for -fsanitize=fuzzer,address,undefined

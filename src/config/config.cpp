@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include "common/callback_url.hpp"
 #include "common/environment.hpp"
 
 #include <algorithm>
@@ -205,6 +206,42 @@ Section authSection()
     return section;
 }
 
+// allow = ["https://hooks.example/", ...]: each a URL a callback_url may lie under.
+Key allowKey()
+{
+    return {
+        "allow", [](const toml::node& node, Config& config) -> std::optional<std::string> {
+            const auto* array = node.as_array();
+            constexpr std::string_view shape =
+                "must be a list of URL prefixes in quotes, such as [\"https://hooks.example/\"]";
+            if (array == nullptr)
+            {
+                return std::string(shape);
+            }
+            std::vector<std::string> prefixes;
+            for (const auto& item : *array)
+            {
+                const auto* prefix = item.as_string();
+                if (prefix == nullptr)
+                {
+                    return std::string(shape);
+                }
+                if (auto fault = callbackUrlFault(prefix->get()))
+                {
+                    // The sentence goes on after it (readTable ends it).
+                    fault->pop_back();
+                    return "holds \"" + prefix->get() +
+                           "\", which is not a URL a callback may "
+                           "go to: " +
+                           *fault;
+                }
+                prefixes.push_back(prefix->get());
+            }
+            config.callbacks.allow = std::move(prefixes);
+            return std::nullopt;
+        }};
+}
+
 // Every table and key the file may hold.
 Section fileLayout(const ConfigRules& rules)
 {
@@ -271,6 +308,7 @@ Section fileLayout(const ConfigRules& rules)
          },
          {}},
         authSection(),
+        {"callbacks", {allowKey()}, {}},
     }};
 }
 

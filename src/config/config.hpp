@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace pyrunner::core
 {
@@ -97,12 +98,23 @@ struct AuthSettings
     bool operator==(const AuthSettings&) const = default;
 };
 
+// Where finished runs may be posted (callback_url, docs/operations.md).
+struct CallbackSettings
+{
+    // URL prefixes a run's callback_url must lie under (isUnderPrefix); none: callbacks are
+    // refused.
+    std::vector<std::string> allow;
+
+    bool operator==(const CallbackSettings&) const = default;
+};
+
 struct Config
 {
     ServerSettings server;
     LimitPolicy limits;
     EnvironmentConfig environments;
     AuthSettings auth;
+    CallbackSettings callbacks;
 };
 
 // What the file would give if it were empty: one running run per CPU.

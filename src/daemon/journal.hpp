@@ -36,6 +36,8 @@ inline constexpr std::string_view serverError = "bd0c7cd6be7e4a1ca0b1a156323d090
 inline constexpr std::string_view brokerRun = "5c5dc928376f48f4b6150fbd65755519";
 // An idle warm unit reached its lifetime and was recycled, with no run in it.
 inline constexpr std::string_view warmUnitRecycled = "3b12c849ca074bc8a30611b63e56be13";
+// A finished run's callback was delivered or given up.
+inline constexpr std::string_view callbackEnded = "995f478f2e4d41e88bfbaa69577351a3";
 } // namespace message_ids
 
 } // namespace pyrunner::systemd

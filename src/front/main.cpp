@@ -12,9 +12,13 @@
 #include "front/auth/token_command.hpp"
 #include "front/broker_link/broker_client.hpp"
 #include "front/broker_link/env_client.hpp"
+#include "front/callbacks/callback_client.hpp"
+#include "front/callbacks/deliverer.hpp"
+#include "front/callbacks/server_key.hpp"
 #include "front/http/event_streams.hpp"
 #include "front/http/listen_address.hpp"
 #include "front/http/probe.hpp"
+#include "front/http/run_json.hpp"
 #include "front/http/server.hpp"
 #include "front/journal_events.hpp"
 #include "front/runs/metrics.hpp"
@@ -208,13 +212,52 @@ callerOf(pyrunner::auth::Authenticator& authenticator, const pyrunner::http::Req
                                             pyrunner::auth::Authenticator::Clock::now());
     if (const auto* tenant = std::get_if<pyrunner::auth::Tenant>(&known))
     {
-        return pyrunner::http::Caller{tenant->name, tenant->admin, shareOf(*tenant)};
+        return pyrunner::http::Caller{tenant->name, tenant->admin, shareOf(*tenant),
+                                      !tenant->callbackKey.empty()};
     }
     const auto refusal = std::get<AuthRefusal>(known);
     const auto kind = refusal.kind == AuthRefusal::Kind::Missing   ? CallerRefused::Kind::Missing
                       : refusal.kind == AuthRefusal::Kind::Invalid ? CallerRefused::Kind::Invalid
                                                                    : CallerRefused::Kind::Throttled;
     return CallerRefused{kind, static_cast<unsigned>(refusal.retryAfter.count())};
+}
+
+// The operator's journal hears of each callback that was delivered or given up, and of a store
+// that failed the deliverer; the metrics count every attempt.
+void reportCallback(pyrunner::core::Metrics& metrics, const pyrunner::core::DeliveryReport& report)
+{
+    using namespace pyrunner;
+    using core::CallbackState;
+    if (report.callback.runId.empty())
+    {
+        systemd::logMessage(LOG_ERR, "pyrunnerd could not read or record callbacks: " +
+                                         report.outcome.error);
+        return;
+    }
+    metrics.callbackAttempted(report.state);
+    if (report.state == CallbackState::Pending)
+    {
+        return;
+    }
+    const auto& callback = report.callback;
+    const auto answer = report.outcome.status != 0
+                            ? "status " + std::to_string(report.outcome.status)
+                            : report.outcome.error;
+    const bool delivered = report.state == CallbackState::Delivered;
+    const auto message =
+        delivered
+            ? "Callback of run " + callback.runId + " delivered to " + callback.url + " (attempt " +
+                  std::to_string(report.attempts) + ")."
+            : "Callback of run " + callback.runId + " to " + callback.url + " given up after " +
+                  std::to_string(report.attempts) + " attempts: " + answer + ".";
+    systemd::send({delivered ? LOG_INFO : LOG_WARNING,
+                   message,
+                   systemd::message_ids::callbackEnded,
+                   {{"RUN_ID", callback.runId},
+                    {"TENANT", callback.tenant},
+                    {"CALLBACK_URL", callback.url},
+                    {"CALLBACK_ATTEMPTS", std::to_string(report.attempts)},
+                    {"CALLBACK_ANSWER", answer}}});
 }
 
 // Returns on SIGINT or SIGTERM. Under WatchdogSec= it meanwhile pings systemd's watchdog, each
@@ -316,8 +359,52 @@ int serve(const pyrunner::core::Config& config)
     {
         managerOptions.warmTenants = {""};
     }
+    // Signs callbacks: each tenant's own key, or without tenants the server's, made on first
+    // need (no key and no callback without an allowed prefix).
+    core::CallbackDeliverer::KeyOf keyOf = [](const std::string& /*tenant*/) {
+        return std::optional<std::string>{};
+    };
+    if (authenticator)
+    {
+        keyOf = [&authenticator](const std::string& tenant) -> std::optional<std::string> {
+            const auto known = authenticator->tenant(tenant);
+            return known && !known->callbackKey.empty() ? std::optional(known->callbackKey)
+                                                        : std::nullopt;
+        };
+    }
+    else if (!config.callbacks.allow.empty())
+    {
+        keyOf = [key = core::serverCallbackKey(s.stateDir + "/front/callback.key")](
+                    const std::string& /*tenant*/) { return std::optional(key); };
+    }
+    // The Run object as GET /runs/{id} answers it: a finished run, from the store and its files.
+    const auto runDocument = [&store, &files](const std::string& id) -> std::optional<std::string> {
+        const auto run = store.find(id);
+        if (!run)
+        {
+            return std::nullopt;
+        }
+        const auto limit = run->limits.outputBytes;
+        const core::RunView view{*run,
+                                 {files.read(id, core::RunFiles::stdoutName, limit).data,
+                                  files.read(id, core::RunFiles::stderrName, limit).data}};
+        return http::dumpJson(http::runToJson(view));
+    };
+    core::CallbackClient callbackClient;
+    core::CallbackDeliverer callbacks(
+        store, runDocument, keyOf,
+        [&callbackClient](const core::CallbackRequest& request, const std::atomic<bool>& stopping) {
+        return callbackClient.post(request, stopping);
+        },
+        [metrics](const core::DeliveryReport& report) { reportCallback(*metrics, report); });
     systemd::JournalEvents journal;
-    core::OnFinished pokeRetention([&retention](const core::Run& /*run*/) { retention.poke(); });
+    core::OnFinished pokeRetention([&retention, &callbacks](const core::Run& run) {
+        retention.poke();
+        if (run.callbackUrl)
+        {
+            callbacks.poke();
+        }
+    });
     systemd::ServiceStatus status("Serving on " + s.listen);
     http::EventStreamsOptions streamsOptions;
     streamsOptions.maxWatchers = s.maxWatchers;
@@ -329,6 +416,8 @@ int serve(const pyrunner::core::Config& config)
     pools = &manager;
     retention.start();
     streams->start(manager);
+    // After the takeover: what an earlier server left pending goes out first.
+    callbacks.start();
     for (const auto& stray : recovery.strays)
     {
         systemd::logMessage(LOG_WARNING, "pyrunnerd stopped " + sandbox.unitName(stray) +
@@ -345,6 +434,7 @@ int serve(const pyrunner::core::Config& config)
     serverOptions.limits = config.limits;
     serverOptions.metrics = metrics;
     serverOptions.streams = streams;
+    serverOptions.callbackAllow = config.callbacks.allow;
     if (authenticator)
     {
         serverOptions.authenticate = [&authenticator](const http::Request& request) {

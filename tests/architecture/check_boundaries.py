@@ -34,17 +34,17 @@ ALLOWED = {
 # and libseccomp alone.
 FORBIDDEN_LIBRARIES = {
     "pyrunnerd": [],
-    "pyrunner-broker": ["libsqlite3", "libpistache", "libgmime"],
+    "pyrunner-broker": ["libsqlite3", "libpistache", "libgmime", "libcurl"],
     "pyrunner-unit-stats": ["libsdbus-c++", "libsqlite3", "libtomlplusplus",
-                            "libcrypto", "libpistache", "libgmime"],
+                            "libcrypto", "libpistache", "libgmime", "libcurl"],
     # Root, reading what a run left: the C library is all it calls.
     "pyrunner-collect-files": ["libsdbus-c++", "libsystemd", "libsqlite3", "libtomlplusplus",
                                "libcrypto", "libpistache", "libgmime", "libarchive",
-                               "libseccomp"],
+                               "libseccomp", "libcurl"],
     # Runs inside every run's unit with files, as the run's user: libarchive and the C++
     # runtime, nothing of the services.
     "pyrunner-unpack-files": ["libsdbus-c++", "libsqlite3", "libtomlplusplus", "libpistache",
-                              "libgmime", "libsystemd"],
+                              "libgmime", "libsystemd", "libcurl"],
 }
 REAPER_LIBRARIES = re.compile(r"^(libc\.so|libm\.so|libseccomp\.so|ld-linux)")
 # A sanitizer build's runtimes, which the instrumentation brings, not the program's code.

@@ -1,5 +1,6 @@
 #include "front/auth/token_command.hpp"
 
+#include "common/callback_key.hpp"
 #include "common/tenant.hpp"
 #include "common/text.hpp"
 #include "front/auth/token.hpp"
@@ -191,6 +192,10 @@ CLI::App* addTokenCommand(CLI::App& app, TokenCommandLine& line)
         "revoke", "remove tenant NAME and its tokens, or with --id only that token");
     line.revoke->add_option("name", line.name, "the tenant")->required();
     line.revoke->add_option("--id", line.id, "the token's id, as `token list` shows it");
+
+    line.key = token->add_subcommand(
+        "key", "print the key that signs tenant NAME's callbacks (X-Pyrunner-Signature)");
+    line.key->add_option("name", line.name, "the tenant")->required();
     return token;
 }
 
@@ -213,6 +218,10 @@ int runTokenCommand(const TokenCommandLine& line, const std::string& tokensFile,
     if (line.revoke != nullptr && line.revoke->parsed())
     {
         return revokeTokens(tokensFile, line.name, line.id, out, err);
+    }
+    if (line.key != nullptr && line.key->parsed())
+    {
+        return showCallbackKey(tokensFile, line.name, out, err);
     }
     return listTokens(tokensFile, out, err);
 }
@@ -239,6 +248,10 @@ int createToken(const std::string& tokensFile, const std::string& name,
         }
         oldIds = idsOf(*it);
         apply(options, it->tenant);
+        if (it->tenant.callbackKey.empty())
+        {
+            it->tenant.callbackKey = core::newCallbackKey();
+        }
         it->tokens.push_back(record);
         after = *it;
         return std::optional<std::string>{};
@@ -258,7 +271,42 @@ int createToken(const std::string& tokensFile, const std::string& name,
         err << " Once it is in use, revoke the one it replaces: pyrunnerd token revoke " << name
             << " --id ID (" << name << "'s other tokens: " << oldIds << ").";
     }
-    err << "\n";
+    err << "\npyrunnerd: callback key of tenant " << name << " (it signs X-Pyrunner-Signature; "
+        << "`pyrunnerd token key " << name << "` prints it alone): " << after.tenant.callbackKey
+        << "\n";
+    return 0;
+}
+
+int showCallbackKey(const std::string& tokensFile, const std::string& name, std::ostream& out,
+                    std::ostream& err)
+{
+    if (!core::isTenantName(name))
+    {
+        err << refusedName(name);
+        return 1;
+    }
+    auto read = readTokensFile(tokensFile);
+    if (const auto* fault = std::get_if<std::string>(&read))
+    {
+        err << "pyrunnerd: " << *fault << "\n";
+        return 1;
+    }
+    const auto& records = std::get<TenantRecords>(read);
+    const auto it = std::find_if(records.begin(), records.end(), [&name](const auto& record) {
+        return record.tenant.name == name;
+    });
+    if (it == records.end())
+    {
+        err << "pyrunnerd: " << tokensFile << " holds no tenant " << name << ".\n";
+        return 1;
+    }
+    if (it->tenant.callbackKey.empty())
+    {
+        err << "pyrunnerd: tenant " << name << " has no callback key yet; `pyrunnerd token create "
+            << name << "` makes one (and a token).\n";
+        return 1;
+    }
+    out << it->tenant.callbackKey << "\n";
     return 0;
 }
 

@@ -52,21 +52,25 @@ struct TokenCommandLine
     CLI::App* create = nullptr;
     CLI::App* list = nullptr;
     CLI::App* revoke = nullptr;
+    CLI::App* key = nullptr;
 };
 
-// Adds `token` with its subcommands create, list and revoke to `app`; returns `token`.
+// Adds `token` with its subcommands create, list, revoke and key to `app`; returns `token`.
 CLI::App* addTokenCommand(CLI::App& app, TokenCommandLine& line);
 
 // Runs the subcommand `line` holds on `tokensFile`; the exit status (0 or 1).
 int runTokenCommand(const TokenCommandLine& line, const std::string& tokensFile, std::ostream& out,
                     std::ostream& err);
 
-// token create NAME: a new token for tenant NAME, alone on a line of `out`, and a sentence on
-// `err`. A new tenant takes `options` over the defaults; one that has tokens already keeps
-// them and gets one more (a rotation: hand out the new one, then revoke the old), and the
-// options given replace its settings.
+// token create NAME: a new token for tenant NAME, alone on a line of `out`, and sentences on
+// `err`, the tenant's callback key among them (made now for a tenant that has none). A new tenant
+// takes `options` over the defaults; one that has tokens already keeps them and gets one more (a
+// rotation: hand out the new one, then revoke the old), and the options given replace its settings.
 int createToken(const std::string& tokensFile, const std::string& name,
                 const TenantOptions& options, std::ostream& out, std::ostream& err);
+// token key NAME: the key that signs tenant NAME's callbacks, alone on a line of `out`.
+int showCallbackKey(const std::string& tokensFile, const std::string& name, std::ostream& out,
+                    std::ostream& err);
 // token list: a table of the tenants and their tokens' ids, one line a token.
 int listTokens(const std::string& tokensFile, std::ostream& out, std::ostream& err);
 // token revoke NAME [--id ID]: the tenant and all its tokens, or only the token ID; a tenant

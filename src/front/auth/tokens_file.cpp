@@ -1,5 +1,6 @@
 #include "front/auth/tokens_file.hpp"
 
+#include "common/callback_key.hpp"
 #include "common/fd.hpp"
 #include "common/run_id.hpp"
 #include "config/config.hpp"
@@ -35,6 +36,9 @@ const std::set<std::string, std::less<>> fileKeys{"version", "tenants"};
 const std::set<std::string, std::less<>> tenantKeys{"admin",       "max_running", "max_queued",
                                                     "cpu_percent", "memory_mb",   "tokens"};
 const std::set<std::string, std::less<>> tokenKeys{"id", "sha256", "created"};
+// A tenant's keys that a file written before they existed lacks.
+const std::set<std::string, std::less<>> optionalTenantKeys{"callback_key"};
+const std::set<std::string, std::less<>> noKeys{};
 
 // A fault found inside the document, as one sentence without the file's name.
 struct Fault
@@ -52,9 +56,9 @@ std::string names(const std::set<std::string, std::less<>>& keys)
     return text;
 }
 
-// Exactly `keys`, no more and no fewer.
+// Exactly `keys`, no more and no fewer, and any of `optional`.
 void checkKeys(const Json& object, const std::set<std::string, std::less<>>& keys,
-               const std::string& what)
+               const std::string& what, const std::set<std::string, std::less<>>& optional = noKeys)
 {
     if (!object.is_object())
     {
@@ -62,11 +66,13 @@ void checkKeys(const Json& object, const std::set<std::string, std::less<>>& key
     }
     for (const auto& [key, value] : object.items())
     {
-        if (!keys.contains(key))
+        if (!keys.contains(key) && !optional.contains(key))
         {
             std::string sentence = what;
             sentence.append(" has the unknown key \"").append(key).append("\"; it takes ");
-            throw Fault{sentence + names(keys)};
+            auto taken = keys;
+            taken.insert(optional.begin(), optional.end());
+            throw Fault{sentence + names(taken)};
         }
     }
     for (const auto& key : keys)
@@ -161,9 +167,18 @@ TenantRecord readTenant(const std::string& name, const Json& json)
                     "first, at most 32"};
     }
     const auto what = "tenant " + name;
-    checkKeys(json, tenantKeys, what);
+    checkKeys(json, tenantKeys, what, optionalTenantKeys);
     TenantRecord record;
     record.tenant.name = name;
+    if (json.contains("callback_key"))
+    {
+        const auto& key = json.at("callback_key");
+        if (!key.is_string() || !core::isCallbackKey(key.get_ref<const std::string&>()))
+        {
+            throw Fault{what + "'s callback_key must be 64 lowercase hex digits"};
+        }
+        record.tenant.callbackKey = key.get<std::string>();
+    }
     if (!json.at("admin").is_boolean())
     {
         throw Fault{what + "'s admin must be true or false"};
@@ -431,12 +446,17 @@ std::string tokensFileText(const TenantRecords& records)
                 {{"id", token.id}, {"sha256", token.sha256}, {"created", token.created}});
         }
         const auto& t = record.tenant;
-        tenants[t.name] = {{"admin", t.admin},
-                           {"max_running", number(t.maxRunning)},
-                           {"max_queued", number(t.maxQueued)},
-                           {"cpu_percent", cap(t.caps.cpuPercent)},
-                           {"memory_mb", cap(t.caps.memoryMb)},
-                           {"tokens", tokens}};
+        Ordered tenant = {{"admin", t.admin},
+                          {"max_running", number(t.maxRunning)},
+                          {"max_queued", number(t.maxQueued)},
+                          {"cpu_percent", cap(t.caps.cpuPercent)},
+                          {"memory_mb", cap(t.caps.memoryMb)}};
+        if (!t.callbackKey.empty())
+        {
+            tenant["callback_key"] = t.callbackKey;
+        }
+        tenant["tokens"] = tokens;
+        tenants[t.name] = std::move(tenant);
     }
     const Ordered file{{"version", fileVersion}, {"tenants", tenants}};
     return file.dump(2) + "\n";

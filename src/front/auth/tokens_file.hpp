@@ -24,6 +24,9 @@ struct Tenant
     std::optional<std::size_t> maxQueued;
     // Its slice's CPU and memory; 0 leaves one uncapped.
     core::TenantCaps caps;
+    // Signs its runs' callbacks (core::isCallbackKey); empty for a tenant from a file older
+    // than callbacks, until its next `pyrunnerd token create`.
+    std::string callbackKey = {};
 
     bool operator==(const Tenant&) const = default;
 };
@@ -53,9 +56,10 @@ using TenantRecords = std::vector<TenantRecord>;
 
 // The JSON text of a tokens file: {"version": 1, "tenants": {NAME: {"admin": false,
 // "max_running": N | null, "max_queued": N | null, "cpu_percent": N | null, "memory_mb":
-// N | null, "tokens": [{"id", "sha256", "created"}]}}}. Every key is required and no other
-// taken; names, caps, ids and hashes are checked, and no hash or name may appear twice. A
-// fault is one sentence that starts with `path`.
+// N | null, "callback_key": KEY, "tokens": [{"id", "sha256", "created"}]}}}. Every key is
+// required but callback_key (files written before callbacks lack it), and no other taken; names,
+// caps, ids and hashes are checked, and no hash or name may appear twice. A fault is one sentence
+// that starts with `path`.
 std::variant<TenantRecords, std::string> parseTokensFile(std::string_view text,
                                                          std::string_view path);
 // What parseTokensFile reads back as `records` (which must be valid), tenants sorted by name.

@@ -277,7 +277,8 @@ void Api::submit(RouteId route, const Request& request, const Caller& caller,
             names.push_back(environment.name);
         }
     }
-    const SubmissionRules rules{options_.limits, std::move(names), options_.maxCodeBytes};
+    const SubmissionRules rules{options_.limits, std::move(names), options_.maxCodeBytes,
+                                options_.callbackAllow};
     auto parsed = route == RouteId::RunJson
                       ? parseRunJson(request.contentType, request.body, request.wait, rules)
                       : parseRunFile(request.contentType, request.body, request.wait, rules);
@@ -287,6 +288,12 @@ void Api::submit(RouteId route, const Request& request, const Caller& caller,
         return;
     }
     auto& runRequest = std::get<core::RunRequest>(parsed);
+    if (runRequest.callbackUrl && !caller.signsCallbacks)
+    {
+        reply(errorResponse(400, "Your tenant has no key to sign callbacks with yet; the "
+                                 "operator's next `pyrunnerd token create` for it makes one."));
+        return;
+    }
     runRequest.client = request.client;
     runRequest.tenant = caller.tenant;
     runRequest.share = caller.share;

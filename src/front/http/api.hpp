@@ -30,6 +30,9 @@ struct Caller
     // Sees every tenant's runs and the metrics.
     bool admin = false;
     core::TenantShare share;
+    // Has a key to sign its runs' callbacks with; a tenant from a tokens file older than
+    // callbacks gets one at its next `pyrunnerd token create`.
+    bool signsCallbacks = true;
 };
 
 // Why a request is refused before anything else: no token, one that is not valid, or a
@@ -60,6 +63,8 @@ struct ApiOptions
     Authenticate authenticate = {};
     // Where GET /runs/{id}/events streams from; not set: that route answers 503.
     std::shared_ptr<EventStreams> streams = {};
+    // Prefixes a callback_url must lie under; none: callback_url is refused.
+    std::vector<std::string> callbackAllow = {};
 };
 
 Response jsonResponse(int status, const nlohmann::json& body);

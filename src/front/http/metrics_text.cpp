@@ -197,6 +197,12 @@ std::string prometheusText(const core::MetricsSnapshot& counts, const core::Heal
     out.family("pyrunner_broker_reconnects_total", "counter",
                "Times the sandbox broker appeared on the bus again after being away.");
     out.sample("pyrunner_broker_reconnects_total", "", counts.brokerReconnects);
+    out.family("pyrunner_callbacks_total", "counter",
+               "Attempts to post a finished run to its callback_url, by result: delivered (2xx), "
+               "retried (to be tried again) or failed (given up).");
+    out.sample("pyrunner_callbacks_total", "result=\"delivered\"", counts.callbacksDelivered);
+    out.sample("pyrunner_callbacks_total", "result=\"retried\"", counts.callbacksRetried);
+    out.sample("pyrunner_callbacks_total", "result=\"failed\"", counts.callbacksFailed);
     out.family("pyrunner_http_responses_total", "counter", "HTTP answers, by status class.");
     for (std::size_t i = 0; i < counts.httpResponses.size(); ++i)
     {

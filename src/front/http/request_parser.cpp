@@ -1,5 +1,6 @@
 #include "front/http/request_parser.hpp"
 
+#include "common/callback_url.hpp"
 #include "common/environment_requirements.hpp"
 #include "common/sandbox_policy.hpp"
 #include "common/utf8.hpp"
@@ -344,6 +345,15 @@ std::optional<HttpError> readFields(const json& object, const Source& source,
                 return error;
             }
         }
+        else if (key == "callback_url")
+        {
+            if (!value.is_string())
+            {
+                return badRequest("callback_url must be a string, the http:// or https:// URL "
+                                  "the finished run is posted to.");
+            }
+            request.callbackUrl = value.get<std::string>();
+        }
         else if (key == "wait")
         {
             if (!value.is_boolean())
@@ -354,10 +364,11 @@ std::optional<HttpError> readFields(const json& object, const Source& source,
         }
         else
         {
-            return badRequest("Unknown field " + inQuotes(key) + " in " + std::string(source.name) +
-                              "; the known fields are " + (source.takesCode ? "code, " : "") +
-                              "stdin, args, environment, requirements, limits, wait, " +
-                              (source.takesCode ? "files, " : "") + "entry.");
+            return badRequest(
+                "Unknown field " + inQuotes(key) + " in " + std::string(source.name) +
+                "; the known fields are " + (source.takesCode ? "code, " : "") +
+                "stdin, args, environment, requirements, limits, wait, callback_url, " +
+                (source.takesCode ? "files, " : "") + "entry.");
         }
     }
     return std::nullopt;
@@ -413,6 +424,13 @@ ParseResult finish(core::RunRequest request, const core::LimitRequest& limits,
     {
         return badRequest("requirements are installed on top of the default environment; leave "
                           "environment out or set it to \"default\".");
+    }
+    if (request.callbackUrl)
+    {
+        if (auto refusal = core::callbackUrlRefusal(*request.callbackUrl, rules.callbackAllow))
+        {
+            return badRequest(std::move(*refusal));
+        }
     }
     auto resolved = core::resolveLimits(limits, rules.limits);
     if (const auto* error = std::get_if<core::LimitError>(&resolved))

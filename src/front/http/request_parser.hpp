@@ -39,6 +39,8 @@ struct SubmissionRules
     core::LimitPolicy limits = core::LimitPolicy::forCpus(1);
     std::vector<std::string> environments;
     std::size_t maxCodeBytes = mebibyte;
+    // The prefixes a callback_url must lie under; none: callback_url is refused.
+    std::vector<std::string> callbackAllow = {};
 };
 
 using ParseResult = std::variant<core::RunRequest, HttpError>;

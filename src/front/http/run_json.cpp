@@ -114,6 +114,7 @@ json runToJson(const core::RunView& view)
         {"files", filesToJson(run.files)},
         {"files_truncated", run.filesTruncated},
         {"files_skipped", skippedToJson(run.filesSkipped)},
+        {"callback_url", orNull(run.callbackUrl)},
     };
 }
 

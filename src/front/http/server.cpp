@@ -359,8 +359,9 @@ struct Server::State
 Server::Server(core::RunService& service, ServerOptions options) : state_(std::make_unique<State>())
 {
     state_->api = std::make_shared<const Api>(
-        service, ApiOptions{options.maxBodyBytes, options.maxCodeBytes, options.limits,
-                            options.metrics, options.authenticate, options.streams});
+        service,
+        ApiOptions{options.maxBodyBytes, options.maxCodeBytes, options.limits, options.metrics,
+                   options.authenticate, options.streams, options.callbackAllow});
     state_->options = std::move(options);
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace pyrunner::http
 {
@@ -37,6 +38,8 @@ struct ServerOptions
     Authenticate authenticate = {};
     // Where GET /runs/{id}/events streams from (api.hpp).
     std::shared_ptr<EventStreams> streams = {};
+    // Prefixes a callback_url must lie under; none: callback_url is refused.
+    std::vector<std::string> callbackAllow = {};
 };
 
 // The HTTP server: serves the API on its own threads until shutdown().

@@ -50,6 +50,23 @@ void Metrics::authFailed(bool throttled)
     ++(throttled ? counts_.authThrottled : counts_.authFailures);
 }
 
+void Metrics::callbackAttempted(CallbackState state)
+{
+    const std::lock_guard lock(mutex_);
+    switch (state)
+    {
+    case CallbackState::Delivered:
+        ++counts_.callbacksDelivered;
+        break;
+    case CallbackState::Pending:
+        ++counts_.callbacksRetried;
+        break;
+    case CallbackState::Failed:
+        ++counts_.callbacksFailed;
+        break;
+    }
+}
+
 void Metrics::finished(const Run& run, std::string_view /*client*/)
 {
     const auto end = run.finishedAt.value_or(Clock::now());

@@ -68,6 +68,10 @@ struct MetricsSnapshot
     // Requests refused for a missing or wrong token, and while their client was locked out.
     std::uint64_t authFailures = 0;
     std::uint64_t authThrottled = 0;
+    // Callback attempts by what came of them: delivered, to be retried, given up.
+    std::uint64_t callbacksDelivered = 0;
+    std::uint64_t callbacksRetried = 0;
+    std::uint64_t callbacksFailed = 0;
 };
 
 // The server's counters: fed by the run lifecycle's events, the HTTP layer and the bus
@@ -86,6 +90,8 @@ class Metrics final : public RunEvents
     void httpResponse(int status);
     // A request came without a valid token, or while its client was locked out.
     void authFailed(bool throttled);
+    // An attempt to post a finished run left its callback in `state`.
+    void callbackAttempted(CallbackState state);
 
     MetricsSnapshot snapshot() const;
 

@@ -371,6 +371,7 @@ std::variant<Submitted, SubmitError> RunManager::submit(RunRequest request, Comp
         entry.run.id = filesId.value_or(warm.value_or(newRunId()));
         entry.run.unit = sandbox_.unitName(entry.run.id);
         entry.run.limits = request.limits;
+        entry.run.callbackUrl = request.callbackUrl;
         entry.run.createdAt = Clock::now();
         // Durable before the client hears the run was accepted.
         try

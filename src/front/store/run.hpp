@@ -72,6 +72,9 @@ struct RunRequest
     // authentication), and that tenant's share as it was then.
     std::string tenant = {};
     TenantShare share = {};
+    // Where the final Run object is posted once the run ends; checked against the operator's
+    // allowed prefixes already.
+    std::optional<std::string> callbackUrl = {};
 };
 
 // A file the run left in out/, as the Run object lists it.
@@ -113,6 +116,30 @@ struct Run
     std::vector<RunFile> files;
     bool filesTruncated = false;
     std::vector<SkippedFile> filesSkipped;
+    // Where the final Run object is posted once the run ends; none: nowhere.
+    std::optional<std::string> callbackUrl;
+};
+
+// Where a finished run's callback stands.
+enum class CallbackState
+{
+    // Not yet answered with 2xx, and attempts remain: the next one is due at nextAttemptAt.
+    Pending,
+    Delivered,
+    // Every attempt failed; no more are made.
+    Failed,
+};
+
+// A callback to attempt: the run it is of, where it goes and whose key signs it.
+struct DueCallback
+{
+    std::string runId;
+    std::string url;
+    std::string tenant;
+    // Attempts made so far.
+    unsigned attempts = 0;
+
+    bool operator==(const DueCallback&) const = default;
 };
 
 // The captured output of a run, already cut to its limit.

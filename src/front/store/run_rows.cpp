@@ -264,6 +264,7 @@ void bindRun(sqlite::Statement& statement, const Run& run)
     bindLimits(statement, run.limits);
     statement.bindText(":files", isFinal(run.status) ? encodeFiles(run) : std::string());
     statement.bindText(":tenant", run.tenant);
+    bindOptionalText(statement, ":callback_url", run.callbackUrl);
 }
 
 void bindRequest(sqlite::Statement& statement, const RunRequest& request)
@@ -310,6 +311,7 @@ Run readRun(Row& row, const std::string& file)
         throw std::runtime_error(file + ": run " + run.id + " has a malformed list of files");
     }
     run.tenant = row.text();
+    run.callbackUrl = row.optionalText();
     return run;
 }
 

@@ -19,7 +19,7 @@ namespace pyrunner::core::rows
 {
 
 // Run's columns: readRun reads them in this order, bindRun binds each as :<column>.
-inline constexpr std::array<std::string_view, 26> runColumns{
+inline constexpr std::array<std::string_view, 27> runColumns{
     "id",
     "status",
     "exit_code",
@@ -46,6 +46,7 @@ inline constexpr std::array<std::string_view, 26> runColumns{
     "files_bytes",
     "files",
     "tenant",
+    "callback_url",
 };
 
 // RunRequest's columns (run_id aside), likewise for readRequest and bindRequest.

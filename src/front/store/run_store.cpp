@@ -99,10 +99,52 @@ constexpr const char* schemaV3ToV4 = R"(
 ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
 )";
 
+// Version 5: callbacks. A run's callback_url, and for each finished run that has one, where its
+// delivery stands: written in the transaction that makes the run final, so that no crash
+// between the two loses it. It goes with its run.
+constexpr const char* schemaV4ToV5 = R"(
+ALTER TABLE runs ADD COLUMN callback_url TEXT;
+CREATE TABLE callbacks (
+    run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL
+) STRICT;
+-- dueCallbacks() and nextCallbackDue(): the few still to attempt, by when.
+CREATE INDEX callbacks_pending ON callbacks (next_attempt_at) WHERE state = 'pending';
+)";
+
 // migrations[v] takes a file from version v to v + 1; a new file is version 0 and takes them
 // all, so that it ends up exactly like an old one brought up to date.
-constexpr std::array<const char*, RunStore::schemaVersion> migrations{schemaV1, schemaV1ToV2,
-                                                                      schemaV2ToV3, schemaV3ToV4};
+constexpr std::array<const char*, RunStore::schemaVersion> migrations{
+    schemaV1, schemaV1ToV2, schemaV2ToV3, schemaV3ToV4, schemaV4ToV5};
+
+std::string_view stateName(CallbackState state)
+{
+    switch (state)
+    {
+    case CallbackState::Pending:
+        return "pending";
+    case CallbackState::Delivered:
+        return "delivered";
+    case CallbackState::Failed:
+        return "failed";
+    }
+    return "failed";
+}
+
+std::optional<CallbackState> parseState(std::string_view text)
+{
+    for (const auto state :
+         {CallbackState::Pending, CallbackState::Delivered, CallbackState::Failed})
+    {
+        if (stateName(state) == text)
+        {
+            return state;
+        }
+    }
+    return std::nullopt;
+}
 
 // The runs isFinal() calls unfinished, in the words of the schema's partial indexes, which
 // the query planner uses only for a query that says the same (the tests check that these
@@ -224,6 +266,11 @@ struct RunStore::Statements
     sqlite::Statement oldestFinish;
     sqlite::Statement deleteRun;
     sqlite::Statement count;
+    sqlite::Statement insertCallback;
+    sqlite::Statement dueCallbacks;
+    sqlite::Statement nextCallbackDue;
+    sqlite::Statement recordCallback;
+    sqlite::Statement findCallback;
 };
 
 RunStore::Statements::Statements(const sqlite::Database& db)
@@ -255,7 +302,21 @@ RunStore::Statements::Statements(const sqlite::Database& db)
                       ") WHERE finished_at < :cutoff OR kept_bytes > :budget "
                       "ORDER BY finished_at, seq"),
       oldestFinish(db, "SELECT MIN(finished_at) FROM runs WHERE " + std::string(finishedRuns)),
-      deleteRun(db, "DELETE FROM runs WHERE id = :id"), count(db, "SELECT COUNT(*) FROM runs")
+      deleteRun(db, "DELETE FROM runs WHERE id = :id"), count(db, "SELECT COUNT(*) FROM runs"),
+      // A run finished twice (never, but a cancel racing its end must not fail the store)
+      // keeps the delivery it had.
+      insertCallback(db, "INSERT OR IGNORE INTO callbacks (run_id, state, attempts, "
+                         "next_attempt_at) VALUES (:id, 'pending', 0, :due)"),
+      dueCallbacks(db,
+                   "SELECT callbacks.run_id, runs.callback_url, runs.tenant, callbacks.attempts "
+                   "FROM callbacks JOIN runs ON runs.id = callbacks.run_id "
+                   "WHERE callbacks.state = 'pending' AND callbacks.next_attempt_at <= :now "
+                   "AND runs.callback_url IS NOT NULL "
+                   "ORDER BY callbacks.next_attempt_at, callbacks.rowid LIMIT :limit"),
+      nextCallbackDue(db, "SELECT MIN(next_attempt_at) FROM callbacks WHERE state = 'pending'"),
+      recordCallback(db, "UPDATE callbacks SET state = :state, attempts = :attempts, "
+                         "next_attempt_at = :due WHERE run_id = :id"),
+      findCallback(db, "SELECT state, attempts FROM callbacks WHERE run_id = :id")
 {
 }
 
@@ -297,6 +358,13 @@ void RunStore::finish(const Run& run, std::uint64_t outputBytes)
     });
     runWith(statements_->deleteRequest,
             [&run](sqlite::Statement& s) { s.bindText(":id", run.id); });
+    if (run.callbackUrl)
+    {
+        runWith(statements_->insertCallback, [&run](sqlite::Statement& s) {
+            s.bindText(":id", run.id);
+            s.bindInteger(":due", toMicros(run.finishedAt.value_or(Clock::now())));
+        });
+    }
     transaction.commit();
 }
 
@@ -402,6 +470,71 @@ void RunStore::erase(const std::string& id)
 {
     const std::lock_guard lock(mutex_);
     runWith(statements_->deleteRun, [&id](sqlite::Statement& s) { s.bindText(":id", id); });
+}
+
+std::vector<DueCallback> RunStore::dueCallbacks(TimePoint now, std::size_t limit) const
+{
+    const std::lock_guard lock(mutex_);
+    auto& statement = statements_->dueCallbacks;
+    const sqlite::Use use(statement);
+    statement.bindInteger(":now", toMicros(now));
+    statement.bindInteger(":limit", static_cast<std::int64_t>(limit));
+    std::vector<DueCallback> due;
+    while (statement.step())
+    {
+        Row row(statement);
+        DueCallback callback;
+        callback.runId = row.text();
+        callback.url = row.text();
+        callback.tenant = row.text();
+        callback.attempts = static_cast<unsigned>(row.integer());
+        due.push_back(std::move(callback));
+    }
+    return due;
+}
+
+std::optional<TimePoint> RunStore::nextCallbackDue() const
+{
+    const std::lock_guard lock(mutex_);
+    auto& statement = statements_->nextCallbackDue;
+    const sqlite::Use use(statement);
+    statement.step();
+    Row row(statement);
+    return transformed(row.optionalInteger(), fromMicros);
+}
+
+void RunStore::recordCallback(const std::string& runId, CallbackState state, unsigned attempts,
+                              TimePoint nextAttemptAt)
+{
+    const std::lock_guard lock(mutex_);
+    runWith(statements_->recordCallback, [&](sqlite::Statement& s) {
+        s.bindText(":id", runId);
+        s.bindText(":state", stateName(state));
+        s.bindInteger(":attempts", attempts);
+        s.bindInteger(":due", toMicros(nextAttemptAt));
+    });
+}
+
+std::optional<std::pair<CallbackState, unsigned>>
+RunStore::callbackOf(const std::string& runId) const
+{
+    const std::lock_guard lock(mutex_);
+    auto& statement = statements_->findCallback;
+    const sqlite::Use use(statement);
+    statement.bindText(":id", runId);
+    if (!statement.step())
+    {
+        return std::nullopt;
+    }
+    Row row(statement);
+    const auto text = row.text();
+    const auto state = parseState(text);
+    if (!state)
+    {
+        throw std::runtime_error(db_->file() + ": run " + runId +
+                                 " has a callback in the unknown state '" + text + "'");
+    }
+    return std::pair{*state, static_cast<unsigned>(row.integer())};
 }
 
 std::size_t RunStore::count() const

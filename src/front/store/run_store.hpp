@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pyrunner::core
@@ -54,7 +55,8 @@ class RunStore
     // Every field of Run (status, timestamps, verdict, error...). An id no longer stored
     // (erased meanwhile) is ignored, as by finish and dropRequest.
     void update(const Run& run);
-    // update + outputBytes + drops the request, one transaction.
+    // update + outputBytes + drops the request, one transaction; a run with a callbackUrl has
+    // its callback pending from then on, due at once.
     void finish(const Run& run, std::uint64_t outputBytes);
     void dropRequest(const std::string& id);
     std::optional<Run> find(const std::string& id) const;
@@ -75,9 +77,21 @@ class RunStore
     void erase(const std::string& id);
     std::size_t count() const;
 
+    // Pending callbacks due at `now`, the longest due first, at most `limit`.
+    std::vector<DueCallback> dueCallbacks(TimePoint now, std::size_t limit) const;
+    // When the next pending callback is due, if one is pending.
+    std::optional<TimePoint> nextCallbackDue() const;
+    // Where the callback of `runId` stands after an attempt; nextAttemptAt matters while it is
+    // pending. A run no longer stored is ignored.
+    void recordCallback(const std::string& runId, CallbackState state, unsigned attempts,
+                        TimePoint nextAttemptAt);
+    // The state of the callback of `runId` and the attempts made; nothing before it ended or
+    // for a run without one.
+    std::optional<std::pair<CallbackState, unsigned>> callbackOf(const std::string& runId) const;
+
     // The schema this build writes; an older file is migrated on open, a newer one refused.
-    // 2: disk_mb. 3: files in and out. 4: tenants.
-    static constexpr int schemaVersion = 4;
+    // 2: disk_mb. 3: files in and out. 4: tenants. 5: callbacks.
+    static constexpr int schemaVersion = 5;
 
   private:
     // Every statement the store runs, prepared once the schema is there.

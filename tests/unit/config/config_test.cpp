@@ -143,6 +143,32 @@ TEST(ParseConfig, AuthKeysAreChecked)
               "required, tokens_file, failed_attempts_per_minute.");
 }
 
+TEST(ParseConfig, CallbacksAllowNoneByDefault)
+{
+    EXPECT_TRUE(parsed("").callbacks.allow.empty());
+}
+
+TEST(ParseConfig, ReadsTheCallbackPrefixes)
+{
+    const auto config = parsed(R"(
+[callbacks]
+allow = ["https://hooks.example/pyrunner/", "http://127.0.0.1:9000"]
+)");
+    EXPECT_EQ(config.callbacks.allow, (std::vector<std::string>{"https://hooks.example/pyrunner/",
+                                                                "http://127.0.0.1:9000"}));
+}
+
+TEST(ParseConfig, CallbackPrefixesMustBeUrls)
+{
+    EXPECT_EQ(refusal("[callbacks]\nallow = \"https://hooks.example/\"\n"),
+              "/etc/pyrunner/pyrunner.toml:2: callbacks.allow must be a list of URL prefixes in "
+              "quotes, such as [\"https://hooks.example/\"].");
+    EXPECT_EQ(refusal("[callbacks]\nallow = [\"ftp://hooks.example/\"]\n"),
+              "/etc/pyrunner/pyrunner.toml:2: callbacks.allow holds \"ftp://hooks.example/\", "
+              "which is not a URL a callback may go to: callback_url must start with http:// or "
+              "https://.");
+}
+
 TEST(ParseConfig, ReadsTheEnvironmentsSection)
 {
     const auto config = parsed("[environments]\ndirectory = \"/srv/envs\"\n"
@@ -207,14 +233,14 @@ TEST(ParseConfig, UnknownSectionIsRefused)
 {
     EXPECT_EQ(refusal("[server]\n[sever]\nlisten = \"x:1\"\n"),
               "/etc/pyrunner/pyrunner.toml:2: unknown section [sever]; the sections are server, "
-              "runs, limits, environments, auth.");
+              "runs, limits, environments, auth, callbacks.");
 }
 
 TEST(ParseConfig, KeyOutsideAnySectionIsRefused)
 {
     EXPECT_EQ(refusal("listen = \"127.0.0.1:1\"\n"),
               "/etc/pyrunner/pyrunner.toml:1: listen must be inside a section; the sections are "
-              "server, runs, limits, environments, auth.");
+              "server, runs, limits, environments, auth, callbacks.");
 }
 
 TEST(ParseConfig, UnknownLimitIsRefused)
@@ -347,13 +373,14 @@ TEST(ShippedConfig, EveryExampleIsTheDefault)
         }
         text += line + "\n";
     }
-    EXPECT_EQ(examples, 36U);
+    EXPECT_EQ(examples, 37U);
     const auto shipped = parsed(text, 4);
     auto expected = defaultConfig(4);
     expected.server.store = expected.server.stateDir + "/front/runs.sqlite3";
     EXPECT_EQ(shipped.server, expected.server);
     EXPECT_EQ(shipped.limits.defaults, expected.limits.defaults);
     EXPECT_EQ(shipped.limits.maxima, expected.limits.maxima);
+    EXPECT_EQ(shipped.callbacks, expected.callbacks);
     EXPECT_EQ(shipped.environments, expected.environments);
     EXPECT_EQ(shipped.auth, expected.auth);
 }

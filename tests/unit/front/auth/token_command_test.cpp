@@ -1,3 +1,4 @@
+#include "common/callback_key.hpp"
 #include "front/auth/token.hpp"
 #include "front/auth/token_command.hpp"
 #include "front/auth/tokens_file.hpp"
@@ -77,14 +78,19 @@ TEST(TokenCommand, CreatePrintsTheTokenAloneAndStoresItsHash)
     const auto token = created.out.substr(0, tokenLength);
     EXPECT_TRUE(isTokenShape(token));
     const auto id = tokenIdOf(tokenHash(token));
+    const auto records = f.records();
+    ASSERT_EQ(records.size(), 1U);
+    const auto& tenant = records[0].tenant;
+    EXPECT_TRUE(core::isCallbackKey(tenant.callbackKey));
     EXPECT_EQ(created.err, "pyrunnerd: tenant alice has a new token, id " + id +
                                " (admin no, max_running 2, max_queued 0, cpu_percent 50, "
                                "memory_mb 512). It is shown once, on standard output; it is "
                                "stored hashed, in " +
-                               f.path + ".\n");
-    const auto records = f.records();
-    ASSERT_EQ(records.size(), 1U);
-    const auto& tenant = records[0].tenant;
+                               f.path +
+                               ".\npyrunnerd: callback key of tenant alice (it signs "
+                               "X-Pyrunner-Signature; `pyrunnerd token key alice` prints it "
+                               "alone): " +
+                               tenant.callbackKey + "\n");
     EXPECT_EQ(tenant.name, "alice");
     EXPECT_FALSE(tenant.admin);
     EXPECT_EQ(tenant.maxRunning, 2U);
@@ -95,6 +101,41 @@ TEST(TokenCommand, CreatePrintsTheTokenAloneAndStoresItsHash)
     EXPECT_EQ(records[0].tokens[0].id, id);
     EXPECT_EQ(records[0].tokens[0].created.size(), 20U);
     EXPECT_TRUE(std::filesystem::is_regular_file(f.path));
+}
+
+TEST(TokenCommand, KeyPrintsTheCallbackKeyAloneAndKeepsItAcrossCreates)
+{
+    Fixture f;
+    ASSERT_EQ(f.run({"create", "alice"}).status, 0);
+    const auto key = f.run({"key", "alice"});
+    ASSERT_EQ(key.status, 0) << key.err;
+    ASSERT_EQ(key.out.size(), core::callbackKeyLength + 1);
+    EXPECT_TRUE(core::isCallbackKey(key.out.substr(0, core::callbackKeyLength)));
+    ASSERT_EQ(f.run({"create", "alice"}).status, 0);
+    EXPECT_EQ(f.run({"key", "alice"}).out, key.out);
+    ASSERT_EQ(f.run({"create", "bob"}).status, 0);
+    EXPECT_NE(f.run({"key", "bob"}).out, key.out);
+    const auto unknown = f.run({"key", "carol"});
+    EXPECT_EQ(unknown.status, 1);
+    EXPECT_EQ(unknown.out, "");
+    EXPECT_EQ(unknown.err, "pyrunnerd: " + f.path + " holds no tenant carol.\n");
+}
+
+TEST(TokenCommand, ATenantFromAnOlderFileGetsAKeyAtItsNextCreate)
+{
+    Fixture f;
+    {
+        std::ofstream file(f.path);
+        file << R"({"version": 1, "tenants": {"alice": {"admin": false, "max_running": null,
+            "max_queued": null, "cpu_percent": null, "memory_mb": null, "tokens": []}}})";
+    }
+    const auto before = f.run({"key", "alice"});
+    EXPECT_EQ(before.status, 1);
+    EXPECT_EQ(before.err, "pyrunnerd: tenant alice has no callback key yet; `pyrunnerd token "
+                          "create alice` makes one (and a token).\n");
+    ASSERT_EQ(f.run({"create", "alice"}).status, 0);
+    EXPECT_EQ(f.run({"key", "alice"}).status, 0);
+    EXPECT_TRUE(core::isCallbackKey(f.records().at(0).tenant.callbackKey));
 }
 
 TEST(TokenCommand, TheFileIsMode0640AndOfItsDirectorysGroup)

@@ -30,6 +30,7 @@ TenantRecords sample()
     alice.tenant.maxRunning = 2;
     alice.tenant.maxQueued = 0;
     alice.tenant.caps = {50, 512};
+    alice.tenant.callbackKey = std::string(64, 'a');
     alice.tokens = {tokenRecord("one"), tokenRecord("two")};
     TenantRecord root;
     root.tenant.name = "root_1";
@@ -135,6 +136,22 @@ TEST(TokensFile, IsStrict)
               "/etc/pyrunner/tokens: tenant alice's tokens must be a JSON array.");
     EXPECT_NE(refusal(tenantWith("quota", "3")).find("tenant alice has the unknown key \"quota\""),
               std::string::npos);
+}
+
+TEST(TokensFile, CallbackKeyIsOptionalAndChecked)
+{
+    const auto without = parseTokensFile(tenantWith("admin", "false"), path);
+    ASSERT_TRUE(std::holds_alternative<TenantRecords>(without));
+    EXPECT_EQ(std::get<TenantRecords>(without).at(0).tenant.callbackKey, "");
+    const auto key = "\"" + std::string(64, '0') + "\"";
+    const auto with = parseTokensFile(tenantWith("callback_key", key), path);
+    ASSERT_TRUE(std::holds_alternative<TenantRecords>(with));
+    EXPECT_EQ(std::get<TenantRecords>(with).at(0).tenant.callbackKey, std::string(64, '0'));
+    const std::string fault =
+        "/etc/pyrunner/tokens: tenant alice's callback_key must be 64 lowercase hex digits.";
+    EXPECT_EQ(refusal(tenantWith("callback_key", "\"" + std::string(64, 'A') + "\"")), fault);
+    EXPECT_EQ(refusal(tenantWith("callback_key", "\"" + std::string(63, '0') + "\"")), fault);
+    EXPECT_EQ(refusal(tenantWith("callback_key", "null")), fault);
 }
 
 TEST(TokensFile, TokensAreChecked)

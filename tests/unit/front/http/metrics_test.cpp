@@ -33,6 +33,9 @@ core::MetricsSnapshot someCounts()
     alice.cpuSeconds = 2.5;
     counts.authFailures = 6;
     counts.authThrottled = 2;
+    counts.callbacksDelivered = 3;
+    counts.callbacksRetried = 2;
+    counts.callbacksFailed = 1;
     return counts;
 }
 
@@ -130,6 +133,11 @@ pyrunner_auth_failures_total{reason="throttled"} 2
 # HELP pyrunner_broker_reconnects_total Times the sandbox broker appeared on the bus again after being away.
 # TYPE pyrunner_broker_reconnects_total counter
 pyrunner_broker_reconnects_total 1
+# HELP pyrunner_callbacks_total Attempts to post a finished run to its callback_url, by result: delivered (2xx), retried (to be tried again) or failed (given up).
+# TYPE pyrunner_callbacks_total counter
+pyrunner_callbacks_total{result="delivered"} 3
+pyrunner_callbacks_total{result="retried"} 2
+pyrunner_callbacks_total{result="failed"} 1
 # HELP pyrunner_http_responses_total HTTP answers, by status class.
 # TYPE pyrunner_http_responses_total counter
 pyrunner_http_responses_total{code="1xx"} 0

@@ -15,6 +15,7 @@ SubmissionRules rules()
     rules.limits = core::LimitPolicy::forCpus(2);
     rules.environments = {"default", "science"};
     rules.maxCodeBytes = 64;
+    rules.callbackAllow = {"https://hooks.example/pyrunner/"};
     return rules;
 }
 
@@ -123,6 +124,49 @@ TEST(ParseRunJson, EveryFieldIsRead)
     EXPECT_EQ(request.limits.diskMb, 64U);
 }
 
+TEST(ParseRunJson, CallbackUrlUnderAnAllowedPrefixIsTaken)
+{
+    EXPECT_EQ(
+        acceptedJson(R"({"code": "", "callback_url": "https://hooks.example/pyrunner/a?b=1"})")
+            .callbackUrl,
+        "https://hooks.example/pyrunner/a?b=1");
+    EXPECT_EQ(acceptedJson(R"({"code": ""})").callbackUrl, std::nullopt);
+}
+
+TEST(ParseRunJson, CallbackUrlIsChecked)
+{
+    EXPECT_EQ(refusedJson(R"({"code": "", "callback_url": 5})").message,
+              "callback_url must be a string, the http:// or https:// URL the finished run is "
+              "posted to.");
+    EXPECT_EQ(refusedJson(R"({"code": "", "callback_url": "https://elsewhere.example/"})"),
+              badRequest("callback_url is not under a prefix this server allows ([callbacks] "
+                         "allow); its operator can say which."));
+    EXPECT_EQ(
+        refusedJson(R"({"code": "", "callback_url": "https://hooks.example/pyrunner/ x"})").message,
+        "callback_url must not contain whitespace or control characters.");
+}
+
+TEST(ParseRunFile, CallbackUrlComesInTheOptionsPart)
+{
+    const auto body =
+        form({filePart("pass"),
+              optionsPart(R"({"callback_url": "https://hooks.example/pyrunner/done"})")});
+    EXPECT_EQ(accepted(parseRunFile(formType, body, {}, rules())).callbackUrl,
+              "https://hooks.example/pyrunner/done");
+}
+
+TEST(ParseRunJson, NoAllowedPrefixRefusesEveryCallbackUrl)
+{
+    auto none = rules();
+    none.callbackAllow.clear();
+    EXPECT_EQ(
+        refused(parseRunJson(json, R"({"code": "", "callback_url": "https://hooks.example/"})", {},
+                             none))
+            .message,
+        "This server accepts no callback_url: its operator has allowed no callback prefix "
+        "([callbacks] allow).");
+}
+
 TEST(ParseRunJson, EmptyCodeIsAllowed)
 {
     EXPECT_EQ(acceptedJson(R"({"code": ""})").code, "");
@@ -193,7 +237,7 @@ TEST(ParseRunJson, UnknownFieldsAreNamed)
     EXPECT_EQ(refusedJson(R"({"code": "", "timeout": 5})"),
               (HttpError{400, "Unknown field \"timeout\" in the request body; the known fields "
                               "are code, stdin, args, environment, requirements, limits, wait, "
-                              "files, entry."}));
+                              "callback_url, files, entry."}));
 }
 
 TEST(ParseRunJson, MistypedFieldsAreNamed)
@@ -425,7 +469,7 @@ TEST(ParseRunFile, OptionsAreCheckedLikeTheJsonBody)
     check("{", "The options part is not valid JSON (UTF-8).");
     check("[]", "The options part must be a JSON object.");
     check(R"({"x": 1})", "Unknown field \"x\" in the options part; the known fields are stdin, "
-                         "args, environment, requirements, limits, wait, entry.");
+                         "args, environment, requirements, limits, wait, callback_url, entry.");
     check(R"({"environment": "nope"})",
           "Unknown environment \"nope\"; available: default, science.");
     check(R"({"limits": {"tasks": 1000}})", "limits.tasks must be between 1 and 256.");

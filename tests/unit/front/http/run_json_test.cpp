@@ -43,6 +43,7 @@ core::RunView finishedRun()
     run.finishedAt = at(2'500);
     run.error = "it broke";
     run.tenant = "alice";
+    run.callbackUrl = "https://hooks.example/done";
     view.output = {"out", "err"};
     return view;
 }
@@ -71,7 +72,8 @@ TEST(RunToJson, EveryFieldIsPresentWithNullsBeforeTheEnd)
                    "tasks": 64, "output_bytes": 1048576, "disk_mb": 512,
                    "files_count": 100, "files_bytes": 16777216},
         "created_at": "1970-01-01T00:00:00.000Z", "started_at": null, "finished_at": null,
-        "error": null, "files": [], "files_truncated": false, "files_skipped": []})"));
+        "error": null, "files": [], "files_truncated": false, "files_skipped": [],
+        "callback_url": null})"));
 }
 
 TEST(RunToJson, AFinishedRunFillsEveryField)
@@ -93,7 +95,8 @@ TEST(RunToJson, AFinishedRunFillsEveryField)
     EXPECT_EQ(body["finished_at"], "1970-01-01T00:00:02.500Z");
     EXPECT_EQ(body["error"], "it broke");
     EXPECT_EQ(body["tenant"], "alice");
-    EXPECT_EQ(body.size(), 22U);
+    EXPECT_EQ(body["callback_url"], "https://hooks.example/done");
+    EXPECT_EQ(body.size(), 23U);
 }
 
 TEST(RunToJson, EveryStatusHasItsContractName)

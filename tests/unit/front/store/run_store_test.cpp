@@ -93,6 +93,7 @@ Run everyFieldSet()
                   0, std::string(64, 'b'), 2}};
     run.filesTruncated = true;
     run.filesSkipped = {{"link", "symlink"}, {"bad\xef\xbf\xbd", "invalid_name"}};
+    run.callbackUrl = "https://hooks.example/pyrunner/?run=1";
     return run;
 }
 
@@ -141,6 +142,7 @@ void expectSameRun(const Run& actual, const Run& expected)
     EXPECT_EQ(actual.files, final ? expected.files : std::vector<RunFile>{});
     EXPECT_EQ(actual.filesTruncated, final && expected.filesTruncated);
     EXPECT_EQ(actual.filesSkipped, final ? expected.filesSkipped : std::vector<SkippedFile>{});
+    EXPECT_EQ(actual.callbackUrl, expected.callbackUrl);
 }
 
 void expectSameRequest(const RunRequest& actual, const RunRequest& expected)
@@ -445,6 +447,58 @@ TEST_F(RunStoreTest, FinishStoresTheVerdictAndSizeAndDropsTheRequest)
     EXPECT_TRUE(store.unfinished().empty());
     EXPECT_EQ(queryInteger("SELECT COUNT(*) FROM requests"), 0);
     EXPECT_EQ(queryInteger("SELECT output_bytes FROM runs"), 123);
+}
+
+TEST_F(RunStoreTest, FinishingARunWithACallbackMakesItPendingAtOnce)
+{
+    auto& store = open();
+    auto run = queuedRun("a", 1);
+    run.callbackUrl = "http://127.0.0.1:9000/hook";
+    run.tenant = "alice";
+    store.insert(run, RunRequest{});
+    store.insert(queuedRun("b", 1), RunRequest{});
+    EXPECT_EQ(store.callbackOf("a"), std::nullopt);
+    EXPECT_TRUE(store.dueCallbacks(at(100), 10).empty());
+    EXPECT_EQ(store.nextCallbackDue(), std::nullopt);
+
+    run.status = RunStatus::Succeeded;
+    run.finishedAt = at(50);
+    store.finish(run, 0);
+    store.finish(finishedRun("b", 50), 0);
+    EXPECT_EQ(store.callbackOf("a"), std::pair(CallbackState::Pending, 0U));
+    EXPECT_EQ(store.callbackOf("b"), std::nullopt);
+    EXPECT_EQ(store.nextCallbackDue(), at(50));
+    EXPECT_TRUE(store.dueCallbacks(at(49), 10).empty());
+    EXPECT_THAT(store.dueCallbacks(at(50), 10),
+                ElementsAre(DueCallback{"a", "http://127.0.0.1:9000/hook", "alice", 0}));
+}
+
+TEST_F(RunStoreTest, ACallbackAttemptedIsDueAgainOrDone)
+{
+    auto& store = open();
+    auto run = finishedRun("a", 10);
+    run.callbackUrl = "http://127.0.0.1:9000/hook";
+    store.insert(queuedRun("a", 1), RunRequest{});
+    store.finish(run, 0);
+
+    store.recordCallback("a", CallbackState::Pending, 1, at(70));
+    EXPECT_EQ(store.callbackOf("a"), std::pair(CallbackState::Pending, 1U));
+    EXPECT_TRUE(store.dueCallbacks(at(69), 10).empty());
+    ASSERT_EQ(store.dueCallbacks(at(70), 10).size(), 1U);
+    EXPECT_EQ(store.dueCallbacks(at(70), 10).at(0).attempts, 1U);
+
+    close();
+    auto& reopened = open();
+    EXPECT_EQ(reopened.nextCallbackDue(), at(70));
+    reopened.recordCallback("a", CallbackState::Delivered, 2, at(80));
+    EXPECT_EQ(reopened.callbackOf("a"), std::pair(CallbackState::Delivered, 2U));
+    EXPECT_TRUE(reopened.dueCallbacks(at(1000), 10).empty());
+    EXPECT_EQ(reopened.nextCallbackDue(), std::nullopt);
+
+    // It goes with its run.
+    reopened.erase("a");
+    EXPECT_EQ(reopened.callbackOf("a"), std::nullopt);
+    EXPECT_EQ(queryInteger("SELECT COUNT(*) FROM callbacks"), 0);
 }
 
 TEST_F(RunStoreTest, EveryStatusButQueuedAndRunningIsFinal)
