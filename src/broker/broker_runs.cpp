@@ -218,7 +218,9 @@ std::variant<std::string, Refusal> BrokerRuns::follow(const std::string& id)
     {
         return std::move(*refusal);
     }
-    if (registry_.isActive(id))
+    // One whose unit is ending is not followed twice: its RunExited has gone out, and asked
+    // again once its unit is gone, its record answers.
+    if (registry_.isTracked(id))
     {
         return "following";
     }

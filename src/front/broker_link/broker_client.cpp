@@ -7,15 +7,19 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <optional>
 #include <stdexcept>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <syslog.h>
 #include <system_error>
 #include <type_traits>
+#include <unistd.h>
 #include <utility>
 
 namespace pyrunner::systemd
@@ -28,6 +32,11 @@ constexpr auto callTimeout = std::chrono::seconds(10);
 // A start or follow the broker leaves unanswered is asked about again this often before the
 // run ends in error: the broker's own calls to systemd may each take callTimeout.
 constexpr unsigned maxUnanswered = 3;
+// A run's end comes at the latest its wall time after it starts, and once its files are
+// collected (itself bounded in time); past that as well, the broker is asked about it, and
+// asked again this long after each time it says the run goes on (waiting for its
+// environment's build, say).
+constexpr auto endOverdueAfter = std::chrono::seconds(60);
 constexpr const char* busService = "org.freedesktop.DBus";
 constexpr const char* busPath = "/org/freedesktop/DBus";
 
@@ -112,6 +121,11 @@ BrokerClient::BrokerClient(std::function<void()> onConnectionLost,
         fetchLayers();
         fetchEnvironments();
     }
+    dueTimer_ = core::UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!dueTimer_)
+    {
+        throw std::system_error(errno, std::generic_category(), "cannot make a timer");
+    }
     bus_ = std::make_unique<BusThread>(*connection_, [this] { abandonAll(); });
     bus_->start();
 }
@@ -177,6 +191,7 @@ void BrokerClient::start(core::SandboxRun run, core::SandboxCallbacks callbacks)
 {
     bus_->post([this, run = std::move(run), callbacks = std::move(callbacks)]() mutable {
         runs_.start(run, std::move(callbacks));
+        expectEnd(run.id, std::chrono::seconds(run.limits.wallTimeS) + endOverdueAfter);
         if (brokerUp_)
         {
             sendStart(run);
@@ -283,6 +298,7 @@ void BrokerClient::follow(const std::string& runId, core::SandboxCallbacks callb
 {
     bus_->post([this, runId, callbacks = std::move(callbacks)]() mutable {
         runs_.follow(runId, std::move(callbacks));
+        expectEnd(runId, endOverdueAfter);
         if (brokerUp_)
         {
             followOnBus(runId);
@@ -320,6 +336,10 @@ void BrokerClient::followOnBus(const std::string& runId, unsigned unanswered)
     {
     case FollowedRuns::AfterFollow::nothing:
         runs_.startAnswered(runId);
+        if (state == "following")
+        {
+            expectEnd(runId, endOverdueAfter);
+        }
         return;
     case FollowedRuns::AfterFollow::sendStartAgain:
         sendStart(runs_.unansweredStart(runId), unanswered);
@@ -442,6 +462,49 @@ void BrokerClient::endRun(const std::string& runId, core::UnitOutcome outcome)
     if (auto callbacks = runs_.end(runId))
     {
         callbacks->onExited(std::move(outcome));
+    }
+}
+
+void BrokerClient::expectEnd(const std::string& runId, std::chrono::seconds within)
+{
+    runs_.expectEnd(runId, FollowedRuns::Clock::now() + within);
+    armDueTimer();
+}
+
+void BrokerClient::armDueTimer()
+{
+    itimerspec when{};
+    if (const auto next = runs_.nextDue())
+    {
+        // steady_clock is CLOCK_MONOTONIC; an all-zero time would disarm the timer.
+        const auto ns = std::max<std::int64_t>(
+            1,
+            std::chrono::duration_cast<std::chrono::nanoseconds>(next->time_since_epoch()).count());
+        constexpr std::int64_t nsPerSecond = 1'000'000'000;
+        when.it_value.tv_sec = static_cast<time_t>(ns / nsPerSecond);
+        when.it_value.tv_nsec = static_cast<long>(ns % nsPerSecond);
+    }
+    ::timerfd_settime(dueTimer_.get(), TFD_TIMER_ABSTIME, &when, nullptr);
+    dueWatch_ = bus_->watchReadable(dueTimer_.get(), [this] { onEndsDue(); });
+}
+
+void BrokerClient::onEndsDue()
+{
+    std::uint64_t expirations = 0;
+    // Drained so that it is not readable again until it next expires.
+    [[maybe_unused]] const auto drained = ::read(dueTimer_.get(), &expirations, sizeof expirations);
+    const auto overdue = runs_.overdue(FollowedRuns::Clock::now());
+    armDueTimer();
+    if (!brokerUp_)
+    {
+        // Every run is followed again when a broker arrives.
+        return;
+    }
+    for (const auto& id : overdue)
+    {
+        logMessage(LOG_WARNING, "pyrunnerd: no end heard of run " + id +
+                                    " when it was due; asking the broker about it");
+        followOnBus(id);
     }
 }
 

@@ -5,6 +5,7 @@
 #include "front/broker_link/followed_runs.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -68,6 +69,11 @@ class BrokerClient final : public core::Sandbox
     // A call about the run went unanswered: asks the broker what became of it, or ends the run
     // once it has not answered too often.
     void askAgain(const std::string& runId, unsigned unanswered);
+    // The run's end is expected `within` from now; past it, the broker is asked about it.
+    void expectEnd(const std::string& runId, std::chrono::seconds within);
+    // Sets the timer to the earliest end expected, and watches it.
+    void armDueTimer();
+    void onEndsDue();
     // KillRun or ReleaseRun, kept for the next broker if there is none.
     void sendRequest(FollowedRuns::Request request, const std::string& runId);
     void onRunStarted(const std::string& runId);
@@ -95,7 +101,11 @@ class BrokerClient final : public core::Sandbox
     std::map<std::string, bool> layers_;
     // The broker's environments, asked for when it arrives and whenever it says they changed.
     std::vector<core::Environment> environments_;
+    // Expires when the earliest expected end is overdue.
+    core::UniqueFd dueTimer_;
     std::unique_ptr<BusThread> bus_;
+    // After bus_, so that it goes first: it is the bus thread's.
+    BusThread::Watch dueWatch_;
 };
 
 } // namespace pyrunner::systemd

@@ -66,6 +66,45 @@ void FollowedRuns::defer(Request request, const std::string& runId)
     deferred_.push_back(Deferred{request, runId});
 }
 
+void FollowedRuns::expectEnd(const std::string& runId, Clock::time_point by)
+{
+    if (runs_.contains(runId))
+    {
+        due_.insert_or_assign(runId, by);
+    }
+}
+
+std::vector<std::string> FollowedRuns::overdue(Clock::time_point now)
+{
+    std::vector<std::string> ids;
+    for (auto it = due_.begin(); it != due_.end();)
+    {
+        if (it->second <= now)
+        {
+            ids.push_back(it->first);
+            it = due_.erase(it);
+        }
+        else
+        {
+            ++it;
+        }
+    }
+    return ids;
+}
+
+std::optional<FollowedRuns::Clock::time_point> FollowedRuns::nextDue() const
+{
+    std::optional<Clock::time_point> next;
+    for (const auto& [id, by] : due_)
+    {
+        if (!next || by < *next)
+        {
+            next = by;
+        }
+    }
+    return next;
+}
+
 FollowedRuns::Arrival FollowedRuns::brokerArrived()
 {
     Arrival arrival;
@@ -87,6 +126,7 @@ std::optional<core::SandboxCallbacks> FollowedRuns::end(const std::string& runId
 {
     unanswered_.erase(runId);
     idle_.erase(runId);
+    due_.erase(runId);
     auto node = runs_.extract(runId);
     if (!node)
     {
@@ -100,6 +140,7 @@ void FollowedRuns::forgetAll()
     runs_.clear();
     unanswered_.clear();
     idle_.clear();
+    due_.clear();
 }
 
 } // namespace pyrunner::systemd

@@ -2,6 +2,7 @@
 
 #include "common/sandbox.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -86,6 +87,16 @@ class FollowedRuns
     // A kill or release that found no broker: sent when one arrives.
     void defer(Request request, const std::string& runId);
 
+    using Clock = std::chrono::steady_clock;
+    // The run's end should have been heard of by `by`. An end that never comes (a signal lost,
+    // a broker that forgot the run) would otherwise leave it running for ever: past `by`, the
+    // broker is asked about it.
+    void expectEnd(const std::string& runId, Clock::time_point by);
+    // The runs whose end was due by `now`, no longer expected: to ask the broker about.
+    std::vector<std::string> overdue(Clock::time_point now);
+    // The earliest end expected, if any.
+    std::optional<Clock::time_point> nextDue() const;
+
     // A broker took the name; the deferred requests and idle warm units are handed over.
     Arrival brokerArrived();
 
@@ -106,6 +117,7 @@ class FollowedRuns
     // Warm units prepared and not yet given a run.
     std::set<std::string> idle_;
     std::vector<Deferred> deferred_;
+    std::map<std::string, Clock::time_point> due_;
 };
 
 } // namespace pyrunner::systemd

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace pyrunner::systemd
 {
 namespace
@@ -171,6 +173,47 @@ TEST(FollowedRuns, ForgetsEveryRunWithoutEndingAnyWhenTheFrontsConnectionDrops)
     const auto arrival = runs.brokerArrived();
     EXPECT_TRUE(arrival.follow.empty());
     EXPECT_TRUE(arrival.warmGone.empty());
+}
+
+TEST(FollowedRuns, NamesARunWhoseEndIsOverdueOnceAndNoEarlier)
+{
+    FollowedRuns runs;
+    int exits = 0;
+    runs.start(runOf(run), counting(exits));
+    const auto start = FollowedRuns::Clock::time_point{} + std::chrono::hours(1);
+    runs.expectEnd(run, start + std::chrono::seconds(70));
+    EXPECT_EQ(runs.nextDue(), start + std::chrono::seconds(70));
+    EXPECT_TRUE(runs.overdue(start + std::chrono::seconds(69)).empty());
+    EXPECT_EQ(runs.overdue(start + std::chrono::seconds(70)), std::vector<std::string>{run});
+    EXPECT_TRUE(runs.overdue(start + std::chrono::seconds(71)).empty());
+    EXPECT_FALSE(runs.nextDue());
+}
+
+TEST(FollowedRuns, ExpectsNoEndOfARunThatEndedOrWasNeverFollowed)
+{
+    FollowedRuns runs;
+    int exits = 0;
+    const auto by = FollowedRuns::Clock::time_point{} + std::chrono::hours(1);
+    runs.expectEnd(other, by);
+    runs.start(runOf(run), counting(exits));
+    runs.expectEnd(run, by);
+    runs.end(run);
+    EXPECT_FALSE(runs.nextDue());
+    EXPECT_TRUE(runs.overdue(by + std::chrono::hours(1)).empty());
+}
+
+TEST(FollowedRuns, ExpectsTheEarliestEndFirst)
+{
+    FollowedRuns runs;
+    int exits = 0;
+    runs.start(runOf(run), counting(exits));
+    runs.start(runOf(other), counting(exits));
+    const auto soon = FollowedRuns::Clock::time_point{} + std::chrono::hours(1);
+    runs.expectEnd(run, soon + std::chrono::minutes(2));
+    runs.expectEnd(other, soon);
+    EXPECT_EQ(runs.nextDue(), soon);
+    EXPECT_EQ(runs.overdue(soon), std::vector<std::string>{other});
+    EXPECT_EQ(runs.nextDue(), soon + std::chrono::minutes(2));
 }
 
 } // namespace
