@@ -211,7 +211,11 @@ class RequestHandler : public Http::Handler
             const auto wait = request.query().get("wait");
             const auto client = clientOf(request);
             const auto authorization = authorizationOf(request);
-            const auto lastEventId = request.headers().tryGetRaw("Last-Event-ID");
+            // Raw::value() answers a copy: kept here, where the request's view of it lives.
+            const auto lastEventIdHeader = request.headers().tryGetRaw("Last-Event-ID");
+            const auto lastEventId = lastEventIdHeader
+                                         ? std::optional<std::string>(lastEventIdHeader->value())
+                                         : std::nullopt;
             const Request apiRequest{
                 Http::methodString(request.method()),
                 request.resource(),
@@ -220,7 +224,7 @@ class RequestHandler : public Http::Handler
                 wait ? std::optional<std::string_view>(*wait) : std::nullopt,
                 client,
                 authorization ? std::optional<std::string_view>(*authorization) : std::nullopt,
-                lastEventId ? std::optional<std::string_view>(lastEventId->value()) : std::nullopt,
+                lastEventId ? std::optional<std::string_view>(*lastEventId) : std::nullopt,
                 [peer] { return takeConnection(peer); },
             };
             api_->handle(apiRequest,
