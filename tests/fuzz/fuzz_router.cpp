@@ -24,7 +24,8 @@ bool isRunIdChar(char c)
 bool takesRunId(RouteId id)
 {
     return id == RouteId::GetRun || id == RouteId::GetStdout || id == RouteId::GetStderr ||
-           id == RouteId::CancelRun;
+           id == RouteId::CancelRun || id == RouteId::GetFile || id == RouteId::GetFilesZip ||
+           id == RouteId::RunEvents;
 }
 
 bool isKnownMethod(std::string_view method)
