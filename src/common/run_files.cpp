@@ -338,8 +338,7 @@ void RunFiles::writeNew(const UniqueFd& dir, const std::string& runId, const cha
 RunFiles::Read RunFiles::read(const std::string& runId, const char* name, std::uint64_t limit) const
 {
     Read result;
-    const auto dir = openRunDir(runId);
-    const auto file = dir ? openFile(dir.get(), name) : UniqueFd();
+    const auto file = open(runId, name);
     if (!file)
     {
         return result;
@@ -369,8 +368,7 @@ RunFiles::Read RunFiles::read(const std::string& runId, const char* name, std::u
 
 std::uint64_t RunFiles::size(const std::string& runId, const char* name) const
 {
-    const auto dir = openRunDir(runId);
-    const auto file = dir ? openFile(dir.get(), name) : UniqueFd();
+    const auto file = open(runId, name);
     return file ? regularFileSize(file.get()) : 0;
 }
 

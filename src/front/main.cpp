@@ -384,11 +384,7 @@ int serve(const pyrunner::core::Config& config)
         {
             return std::nullopt;
         }
-        const auto limit = run->limits.outputBytes;
-        const core::RunView view{*run,
-                                 {files.read(id, core::RunFiles::stdoutName, limit).data,
-                                  files.read(id, core::RunFiles::stderrName, limit).data}};
-        return http::dumpJson(http::runToJson(view));
+        return http::dumpJson(http::runToJson(core::viewWithOutput(*run, files)));
     };
     core::CallbackClient callbackClient;
     core::CallbackDeliverer callbacks(

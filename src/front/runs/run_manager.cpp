@@ -685,13 +685,18 @@ void RunManager::announce(const Ending& ending)
     }
 }
 
-RunView RunManager::viewOf(const Run& run) const
+RunView viewWithOutput(const Run& run, const RunFiles& files)
 {
     RunView view{run, {}};
     const auto limit = run.limits.outputBytes;
-    view.output.stdoutData = files_.read(run.id, RunFiles::stdoutName, limit).data;
-    view.output.stderrData = files_.read(run.id, RunFiles::stderrName, limit).data;
+    view.output.stdoutData = files.read(run.id, RunFiles::stdoutName, limit).data;
+    view.output.stderrData = files.read(run.id, RunFiles::stderrName, limit).data;
     return view;
+}
+
+RunView RunManager::viewOf(const Run& run) const
+{
+    return viewWithOutput(run, files_);
 }
 
 std::optional<Run> RunManager::runOf(const std::string& id) const

@@ -54,6 +54,10 @@ struct Recovery
     std::vector<std::string> strays;
 };
 
+// The run as the API shows it, with its output as far as `files` holds it (at most
+// output_bytes of each stream).
+RunView viewWithOutput(const Run& run, const RunFiles& files);
+
 // The run lifecycle: admission, a bounded FIFO queue behind at most maxRunning units,
 // verdicts, and the store every accepted run is written to before it is acknowledged. Runs
 // not yet final live in memory as well; finished ones are read back from the store. All
